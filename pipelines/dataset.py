@@ -1,0 +1,273 @@
+"""The dataset job: MUSDB18-HQ layout -> sharded float16 STFT TFRecords + manifest.
+
+``run`` is a plain library function taking paths, options and a list of Beam options
+(passed to PipelineOptions untouched), so the same job runs on the DirectRunner and on
+Dataflow; the ``vocals2song dataset`` command only parses flags and calls it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.metadata
+import json
+import logging
+import math
+import sys
+from typing import Any
+
+from pipelines import segments, shards, stats, tracks
+from vocals2song import storage
+from vocals2song.config import STEMS, SpectralConfig
+from vocals2song.manifest import MANIFEST_NAME, SPLITS, Manifest, ShardInfo, manifest_path, read_manifest
+
+FAILURES_DIR = "failures"
+log = logging.getLogger(__name__)
+
+
+class OutputExistsError(FileExistsError):
+    """The output directory already holds a data set and --overwrite was not given."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetOptions:
+    """Everything the job needs besides the Beam options. Defaults are the design's."""
+
+    musdb_root: str
+    output_dir: str
+    stems: tuple[str, ...] = ("vocals", "mixture")
+    channels: str = "mono"
+    sample_rate: int = 44100
+    segment_seconds: float = 15.0
+    hop_seconds: float | None = None
+    min_vocal_db: float | None = None
+    valid_fraction: float = 0.14
+    tracks_per_shard: int = 1
+    compression: str = "none"
+    overwrite: bool = False
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.stems) - set(STEMS)
+        if unknown or not self.stems:
+            raise ValueError(f"--stems must name some of {', '.join(STEMS)}; got {', '.join(self.stems) or 'none'}")
+        if self.channels not in segments.CHANNELS:
+            raise ValueError(f"--channels must be mono or stereo, got {self.channels!r}")
+        if self.compression not in shards.COMPRESSION:
+            raise ValueError(f"--compression must be none or gzip, got {self.compression!r}")
+        if not 0 <= self.valid_fraction < 1:
+            raise ValueError(f"--valid_fraction must be in [0, 1), got {self.valid_fraction}")
+        if self.hop_seconds is not None and self.hop_seconds <= 0:
+            raise ValueError(f"--hop_seconds must be positive, got {self.hop_seconds}")
+
+    @property
+    def segment_options(self) -> segments.SegmentOptions:
+        config = SpectralConfig(sample_rate=self.sample_rate, segment_seconds=self.segment_seconds)
+        return segments.SegmentOptions(config, self.stems, self.channels, self.hop_seconds, self.min_vocal_db)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The job's own flags; anything else on the command line is a Beam option."""
+    parser.add_argument("--musdb_root", required=True, help="MUSDB18-HQ root (local or gs://) with train/ and test/")
+    parser.add_argument("--output_dir", required=True, help="where the data set is written (local or gs://)")
+    parser.add_argument(
+        "--stems", default="vocals,mixture", help=f"comma-separated stems to store, from {','.join(STEMS)}"
+    )
+    parser.add_argument("--channels", default="mono", choices=sorted(segments.CHANNELS), help="downmix or keep stereo")
+    parser.add_argument("--sample_rate", type=int, default=44100, help="Hz; other rates are resampled")
+    parser.add_argument("--segment_seconds", type=float, default=15.0, help="segment length in seconds")
+    parser.add_argument("--hop_seconds", type=float, default=None, help="segment hop in seconds (default: no overlap)")
+    parser.add_argument(
+        "--min_vocal_db", type=float, default=None, help="skip segments whose vocals' RMS is below this dBFS (counted)"
+    )
+    parser.add_argument(
+        "--valid_fraction",
+        type=float,
+        default=0.14,
+        help="share of train tracks for valid when the official validation tracks are absent",
+    )
+    parser.add_argument("--tracks_per_shard", type=int, default=1, help="tracks written into one shard")
+    parser.add_argument("--compression", default="none", choices=sorted(shards.COMPRESSION), help="shard compression")
+    parser.add_argument("--overwrite", action="store_true", help="replace a data set already in --output_dir")
+    parser.add_argument("--dry_run", action="store_true", help="print the plan and the size estimate, write nothing")
+
+
+def options_from_args(args: argparse.Namespace) -> DatasetOptions:
+    return DatasetOptions(
+        musdb_root=args.musdb_root,
+        output_dir=args.output_dir,
+        stems=tuple(stem.strip() for stem in args.stems.split(",") if stem.strip()),
+        channels=args.channels,
+        sample_rate=args.sample_rate,
+        segment_seconds=args.segment_seconds,
+        hop_seconds=args.hop_seconds,
+        min_vocal_db=args.min_vocal_db,
+        valid_fraction=args.valid_fraction,
+        tracks_per_shard=args.tracks_per_shard,
+        compression=args.compression,
+        overwrite=args.overwrite,
+        dry_run=args.dry_run,
+    )
+
+
+@dataclasses.dataclass
+class Plan:
+    """What the job will do, fixed before it starts."""
+
+    tracks: list[tracks.Track]
+    rejected: list[tracks.DeadLetter]
+    shards: list[tracks.ShardSpec]
+    segments: dict[str, int]  # split -> expected segments (before silence skipping)
+    estimated_bytes: int
+
+    def describe(self) -> str:
+        lines = []
+        for split in SPLITS:
+            count = sum(1 for track in self.tracks if track.split == split)
+            shard_count = sum(1 for shard in self.shards if shard.split == split)
+            lines.append(f"  {split:5s}: {count} tracks, {self.segments[split]} segments, {shard_count} shards")
+        lines.append(f"  rejected before start: {len(self.rejected)}")
+        lines.append(f"  estimated output: {self.estimated_bytes / 1e9:.2f} GB (uncompressed)")
+        return "\n".join(lines)
+
+
+def plan(options: DatasetOptions) -> Plan:
+    """Lists and splits the tracks, plans the shards and estimates the output from headers."""
+    found, rejected = tracks.discover(options.musdb_root)
+    assigned = tracks.assign_splits(found, options.valid_fraction)
+    planned = tracks.plan_shards(assigned, options.tracks_per_shard, shards.EXTENSION[options.compression])
+    seg = options.segment_options
+    per_segment = len(seg.stems) * math.prod(
+        (segments.CHANNELS[seg.channels], seg.config.bins, seg.config.segment_frames, 2)
+    ) * 2
+    counts = {split: 0 for split in SPLITS}
+    for track in assigned:
+        try:
+            header = segments.check_headers(track.folder, seg)
+        except segments.TrackError:
+            continue  # the job itself turns it into a dead letter
+        length = math.ceil(header.frames * seg.config.sample_rate / header.sample_rate)
+        counts[track.split] += len(segments.segment_starts(length, seg.config.segment_samples, seg.hop_samples))
+    return Plan(assigned, rejected, planned, counts, per_segment * sum(counts.values()))
+
+
+def prepare_output(options: DatasetOptions, needed_bytes: int) -> None:
+    """Refuses to replace a data set without --overwrite and to start without disk space;
+    removes what an interrupted run left (only files named like this job's output)."""
+    manifest = manifest_path(options.output_dir)
+    if storage.exists(manifest):
+        if not options.overwrite:
+            raise OutputExistsError(
+                f"{options.output_dir} already holds a data set ({MANIFEST_NAME}); pass --overwrite to replace it"
+            )
+        storage.remove(manifest)
+    free = storage.free_bytes(options.output_dir)
+    if free is not None and free < needed_bytes:
+        raise OSError(
+            f"{options.output_dir} has {free / 1e9:.2f} GB free, the data set needs about {needed_bytes / 1e9:.2f} GB"
+        )
+    for split in SPLITS:
+        storage.remove_matching(storage.join(options.output_dir, split), f"{split}-*-of-*.tfrecord*")
+    storage.remove_matching(storage.join(options.output_dir, FAILURES_DIR), "failures-*.jsonl")
+
+
+def write_manifest(
+    _, options: DatasetOptions, command: list[str], shard_rows, track_rows, statistics, failures, failure_files
+) -> str:
+    """The job's last step: writes dataset.json once every shard and dead letter is in place."""
+    del failure_files  # a side input only so that this step runs after the dead letters are final
+    tracks_by_split = {split: sorted(row["track"] for row in track_rows if row["split"] == split) for split in SPLITS}
+    skipped = {split: sum(row["skipped"] for row in track_rows if row["split"] == split) for split in SPLITS}
+    seg = options.segment_options
+    manifest = Manifest(
+        config=seg.config,
+        stems=seg.stems,
+        channels=segments.CHANNELS[seg.channels],
+        compression=options.compression,
+        shards=sorted((ShardInfo(**row) for row in shard_rows), key=lambda shard: shard.path),
+        tracks=tracks_by_split,
+        stats=statistics,
+        failures=sorted(failures, key=lambda row: (row["track"], row["file"])),
+        skipped_segments=skipped,
+        options={key: (list(value) if isinstance(value, tuple) else value) for key, value in dataclasses.asdict(options).items()},
+        command=command,
+        version=importlib.metadata.version("vocals2song"),
+    )
+    path = manifest_path(options.output_dir)
+    storage.write_text(path, manifest.to_json())
+    return path
+
+
+def build(pipeline, planned: Plan, options: DatasetOptions, command: list[str]) -> None:
+    """Adds the job's transforms to ``pipeline``."""
+    import apache_beam as beam
+
+    written = (
+        pipeline
+        | "Shards" >> beam.Create(planned.shards)
+        | "Spread" >> beam.Reshuffle()
+        | "WriteShards"
+        >> beam.ParDo(shards.WriteShard(options.output_dir, options.segment_options, options.compression)).with_outputs(
+            shards.TRACKS, shards.STATS, shards.DEAD_LETTER, main="shards"
+        )
+    )
+    rejected = pipeline | "Rejected" >> beam.Create([letter.to_dict() for letter in planned.rejected])
+    failures = (written[shards.DEAD_LETTER], rejected) | "DeadLetters" >> beam.Flatten()
+    failure_files = (
+        failures
+        | "DeadLetterJson" >> beam.Map(json.dumps, sort_keys=True)
+        | "WriteDeadLetters"
+        >> beam.io.WriteToText(
+            storage.join(options.output_dir, FAILURES_DIR, "failures"), file_name_suffix=".jsonl", num_shards=1
+        )
+    )
+    statistics = written[shards.STATS] | "Stats" >> beam.CombineGlobally(stats.CombineStats())
+    as_list = beam.pvalue.AsList
+    _ = (
+        pipeline
+        | "Finalize" >> beam.Create([None])
+        | "WriteManifest"
+        >> beam.Map(
+            write_manifest,
+            options=options,
+            command=command,
+            shard_rows=as_list(written["shards"]),
+            track_rows=as_list(written[shards.TRACKS]),
+            statistics=beam.pvalue.AsSingleton(statistics),
+            failures=as_list(failures),
+            failure_files=as_list(failure_files),
+        )
+    )
+
+
+def run(options: DatasetOptions, beam_args: list[str], command: list[str] | None = None) -> dict[str, Any]:
+    """Plans, checks the output, runs the pipeline; returns a summary of what was written.
+
+    Raises tracks.InputError, OutputExistsError or OSError before any work when the
+    input or the output cannot be used.
+    """
+    import apache_beam as beam
+    from apache_beam.metrics.metric import MetricsFilter
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    planned = plan(options)
+    print(f"plan for {options.musdb_root} -> {options.output_dir}:\n{planned.describe()}", flush=True)
+    if options.dry_run:
+        return {"dry_run": True, "segments": planned.segments, "estimated_bytes": planned.estimated_bytes}
+    prepare_output(options, planned.estimated_bytes)
+    if not any(arg.startswith("--runner") for arg in beam_args):
+        beam_args = ["--runner=DirectRunner", *beam_args]
+    pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
+    build(pipeline, planned, options, command if command is not None else sys.argv)
+    result = pipeline.run()
+    result.wait_until_finish()
+    counters = result.metrics().query(MetricsFilter().with_namespace(shards.COUNTER_NAMESPACE))["counters"]
+    manifest = read_manifest(options.output_dir)
+    return {
+        "segments": {split: manifest.segments(split) for split in SPLITS},
+        "tracks": {split: len(names) for split, names in manifest.tracks.items()},
+        "failures": len(manifest.failures),
+        "skipped": manifest.skipped_segments,
+        "counters": {counter.key.metric.name: counter.committed for counter in counters},
+        "manifest": manifest_path(options.output_dir),
+    }

@@ -1,0 +1,40 @@
+"""Vocals2Song: turn a singing voice into a song (pix2pix on spectrograms).
+
+This file doubles as Dataflow's ``--setup_file``: workers install the package
+(and its runtime dependencies) from the sdist that Beam builds from it.
+"""
+
+from setuptools import find_packages, setup
+
+VERSION = "0.1.0"
+
+# Ranges are the ones tested together on this project's CI (see README,
+# "Dependencies"). tensorflow-io is deliberately absent: its native ops no
+# longer load on TensorFlow >= 2.18; soundfile/librosa decode and resample,
+# TensorFlow's own file system and gcsfs reach gs://.
+INSTALL_REQUIRES = [
+    "apache-beam[gcp]>=2.77,<3",
+    "tensorflow>=2.21,<2.22",
+    "librosa>=0.11,<0.12",
+    "numpy>=2.0,<3",
+    "gcsfs>=2025.1",
+    "soundfile>=0.12",
+    "pillow>=10",
+    "protobuf>=5.28,<7",
+]
+
+EXTRAS_REQUIRE = {
+    "dev": ["pytest>=8", "ruff>=0.6", "psutil>=5.9"],
+}
+
+setup(
+    name="vocals2song",
+    version=VERSION,
+    description="Turn an isolated singing voice into a song: pix2pix on spectrograms, "
+    "with an Apache Beam dataset job and a multi-GPU TensorFlow trainer.",
+    python_requires=">=3.11",
+    packages=find_packages(include=["vocals2song*", "pipelines*", "trainer*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["vocals2song=vocals2song.cli:main"]},
+)

@@ -1,0 +1,119 @@
+"""Audio files in and out: local paths and ``gs://`` (through fsspec/gcsfs), soundfile decoding.
+
+tensorflow-io used to do this inside TensorFlow; its ops no longer load on current
+TensorFlow, and soundfile (libsndfile) plus librosa's resampler do the same job on numpy.
+Waveforms are float32 ``(channels, samples)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+
+import fsspec
+import librosa
+import numpy as np
+import soundfile
+
+
+class AudioError(ValueError):
+    """An audio file cannot be used; the message names the file and the problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioInfo:
+    path: str
+    sample_rate: int
+    frames: int
+    channels: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+_TRUNCATED = re.compile(r"data\s*:\s*(\d+)\s*\(should be (\d+)\)")
+_STREAMING_SIZES = {0, 0xFFFFFFFF}
+
+
+def _reason(error: Exception) -> str:
+    """libsndfile's own words, without the file object's repr that soundfile adds."""
+    return getattr(error, "error_string", None) or str(error)
+
+
+def _header(handle, path: str) -> AudioInfo:
+    """Reads and checks the header: readable, non-empty, not truncated."""
+    try:
+        header = soundfile.info(handle)
+    except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
+        raise AudioError(f"{path}: not a readable audio file ({_reason(error)})") from error
+    truncated = _TRUNCATED.search(header.extra_info or "")
+    if truncated and int(truncated.group(1)) not in _STREAMING_SIZES:
+        declared, present = int(truncated.group(1)), int(truncated.group(2))
+        if present < declared:
+            raise AudioError(f"{path}: truncated, the header declares {declared} bytes of audio, the file holds {present}")
+    if header.frames <= 0:
+        raise AudioError(f"{path}: holds no samples (zero-length audio)")
+    return AudioInfo(path, int(header.samplerate), int(header.frames), int(header.channels))
+
+
+def _load_bytes(path: str) -> io.BytesIO:
+    try:
+        with fsspec.open(path, "rb") as handle:
+            return io.BytesIO(handle.read())
+    except FileNotFoundError as error:
+        raise AudioError(f"{path}: file not found") from error
+
+
+def info(path: str) -> AudioInfo:
+    """Header facts of an audio file; raises AudioError if it is unreadable, empty or truncated."""
+    try:
+        with fsspec.open(path, "rb") as handle:
+            return _header(handle, path)
+    except FileNotFoundError as error:
+        raise AudioError(f"{path}: file not found") from error
+
+
+def read(path: str) -> tuple[np.ndarray, int]:
+    """Decodes a whole file -> (float32 ``(channels, samples)``, sample rate).
+
+    Raises AudioError for unreadable, truncated, empty or non-finite audio.
+    """
+    buffer = _load_bytes(path)
+    _header(buffer, path)
+    buffer.seek(0)
+    try:
+        data, rate = soundfile.read(buffer, dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:
+        raise AudioError(f"{path}: not a readable audio file ({_reason(error)})") from error
+    if not np.all(np.isfinite(data)):
+        bad = int(np.sum(~np.isfinite(data)))
+        raise AudioError(f"{path}: {bad} non-finite samples (NaN or Inf)")
+    return np.ascontiguousarray(data.T), int(rate)
+
+
+def to_channels(waveform: np.ndarray, channels: int) -> np.ndarray:
+    """Downmixes to mono (mean) or duplicates mono to stereo; ``channels`` is 1 or 2."""
+    if waveform.shape[0] == channels:
+        return waveform
+    if channels == 1:
+        return waveform.mean(axis=0, keepdims=True)
+    if waveform.shape[0] == 1:
+        return np.repeat(waveform, channels, axis=0)
+    return waveform[:channels]
+
+
+def resample(waveform: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    """Resamples ``(channels, samples)`` from ``rate`` to ``target_rate`` Hz (soxr, high quality)."""
+    if rate == target_rate:
+        return waveform
+    return librosa.resample(waveform, orig_sr=rate, target_sr=target_rate, res_type="soxr_hq").astype(np.float32)
+
+
+def write(path: str, waveform: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
+    """Writes ``(channels, samples)`` as WAV to a local or ``gs://`` path."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.asarray(waveform, dtype=np.float32).T, sample_rate, subtype=subtype, format="WAV")
+    with fsspec.open(path, "wb") as handle:
+        handle.write(buffer.getvalue())

@@ -1,0 +1,98 @@
+"""The ``vocals2song`` command: a thin layer over the library functions.
+
+Each subcommand parses its flags and calls one function; errors a user can act on are
+printed as one line and exit with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+
+from vocals2song.audio import AudioError
+from vocals2song.config import ConfigMismatchError
+from vocals2song.manifest import DatasetError
+
+USER_ERRORS = (AudioError, ConfigMismatchError, DatasetError, FileExistsError, OSError, ValueError)
+
+
+def _synth_musdb(args: argparse.Namespace, extra: list[str]) -> int:
+    from vocals2song import synth
+
+    written = synth.write_musdb(args.output, args.tracks, args.seconds, args.seed)
+    print(f"wrote {len(written)} tracks of {args.seconds:g} s to {args.output}")
+    return 0
+
+
+def _dataset(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipelines import dataset
+
+    summary = dataset.run(dataset.options_from_args(args), beam_args, sys.argv)
+    if summary.get("dry_run"):
+        return 0
+    print(json.dumps(summary, indent=1))
+    if summary["failures"]:
+        print(
+            f"{summary['failures']} track(s) or entries went to the dead letters in "
+            f"{args.output_dir}/failures/ (the rest was written)"
+        )
+    return 0
+
+
+def _inspect(args: argparse.Namespace, extra: list[str]) -> int:
+    from vocals2song import inspection
+
+    manifest, checks = inspection.check_shards(args.data_dir)
+    print(inspection.summary(manifest))
+    bad = [check for check in checks if not check.ok]
+    for check in bad:
+        print(f"BAD {check.path}: parsed {check.parsed} of {check.expected} records; {check.error or 'count mismatch'}")
+    print(f"{len(checks) - len(bad)} of {len(checks)} shards parse and match the manifest")
+    return 1 if bad else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="vocals2song", description="Turn a singing voice into a song.")
+    root.add_argument("--log_level", default="INFO", help="Python logging level")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    synth_musdb = commands.add_parser("synth-musdb", help="write a synthetic data set in MUSDB18-HQ layout")
+    synth_musdb.add_argument("output", help="root folder to write train/ and test/ into")
+    synth_musdb.add_argument("--tracks", type=int, default=12, help="number of tracks (a third go to test/)")
+    synth_musdb.add_argument("--seconds", type=float, default=30.0, help="length of each track in seconds")
+    synth_musdb.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files")
+    synth_musdb.set_defaults(run=_synth_musdb, passthrough=False)
+
+    from pipelines.dataset import add_arguments
+
+    dataset = commands.add_parser(
+        "dataset",
+        help="MUSDB18-HQ -> float16 STFT TFRecords (Apache Beam; other flags go to Beam, e.g. --runner)",
+    )
+    add_arguments(dataset)
+    dataset.set_defaults(run=_dataset, passthrough=True)
+
+    inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")
+    inspect.add_argument("data_dir", help="data set folder (holds dataset.json)")
+    inspect.set_defaults(run=_inspect, passthrough=False)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
+    args, extra = parser().parse_known_args(argv)
+    if extra and not args.passthrough:
+        parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args, extra)
+    except USER_ERRORS as error:
+        print(f"vocals2song {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

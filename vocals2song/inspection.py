@@ -1,0 +1,76 @@
+"""``vocals2song inspect``: what a data set holds, and proof that every shard parses."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from vocals2song.manifest import SPLITS, Manifest, read_manifest
+
+
+@dataclasses.dataclass
+class ShardCheck:
+    path: str
+    expected: int
+    parsed: int
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.parsed == self.expected
+
+
+def read_segments(manifest: Manifest, data_dir: str, split: str):
+    """Yields every Segment of ``split``, in shard order, parsed in numpy."""
+    import tensorflow as tf
+
+    spec = manifest.record_spec
+    compression = "GZIP" if manifest.compression == "gzip" else ""
+    for path in manifest.shard_paths(data_dir, split):
+        for record in tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator():
+            yield spec.parse(record)
+
+
+def check_shards(data_dir: str) -> tuple[Manifest, list[ShardCheck]]:
+    """Parses every record of every shard, checking finiteness and the manifest's counts."""
+    import tensorflow as tf
+
+    manifest = read_manifest(data_dir)
+    spec = manifest.record_spec
+    compression = "GZIP" if manifest.compression == "gzip" else ""
+    checks = []
+    for shard in manifest.shards:
+        (path,) = [p for p in manifest.shard_paths(data_dir, shard.split) if p.endswith(shard.path.split("/")[-1])]
+        check = ShardCheck(shard.path, shard.segments, 0)
+        try:
+            for record in tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator():
+                segment = spec.parse(record)
+                for stem, array in segment.stems.items():
+                    if not np.all(np.isfinite(array)):
+                        raise ValueError(f"segment {segment.index} of {segment.track!r}: {stem} has non-finite values")
+                check.parsed += 1
+        except (tf.errors.OpError, ValueError) as error:
+            check.error = str(error).splitlines()[0]
+        checks.append(check)
+    return manifest, checks
+
+
+def summary(manifest: Manifest) -> str:
+    config = manifest.config
+    lines = [
+        f"schema v{manifest.schema_version}, vocals2song {manifest.version}, {manifest.compression} shards",
+        f"audio: {config.sample_rate} Hz, {manifest.channels} channel(s), {config.segment_seconds:g} s segments",
+        f"STFT: n_fft {config.n_fft}, hop {config.hop_length}, {config.window}; "
+        f"stems {', '.join(manifest.stems)} as float16 {list(manifest.record_spec.stem_shape)}",
+    ]
+    for split in SPLITS:
+        shard_count = sum(1 for shard in manifest.shards if shard.split == split)
+        lines.append(
+            f"{split:5s}: {len(manifest.tracks.get(split, []))} tracks, {manifest.segments(split)} segments "
+            f"({manifest.skipped_segments.get(split, 0)} skipped as silent) in {shard_count} shards"
+        )
+    lines.append(f"dead letters: {len(manifest.failures)}")
+    for failure in manifest.failures:
+        lines.append(f"  {failure['track']}: {failure['file']}: {failure['reason']}")
+    return "\n".join(lines)

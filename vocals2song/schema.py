@@ -1,0 +1,199 @@
+"""The record schema: one ``tf.train.Example`` per segment, written and parsed here only.
+
+Each stored stem is a float16 complex STFT ``(channels, bins, frames, 2)`` kept as raw
+bytes next to its shape and dtype (``tf.train.Feature`` float lists are float32 only).
+Examples are built from numpy arrays: building them from tf tensors inside Beam is about
+100x slower. Parsing checks dtype and shape and fails with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from vocals2song.config import SpectralConfig
+
+SCHEMA_VERSION = 1
+STORED_DTYPE_NAME = "float16"
+
+
+class RecordError(ValueError):
+    """A record does not match the schema (wrong version, dtype or shape)."""
+
+
+@dataclasses.dataclass
+class Segment:
+    """One segment of one track, as stored.
+
+    Attributes:
+      track: track folder name, e.g. "Artist - Title".
+      split: "train", "valid" or "test".
+      index: segment number within the track, from 0.
+      start_sample: first sample of the segment in the track, at ``sample_rate``.
+      valid_samples: samples before zero padding (less than a segment only for the last).
+      sample_rate, n_fft, hop_length: the spectral config the stems were encoded with.
+      stems: stem name -> float16 ``(channels, bins, frames, 2)``.
+    """
+
+    track: str
+    split: str
+    index: int
+    start_sample: int
+    valid_samples: int
+    sample_rate: int
+    n_fft: int
+    hop_length: int
+    stems: dict[str, np.ndarray]
+
+
+def _int(values: list[int]):
+    import tensorflow as tf
+
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+
+def _bytes(value: bytes):
+    import tensorflow as tf
+
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordSpec:
+    """What a data set's records hold: the spectral config, the stems and the channel count."""
+
+    config: SpectralConfig
+    stems: tuple[str, ...]
+    channels: int
+
+    @property
+    def stem_shape(self) -> tuple[int, int, int, int]:
+        """Shape of every stored stem tensor: (channels, bins, frames, 2)."""
+        return (self.channels, self.config.bins, self.config.segment_frames, 2)
+
+    def serialize(self, segment: Segment) -> bytes:
+        """Segment -> serialized ``tf.train.Example``."""
+        import tensorflow as tf
+
+        missing = set(self.stems) - set(segment.stems)
+        if missing:
+            raise RecordError(f"segment {segment.index} of {segment.track!r} lacks stems {sorted(missing)}")
+        feature = {
+            "schema_version": _int([SCHEMA_VERSION]),
+            "track": _bytes(segment.track.encode()),
+            "split": _bytes(segment.split.encode()),
+            "segment_index": _int([segment.index]),
+            "start_sample": _int([segment.start_sample]),
+            "valid_samples": _int([segment.valid_samples]),
+            "sample_rate": _int([segment.sample_rate]),
+            "n_fft": _int([segment.n_fft]),
+            "hop_length": _int([segment.hop_length]),
+        }
+        for stem in self.stems:
+            array = segment.stems[stem]
+            if array.dtype != np.float16 or array.shape != self.stem_shape:
+                raise RecordError(
+                    f"stem {stem!r} of {segment.track!r} is {array.dtype}{list(array.shape)}, "
+                    f"schema wants float16{list(self.stem_shape)}"
+                )
+            feature[f"{stem}/stft"] = _bytes(np.ascontiguousarray(array).tobytes())
+            feature[f"{stem}/shape"] = _int(list(array.shape))
+            feature[f"{stem}/dtype"] = _bytes(STORED_DTYPE_NAME.encode())
+        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+    def parse(self, serialized: bytes) -> Segment:
+        """Serialized example -> Segment, in numpy (inspection, evaluation, tests)."""
+        import tensorflow as tf
+
+        feature = tf.train.Example.FromString(serialized).features.feature
+
+        def scalar(name: str) -> int:
+            if name not in feature:
+                raise RecordError(f"record has no field {name!r}")
+            return int(feature[name].int64_list.value[0])
+
+        version = scalar("schema_version")
+        if version != SCHEMA_VERSION:
+            raise RecordError(f"record schema version {version}, this code reads {SCHEMA_VERSION}")
+        stems = {}
+        for stem in self.stems:
+            if f"{stem}/stft" not in feature:
+                raise RecordError(f"record has no stem {stem!r}")
+            dtype = feature[f"{stem}/dtype"].bytes_list.value[0].decode()
+            shape = tuple(feature[f"{stem}/shape"].int64_list.value)
+            self._check(stem, dtype, shape, len(feature[f"{stem}/stft"].bytes_list.value[0]))
+            raw = feature[f"{stem}/stft"].bytes_list.value[0]
+            stems[stem] = np.frombuffer(raw, dtype=np.float16).reshape(shape)
+        return Segment(
+            track=feature["track"].bytes_list.value[0].decode(),
+            split=feature["split"].bytes_list.value[0].decode(),
+            index=scalar("segment_index"),
+            start_sample=scalar("start_sample"),
+            valid_samples=scalar("valid_samples"),
+            sample_rate=scalar("sample_rate"),
+            n_fft=scalar("n_fft"),
+            hop_length=scalar("hop_length"),
+            stems=stems,
+        )
+
+    def _check(self, stem: str, dtype: str, shape: tuple[int, ...], nbytes: int) -> None:
+        if dtype != STORED_DTYPE_NAME:
+            raise RecordError(f"stem {stem!r} is stored as {dtype}, schema wants {STORED_DTYPE_NAME}")
+        if shape != self.stem_shape:
+            raise RecordError(f"stem {stem!r} has shape {list(shape)}, schema wants {list(self.stem_shape)}")
+        if nbytes != 2 * int(np.prod(shape)):
+            raise RecordError(f"stem {stem!r} holds {nbytes} bytes, shape {list(shape)} needs {2 * int(np.prod(shape))}")
+
+    def parse_tf(self, serialized):
+        """Serialized example tensor -> dict of tensors, for tf.data.
+
+        Returns ``track`` (string), ``segment_index``, ``valid_samples`` (int64) and one
+        float16 ``(channels, bins, frames, 2)`` tensor per stem. A wrong version, dtype or
+        byte count fails the pipeline with an InvalidArgumentError naming the field.
+        """
+        import tensorflow as tf
+
+        spec = {
+            "schema_version": tf.io.FixedLenFeature([], tf.int64),
+            "track": tf.io.FixedLenFeature([], tf.string),
+            "segment_index": tf.io.FixedLenFeature([], tf.int64),
+            "valid_samples": tf.io.FixedLenFeature([], tf.int64),
+        }
+        for stem in self.stems:
+            spec[f"{stem}/stft"] = tf.io.FixedLenFeature([], tf.string)
+            spec[f"{stem}/shape"] = tf.io.FixedLenFeature([4], tf.int64)
+            spec[f"{stem}/dtype"] = tf.io.FixedLenFeature([], tf.string)
+        features = tf.io.parse_single_example(serialized, spec)
+        checks = [
+            tf.debugging.assert_equal(
+                features["schema_version"],
+                tf.constant(SCHEMA_VERSION, tf.int64),
+                message=f"record schema version differs from {SCHEMA_VERSION}",
+            )
+        ]
+        out = {name: features[name] for name in ("track", "segment_index", "valid_samples")}
+        for stem in self.stems:
+            raw = tf.io.decode_raw(features[f"{stem}/stft"], tf.float16)
+            checks += [
+                tf.debugging.assert_equal(
+                    features[f"{stem}/dtype"],
+                    tf.constant(STORED_DTYPE_NAME),
+                    message=f"stem {stem} is not stored as {STORED_DTYPE_NAME}",
+                ),
+                tf.debugging.assert_equal(
+                    features[f"{stem}/shape"],
+                    tf.constant(self.stem_shape, tf.int64),
+                    message=f"stem {stem} shape differs from the schema's {list(self.stem_shape)}",
+                ),
+                tf.debugging.assert_equal(
+                    tf.size(raw, out_type=tf.int64),
+                    tf.constant(int(np.prod(self.stem_shape)), tf.int64),
+                    message=f"stem {stem} byte count does not match its shape",
+                ),
+            ]
+            out[stem] = raw
+        with tf.control_dependencies(checks):
+            for stem in self.stems:
+                out[stem] = tf.reshape(tf.identity(out[stem]), self.stem_shape)
+        return out
