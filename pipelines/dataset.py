@@ -137,9 +137,9 @@ def plan(options: DatasetOptions) -> Plan:
     assigned = tracks.assign_splits(found, options.valid_fraction)
     planned = tracks.plan_shards(assigned, options.tracks_per_shard, shards.EXTENSION[options.compression])
     seg = options.segment_options
-    per_segment = len(seg.stems) * math.prod(
-        (segments.CHANNELS[seg.channels], seg.config.bins, seg.config.segment_frames, 2)
-    ) * 2
+    per_segment = (
+        len(seg.stems) * math.prod((segments.CHANNELS[seg.channels], seg.config.bins, seg.config.segment_frames, 2)) * 2
+    )
     counts = {split: 0 for split in SPLITS}
     for track in assigned:
         try:
@@ -189,7 +189,10 @@ def write_manifest(
         stats=statistics,
         failures=sorted(failures, key=lambda row: (row["track"], row["file"])),
         skipped_segments=skipped,
-        options={key: (list(value) if isinstance(value, tuple) else value) for key, value in dataclasses.asdict(options).items()},
+        options={
+            key: (list(value) if isinstance(value, tuple) else value)
+            for key, value in dataclasses.asdict(options).items()
+        },
         command=command,
         version=importlib.metadata.version("vocals2song"),
     )

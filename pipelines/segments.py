@@ -72,9 +72,10 @@ def segment_starts(length: int, segment: int, hop: int) -> list[int]:
 
 
 def check_headers(folder: str, options: SegmentOptions) -> audio.AudioInfo:
-    """Checks the headers of a track's stem files; returns the mixture's (or first) info."""
+    """Checks the headers of a track's stem files against the mixture's (or the first
+    file's) and returns that reference header; the odd file out is the one named."""
     infos = []
-    for name in options.files:
+    for name in sorted(options.files, key=lambda name: name != "mixture"):
         path = storage.join(folder, f"{name}.wav")
         if not storage.exists(path):
             raise TrackError(path, f"missing stem: {name}.wav is not in the track folder")
@@ -137,7 +138,10 @@ def cut(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[C
     length = next(iter(waveforms.values())).shape[1]
     for index, start in enumerate(segment_starts(length, size, options.hop_samples)):
         valid = min(size, length - start)
-        if options.min_vocal_db is not None and rms_db(waveforms["vocals"][:, start : start + valid]) < options.min_vocal_db:
+        if (
+            options.min_vocal_db is not None
+            and rms_db(waveforms["vocals"][:, start : start + valid]) < options.min_vocal_db
+        ):
             yield None
             continue
         stems = {}

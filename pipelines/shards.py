@@ -60,7 +60,9 @@ class WriteShard(beam.DoFn):
                 except segments.TrackError as error:
                     self._failed.inc()
                     log.warning("dead letter: track %r: %s", track.name, error)
-                    yield beam.pvalue.TaggedOutput(DEAD_LETTER, DeadLetter(track.name, error.file, error.reason).to_dict())
+                    yield beam.pvalue.TaggedOutput(
+                        DEAD_LETTER, DeadLetter(track.name, error.file, error.reason).to_dict()
+                    )
                     continue
                 track_segments = skipped = 0
                 for cut in segments.cut(waveforms, self._options):

@@ -52,7 +52,9 @@ def _header(handle, path: str) -> AudioInfo:
     if truncated and int(truncated.group(1)) not in _STREAMING_SIZES:
         declared, present = int(truncated.group(1)), int(truncated.group(2))
         if present < declared:
-            raise AudioError(f"{path}: truncated, the header declares {declared} bytes of audio, the file holds {present}")
+            raise AudioError(
+                f"{path}: truncated, the header declares {declared} bytes of audio, the file holds {present}"
+            )
     if header.frames <= 0:
         raise AudioError(f"{path}: holds no samples (zero-length audio)")
     return AudioInfo(path, int(header.samplerate), int(header.frames), int(header.channels))

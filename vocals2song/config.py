@@ -83,6 +83,4 @@ class SpectralConfig:
             if getattr(self, f.name) != getattr(other, f.name)
         ]
         if diffs:
-            raise ConfigMismatchError(
-                f"{what} was encoded with another spectral config: " + "; ".join(diffs)
-            )
+            raise ConfigMismatchError(f"{what} was encoded with another spectral config: " + "; ".join(diffs))

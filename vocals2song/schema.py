@@ -100,7 +100,8 @@ class RecordSpec:
             feature[f"{stem}/stft"] = _bytes(np.ascontiguousarray(array).tobytes())
             feature[f"{stem}/shape"] = _int(list(array.shape))
             feature[f"{stem}/dtype"] = _bytes(STORED_DTYPE_NAME.encode())
-        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+        example = tf.train.Example(features=tf.train.Features(feature=feature))
+        return example.SerializeToString(deterministic=True)  # map order is per-process otherwise
 
     def parse(self, serialized: bytes) -> Segment:
         """Serialized example -> Segment, in numpy (inspection, evaluation, tests)."""
@@ -143,7 +144,9 @@ class RecordSpec:
         if shape != self.stem_shape:
             raise RecordError(f"stem {stem!r} has shape {list(shape)}, schema wants {list(self.stem_shape)}")
         if nbytes != 2 * int(np.prod(shape)):
-            raise RecordError(f"stem {stem!r} holds {nbytes} bytes, shape {list(shape)} needs {2 * int(np.prod(shape))}")
+            raise RecordError(
+                f"stem {stem!r} holds {nbytes} bytes, shape {list(shape)} needs {2 * int(np.prod(shape))}"
+            )
 
     def parse_tf(self, serialized):
         """Serialized example tensor -> dict of tensors, for tf.data.

@@ -1,0 +1,83 @@
+"""Every kind of bad input becomes one dead letter; the good tracks are all written."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import soundfile
+
+from vocals2song import synth
+from vocals2song.cli import main
+from vocals2song.manifest import SPLITS, read_manifest
+
+RATE = 44100
+
+
+def damage(root: str) -> dict[str, str]:
+    """Breaks seven train tracks, each in another way; returns track -> expected reason."""
+    train = os.path.join(root, "train")
+    names = sorted(os.listdir(train))
+    folder = {index: os.path.join(train, names[index]) for index in range(len(names))}
+    vocals = soundfile.read(os.path.join(folder[3], "vocals.wav"), always_2d=True)[0]
+
+    with open(os.path.join(folder[0], "vocals.wav"), "wb") as handle:
+        handle.write(b"this is not a wav file" * 100)
+    whole = open(os.path.join(folder[1], "mixture.wav"), "rb").read()
+    open(os.path.join(folder[1], "mixture.wav"), "wb").write(whole[: len(whole) // 2])
+    os.remove(os.path.join(folder[2], "vocals.wav"))
+    soundfile.write(os.path.join(folder[3], "vocals.wav"), vocals[::2], RATE // 2, subtype="PCM_16")
+    soundfile.write(os.path.join(folder[4], "vocals.wav"), vocals[: RATE // 2], RATE, subtype="PCM_16")
+    soundfile.write(os.path.join(folder[5], "mixture.wav"), np.zeros((0, 2)), RATE, subtype="PCM_16")
+    nan = vocals.astype(np.float32)
+    nan[100, 0] = np.nan
+    soundfile.write(os.path.join(folder[6], "vocals.wav"), nan, RATE, subtype="FLOAT")
+    os.makedirs(os.path.join(train, ".ipynb_checkpoints"))
+    open(os.path.join(train, "README.txt"), "w").write("not a track")
+    return {
+        names[0]: "not a readable audio file",
+        names[1]: "truncated",
+        names[2]: "missing stem",
+        names[3]: "sample rate 22050 Hz differs",
+        names[4]: "stems must have equal length",
+        names[5]: "zero-length",
+        names[6]: "non-finite samples",
+        ".ipynb_checkpoints": "hidden folder",
+        "README.txt": "stray file",
+    }
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("bad") / "musdb")
+    synth.write_musdb(root, 12, 1.0, seed=3)  # 8 train tracks, 4 test tracks
+    expected = damage(root)
+    out = str(tmp_path_factory.mktemp("bad") / "data")
+    return root, out, expected
+
+
+def test_each_bad_input_is_one_dead_letter_and_good_tracks_are_written(damaged, capsys):
+    root, out, expected = damaged
+    code = main(
+        ["dataset", "--musdb_root", root, "--output_dir", out, "--segment_seconds", "1", "--runner", "DirectRunner"]
+    )
+    assert code == 0
+    assert "9 track(s) or entries went to the dead letters" in capsys.readouterr().out
+
+    manifest = read_manifest(out)
+    reasons = {failure["track"]: failure["reason"] for failure in manifest.failures}
+    assert set(reasons) == set(expected)
+    for track, reason in expected.items():
+        assert reason in reasons[track], (track, reasons[track])
+    written = {name for split in SPLITS for name in manifest.tracks[split]}
+    good = {name for split in ("train", "test") for name in os.listdir(os.path.join(root, split))} - set(expected)
+    assert written == good and len(good) == 5
+    assert sum(manifest.segments(split) for split in SPLITS) == len(good)
+
+
+def test_dead_letters_name_the_file(damaged):
+    _, out, _ = damaged
+    rows = [json.loads(line) for line in open(os.path.join(out, "failures", "failures-00000-of-00001.jsonl"))]
+    assert len(rows) == 9
+    missing = next(row for row in rows if "missing stem" in row["reason"])
+    assert missing["file"].endswith(os.path.join(missing["track"], "vocals.wav"))

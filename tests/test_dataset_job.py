@@ -1,0 +1,152 @@
+"""The Beam job end to end on generated MUSDB18-HQ-layout data, on the DirectRunner."""
+
+import glob
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import SEGMENT_SECONDS
+
+from pipelines import dataset
+from vocals2song import audio, codec, inspection
+from vocals2song.cli import main
+from vocals2song.manifest import SPLITS, read_manifest
+
+
+def run_job(root: str, out: str, *beam_args: str, **options) -> dict:
+    job = dataset.DatasetOptions(musdb_root=root, output_dir=out, segment_seconds=SEGMENT_SECONDS, **options)
+    return dataset.run(job, ["--runner=DirectRunner", *beam_args], ["test"])
+
+
+def shard_bytes(out: str) -> dict[str, bytes]:
+    paths = sorted(glob.glob(os.path.join(out, "*", "*.tfrecord*")))
+    return {os.path.relpath(path, out): open(path, "rb").read() for path in paths}
+
+
+@pytest.fixture(scope="module")
+def job(musdb_root, tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp("job") / "data")
+    run_job(musdb_root, out)
+    return out
+
+
+def expected_segments(root: str, split_of: dict[str, str]) -> dict[str, int]:
+    """Segments per split implied by the audio lengths: ceil(length / segment)."""
+    counts = dict.fromkeys(SPLITS, 0)
+    for path in glob.glob(os.path.join(root, "*", "*", "mixture.wav")):
+        frames = soundfile.info(path).frames
+        counts[split_of[os.path.basename(os.path.dirname(path))]] += math.ceil(frames / (SEGMENT_SECONDS * 44100))
+    return counts
+
+
+def test_counts_per_split_follow_from_the_audio_lengths(job, musdb_root):
+    manifest = read_manifest(job)
+    split_of = {name: split for split, names in manifest.tracks.items() for name in names}
+    assert len(split_of) == 6 and {len(manifest.tracks[s]) for s in SPLITS} <= {1, 2, 3}
+    assert {split: manifest.segments(split) for split in SPLITS} == expected_segments(musdb_root, split_of)
+
+
+def test_no_track_is_in_two_splits(job):
+    manifest = read_manifest(job)
+    seen = {}
+    for split in SPLITS:
+        for segment in inspection.read_segments(manifest, job, split):
+            assert seen.setdefault(segment.track, split) == split
+            assert segment.split == split
+    assert set(seen) == {name for names in manifest.tracks.values() for name in names}
+
+
+def test_every_shard_parses_and_matches_the_manifest(job):
+    _, checks = inspection.check_shards(job)
+    assert checks and all(check.ok for check in checks), checks
+
+
+def test_stored_segments_decode_to_the_original_audio(job, musdb_root):
+    manifest = read_manifest(job)
+    config = manifest.config
+    segment = next(s for s in inspection.read_segments(manifest, job, "test") if s.index == 2)
+    (folder,) = glob.glob(os.path.join(musdb_root, "test", segment.track))
+    vocals, _ = audio.read(os.path.join(folder, "vocals.wav"))
+    original = vocals.mean(axis=0, keepdims=True)[
+        :, segment.start_sample : segment.start_sample + segment.valid_samples
+    ]
+    decoded = codec.decode(segment.stems["vocals"], config, config.segment_samples)
+    assert segment.valid_samples == 1 * 44100  # 5 s track, third 2 s segment holds 1 s
+    assert codec.snr_db(original, decoded[:, : segment.valid_samples]) > 70
+    assert np.abs(decoded[:, segment.valid_samples + config.n_fft :]).max() < 1e-3  # zero padding
+
+
+def test_manifest_records_config_statistics_and_command(job):
+    manifest = read_manifest(job)
+    assert manifest.config.segment_seconds == SEGMENT_SECONDS and manifest.stems == ("vocals", "mixture")
+    assert manifest.command == ["test"] and manifest.version
+    for stem in ("vocals", "mixture"):
+        mean, std = manifest.stat_arrays(stem)
+        assert mean.shape == std.shape == (513,)
+        assert np.all(np.isfinite(mean)) and np.all(std > 0)
+        assert manifest.stats[stem]["frames"] > 0
+
+
+def test_two_runs_write_identical_shards(job, musdb_root, tmp_path):
+    again = str(tmp_path / "again")
+    run_job(musdb_root, again)
+    assert shard_bytes(again) == shard_bytes(job)
+
+
+def test_multi_processing_runner_writes_the_same_shards(job, musdb_root, tmp_path):
+    out = str(tmp_path / "multi")
+    run_job(musdb_root, out, "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    assert shard_bytes(out) == shard_bytes(job)
+    for stem in ("vocals", "mixture"):  # sums merged in another order: equal up to rounding
+        for ours, theirs in zip(
+            read_manifest(out).stat_arrays(stem), read_manifest(job).stat_arrays(stem), strict=True
+        ):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_an_existing_data_set_is_not_replaced_without_overwrite(job, musdb_root, capsys):
+    before = shard_bytes(job)
+    args = ["dataset", "--musdb_root", musdb_root, "--output_dir", job, "--segment_seconds", str(SEGMENT_SECONDS)]
+    assert main(args) == 2
+    assert "already holds a data set" in capsys.readouterr().err
+    assert shard_bytes(job) == before
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(musdb_root, tmp_path, capsys):
+    out = tmp_path / "dry"
+    assert main(["dataset", "--musdb_root", musdb_root, "--output_dir", str(out), "--dry_run"]) == 0
+    printed = capsys.readouterr().out
+    assert "train:" in printed and "estimated output" in printed
+    assert not out.exists()
+
+
+def test_empty_root_is_an_error_before_any_work(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["dataset", "--musdb_root", str(tmp_path / "empty"), "--output_dir", str(tmp_path / "out")]) == 2
+    assert "no track folders" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_stereo_gzip_and_accompaniment_options(musdb_root, tmp_path):
+    out = str(tmp_path / "stereo")
+    run_job(musdb_root, out, channels="stereo", compression="gzip", stems=("vocals", "accompaniment"))
+    manifest = read_manifest(out)
+    assert manifest.record_spec.stem_shape[0] == 2 and manifest.compression == "gzip"
+    assert all(path.endswith(".tfrecord.gz") for path in shard_bytes(out))
+    segment = next(inspection.read_segments(manifest, out, "train"))
+    (folder,) = glob.glob(os.path.join(musdb_root, "*", segment.track))
+    parts = sum(audio.read(os.path.join(folder, f"{name}.wav"))[0] for name in ("drums", "bass", "other"))
+    decoded = codec.decode(segment.stems["accompaniment"], manifest.config, manifest.config.segment_samples)
+    assert codec.snr_db(parts[:, : decoded.shape[1]], decoded) > 70
+
+
+def test_silent_vocal_segments_are_skipped_and_counted(musdb_root, tmp_path):
+    out = str(tmp_path / "loud")
+    summary = run_job(musdb_root, out, min_vocal_db=0.0)  # nothing is that loud
+    manifest = read_manifest(out)
+    assert sum(manifest.segments(split) for split in SPLITS) == 0
+    assert sum(manifest.skipped_segments.values()) == summary["counters"]["segments_skipped_silent"] == 18
+    assert json.loads(open(os.path.join(out, "dataset.json")).read())["options"]["min_vocal_db"] == 0.0
