@@ -15,6 +15,7 @@ VERSION = "0.1.0"
 INSTALL_REQUIRES = [
     "apache-beam[gcp]>=2.77,<3",
     "tensorflow>=2.21,<2.22",
+    "tensorboard>=2.21,<2.22",  # TensorFlow 2.21 no longer pulls it in; tf.summary needs it
     "librosa>=0.11,<0.12",
     "numpy>=2.0,<3",
     "gcsfs>=2025.1",

@@ -1,18 +1,141 @@
-"""Model features computed from the stored complex STFT.
+"""Model features computed from the stored complex STFT, and their inverse.
 
-For now the log-magnitude that the dataset job's statistics describe; the trainer's
-feature set builds on the same definition so statistics and features always agree.
+The one place that says what the model sees: the dataset job's statistics use
+``log_magnitude``; the trainer encodes with ``FeatureCodec.encode_tf`` inside tf.data; the
+generator and the audio summaries invert with ``FeatureCodec.decode``. Features are mono
+(stereo STFTs are averaged, which is the STFT of the mid channel, the STFT being linear)
+and drop the Nyquist bin, so 1024-point frames give 512 bins, a power of two for the U-Net.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import numpy as np
 
 LOG_EPSILON = 1e-5
 """Added to the magnitude before the log; -115 dB below a full-scale bin, so silence
 maps to a finite floor (log(1e-5) = -11.5)."""
+STD_FLOOR = 1e-3
+KINDS = {"logmag_phase": 2, "logmag": 1}
 
 
 def log_magnitude(spectrum: np.ndarray) -> np.ndarray:
     """Natural log of ``|spectrum| + LOG_EPSILON``; ``spectrum`` is complex."""
     return np.log(np.abs(spectrum) + LOG_EPSILON)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureConfig:
+    """What the model sees.
+
+    Attributes:
+      kind: "logmag_phase": channel 0 the log-magnitude normalised per bin with the data
+        set's statistics, channel 1 the phase / pi in [-1, 1] (the seed's R and G);
+        "logmag": the first channel only (phase is rebuilt at generation).
+      bins: frequency bins kept from the bottom (512 of 513: Nyquist dropped).
+    """
+
+    kind: str = "logmag_phase"
+    bins: int = 512
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"feature kind must be one of {sorted(KINDS)}, got {self.kind!r}")
+
+    @property
+    def channels(self) -> int:
+        return KINDS[self.kind]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureCodec:
+    """Encodes one stem's STFT to features and back, with that stem's per-bin statistics.
+
+    ``mean`` and ``std`` are per-bin log-magnitude statistics over all STFT bins (513);
+    only the first ``config.bins`` are used.
+    """
+
+    config: FeatureConfig
+    mean: np.ndarray
+    std: np.ndarray
+
+    @property
+    def _mean(self) -> np.ndarray:
+        return np.asarray(self.mean[: self.config.bins], dtype=np.float32)
+
+    @property
+    def _std(self) -> np.ndarray:
+        return np.maximum(np.asarray(self.std[: self.config.bins], dtype=np.float32), STD_FLOOR)
+
+    def encode_tf(self, stored):
+        """Stored STFT ``(channels, bins_all, frames, 2)`` (any float dtype) -> float32
+        features ``(bins, frames, feature_channels)``, in TensorFlow."""
+        import tensorflow as tf
+
+        stft = tf.reduce_mean(tf.cast(stored, tf.float32), axis=0)[: self.config.bins]
+        real, imag = stft[..., 0], stft[..., 1]
+        logmag = tf.math.log(tf.sqrt(real * real + imag * imag) + LOG_EPSILON)
+        channels = [(logmag - self._mean[:, None]) / self._std[:, None]]
+        if self.config.kind == "logmag_phase":
+            channels.append(tf.math.atan2(imag, real) / np.pi)
+        return tf.stack(channels, axis=-1)
+
+    def encode(self, spectrum: np.ndarray) -> np.ndarray:
+        """Complex mono STFT ``(bins_all, frames)`` -> float32 features, in numpy."""
+        spectrum = spectrum[: self.config.bins]
+        channels = [(log_magnitude(spectrum) - self._mean[:, None]) / self._std[:, None]]
+        if self.config.kind == "logmag_phase":
+            channels.append(np.angle(spectrum) / np.pi)
+        return np.stack(channels, axis=-1).astype(np.float32)
+
+    def magnitude(self, features: np.ndarray) -> np.ndarray:
+        """Features ``(bins, frames, C)`` -> linear magnitude ``(bins_all, frames)``; the
+        dropped top bins are zero."""
+        logmag = features[..., 0] * self._std[:, None] + self._mean[:, None]
+        magnitude = np.maximum(np.exp(logmag) - LOG_EPSILON, 0.0)
+        full = len(self.mean)
+        return np.pad(magnitude, ((0, full - self.config.bins), (0, 0))).astype(np.float32)
+
+    def decode(self, features: np.ndarray) -> np.ndarray:
+        """Features -> complex STFT ``(bins_all, frames)`` with the stored phase channel.
+
+        Only for kinds with a phase channel; "logmag" needs phase reconstruction
+        (Griffin-Lim) from :meth:`magnitude`.
+        """
+        if self.config.kind != "logmag_phase":
+            raise ValueError(f"features of kind {self.config.kind!r} carry no phase; rebuild it from the magnitude")
+        phase = np.clip(features[..., 1], -1.0, 1.0) * np.pi
+        full = len(self.mean)
+        phase = np.pad(phase, ((0, full - self.config.bins), (0, 0)))
+        return (self.magnitude(features) * np.exp(1j * phase)).astype(np.complex64)
+
+
+def to_waveform(codec: FeatureCodec, features: np.ndarray, config, length: int, phase: str = "predicted") -> np.ndarray:
+    """Features ``(bins, frames, C)`` -> mono float32 waveform ``(1, length)``.
+
+    ``phase``: "predicted" uses the phase channel; "griffinlim" rebuilds phase from the
+    magnitude alone (the only choice for "logmag" features). ``config`` is the
+    SpectralConfig the features were computed with.
+    """
+    import librosa
+
+    from vocals2song import codec as spectral
+
+    if phase == "predicted":
+        return spectral.istft(codec.decode(features)[np.newaxis], config, length)
+    if phase == "griffinlim":
+        waveform = librosa.griffinlim(
+            codec.magnitude(features),
+            n_iter=32,
+            hop_length=config.hop_length,
+            n_fft=config.n_fft,
+            window=config.window,
+            length=length,
+        )
+        return waveform[np.newaxis].astype(np.float32)
+    raise ValueError(f"phase must be predicted or griffinlim, got {phase!r}")

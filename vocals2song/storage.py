@@ -45,6 +45,7 @@ def write_text(path: str, text: str) -> None:
     never sees half a file (an object store's upload is atomic by itself)."""
     fs, resolved = filesystem(path)
     target = resolved if is_remote(path) else resolved + ".incomplete"
+    fs.makedirs(posixpath.dirname(resolved), exist_ok=True)
     with fs.open(target, "w", encoding="utf-8") as handle:
         handle.write(text)
     if target != resolved:

@@ -1,0 +1,83 @@
+"""The exported generator: the Keras model plus everything generation needs.
+
+``MODEL_DIR/export/generator.keras`` and ``MODEL_DIR/export/model.json`` (spectral config,
+feature config, source and target stems and their statistics, model config, step), so a
+generator is loaded by path alone and can never be fed features of another encoding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+
+import numpy as np
+
+from vocals2song import storage
+from vocals2song.config import SpectralConfig
+from vocals2song.features import FeatureCodec, FeatureConfig
+
+EXPORT_DIR = "export"
+GENERATOR_FILE = "generator.keras"
+METADATA_FILE = "model.json"
+
+
+@dataclasses.dataclass
+class ExportedModel:
+    generator: object  # keras.Model
+    spectral: SpectralConfig
+    features: FeatureConfig
+    source: str
+    target: str
+    source_codec: FeatureCodec
+    target_codec: FeatureCodec
+    multiple: int  # input sides must be multiples of this (2**depth)
+    step: int
+
+
+def export(model_dir: str, generator, metadata: dict) -> str:
+    """Writes the generator and its metadata under ``model_dir/export``; returns that path."""
+    out = storage.join(model_dir, EXPORT_DIR)
+    with tempfile.TemporaryDirectory() as scratch:  # Keras writes local files; then copy (gs:// too)
+        local = os.path.join(scratch, GENERATOR_FILE)
+        generator.save(local)
+        fs, resolved = storage.filesystem(out)
+        fs.makedirs(resolved, exist_ok=True)
+        fs.put_file(local, f"{resolved}/{GENERATOR_FILE}")
+    storage.write_text(storage.join(out, METADATA_FILE), json.dumps(metadata, indent=1, sort_keys=True))
+    return out
+
+
+def load_model(path: str) -> ExportedModel:
+    """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://)."""
+    import keras
+
+    if not storage.exists(storage.join(path, METADATA_FILE)):
+        path = storage.join(path, EXPORT_DIR)
+    metadata_path = storage.join(path, METADATA_FILE)
+    if not storage.exists(metadata_path):
+        raise FileNotFoundError(f"no exported model at {path} ({METADATA_FILE} missing; train with `vocals2song train`)")
+    metadata = json.loads(storage.read_text(metadata_path))
+    with tempfile.TemporaryDirectory() as scratch:
+        local = os.path.join(scratch, GENERATOR_FILE)
+        fs, resolved = storage.filesystem(storage.join(path, GENERATOR_FILE))
+        fs.get_file(resolved, local)
+        generator = keras.models.load_model(local, compile=False)
+    features = FeatureConfig(**metadata["features"])
+
+    def codec(stem: str) -> FeatureCodec:
+        stats = metadata["stats"][stem]
+        return FeatureCodec(features, np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32))
+
+    return ExportedModel(
+        generator=generator,
+        spectral=SpectralConfig.from_dict(metadata["spectral"]),
+        features=features,
+        source=metadata["source"],
+        target=metadata["target"],
+        source_codec=codec("source"),
+        target_codec=codec("target"),
+        multiple=2 ** metadata["model"]["depth"],
+        step=metadata["step"],
+    )

@@ -1,0 +1,135 @@
+"""The tf.data input pipeline: shards -> (source, target) feature crops, streamed.
+
+Shards are interleaved in parallel and parsed with the shared schema; each segment gives
+``crops_per_segment`` random time crops, and only crops enter the shuffle buffer (a 15 s
+segment is 5.3 MB per stem as float16; a buffer of segments would hold the data set's
+worth of RAM the seed ran out of). Memory is therefore set by the buffer, not by the
+number of segments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import tensorflow as tf
+
+from vocals2song.features import FeatureCodec, FeatureConfig
+from vocals2song.manifest import DatasetError, Manifest
+
+TARGETS = ("mixture", "accompaniment")
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class InputConfig:
+    """How examples are drawn.
+
+    Attributes:
+      source, target: stems; target "accompaniment" is mixture - vocals when not stored.
+      crop_frames: STFT frames per crop (512 frames = 3 s at 44.1 kHz, hop 256).
+      crops_per_segment: random crops drawn from each segment per pass.
+      shuffle_buffer: crops held for shuffling (each 2 x 512 x crop_frames x C float32).
+      features: what the model sees.
+    """
+
+    source: str = "vocals"
+    target: str = "mixture"
+    crop_frames: int = 512
+    crops_per_segment: int = 4
+    shuffle_buffer: int = 64
+    features: FeatureConfig = FeatureConfig()
+
+
+def stem_codecs(manifest: Manifest, config: InputConfig) -> tuple[FeatureCodec, FeatureCodec]:
+    """Feature codecs of source and target with the manifest's statistics.
+
+    A derived accompaniment has no statistics of its own; it is normalised with the
+    mixture's, which only shifts and scales it (the inverse uses the same numbers).
+    """
+    check_stems(manifest, config)
+    target_stats = config.target if config.target in manifest.stats else "mixture"
+    if target_stats != config.target:
+        log.info("target %s has no statistics in the data set; normalising it with the mixture's", config.target)
+    return (
+        FeatureCodec(config.features, *manifest.stat_arrays(config.source)),
+        FeatureCodec(config.features, *manifest.stat_arrays(target_stats)),
+    )
+
+
+def check_stems(manifest: Manifest, config: InputConfig) -> None:
+    if config.source not in manifest.stems:
+        raise DatasetError(f"source stem {config.source!r} is not in the data set (it stores {', '.join(manifest.stems)})")
+    derivable = config.target == "accompaniment" and {"mixture", "vocals"} <= set(manifest.stems)
+    if config.target not in manifest.stems and not derivable:
+        raise DatasetError(
+            f"target stem {config.target!r} is not in the data set and cannot be derived "
+            f"(it stores {', '.join(manifest.stems)})"
+        )
+
+
+def _target(parsed: dict, target: str):
+    if target in parsed:
+        return parsed[target]
+    return tf.cast(parsed["mixture"], tf.float32) - tf.cast(parsed["vocals"], tf.float32)
+
+
+def make_dataset(
+    manifest: Manifest,
+    data_dir: str,
+    split: str,
+    config: InputConfig,
+    batch_size: int,
+    training: bool,
+    seed: int | None = None,
+) -> tf.data.Dataset:
+    """(source, target) float32 batches ``(batch, bins, crop_frames, C)``.
+
+    Training: shuffled shards and crops, random crop positions, repeated forever.
+    Evaluation: shards in order, one crop from the start of each segment, one pass.
+    Batches are always full (drop_remainder) so every replica gets the same share.
+    """
+    paths = manifest.shard_paths(data_dir, split)
+    if not paths or manifest.segments(split) == 0:
+        raise DatasetError(f"split {split!r} of {data_dir} holds no segments")
+    frames = manifest.config.segment_frames
+    if config.crop_frames > frames:
+        raise DatasetError(f"--crop_frames {config.crop_frames} exceeds the segments' {frames} frames")
+    spec = manifest.record_spec
+    source_codec, target_codec = stem_codecs(manifest, config)
+    hop = manifest.config.hop_length
+    compression = "GZIP" if manifest.compression == "gzip" else ""
+
+    def crops(serialized):
+        parsed = spec.parse_tf(serialized)
+        valid_frames = tf.cast(parsed["valid_samples"] // hop + 1, tf.int32)
+        last_start = tf.maximum(tf.minimum(valid_frames, frames) - config.crop_frames, 0)
+        if training:
+            starts = tf.random.uniform([config.crops_per_segment], 0, last_start + 1, dtype=tf.int32, seed=seed)
+        else:
+            starts = tf.zeros([1], tf.int32)
+        source, target = parsed[config.source], _target(parsed, config.target)
+
+        def crop(start):
+            end = start + config.crop_frames
+            return source_codec.encode_tf(source[:, :, start:end]), target_codec.encode_tf(target[:, :, start:end])
+
+        shape = (config.features.bins, config.crop_frames, config.features.channels)
+        signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32))
+        return tf.data.Dataset.from_tensor_slices(tf.map_fn(crop, starts, fn_output_signature=signature))
+
+    files = tf.data.Dataset.from_tensor_slices(paths)
+    if training:
+        files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
+    dataset = files.interleave(
+        lambda path: tf.data.TFRecordDataset(path, compression_type=compression),
+        cycle_length=min(len(paths), 4),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=not training,
+    )
+    if training:
+        dataset = dataset.interleave(crops, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+        dataset = dataset.shuffle(config.shuffle_buffer, seed=seed)
+    else:
+        dataset = dataset.flat_map(crops)
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

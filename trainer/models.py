@@ -1,0 +1,96 @@
+"""pix2pix: a U-Net generator and a PatchGAN discriminator conditioned on the source.
+
+Both are fully convolutional, so the generator runs on inputs of any length whose sides
+are multiples of ``2**depth`` (generation pads to that). Batch normalisation is
+synchronised across replicas, so a step on N replicas computes the same statistics as on
+one device with the same global batch (multi-GPU runs train the same model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import keras
+from keras import layers
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the networks.
+
+    Attributes:
+      filters: filters of the first encoder block; doubled per block up to 8x.
+      depth: encoder blocks (8 in pix2pix: 512 bins -> 2); input sides must divide by 2**depth.
+      dropout: rate in the first three decoder blocks (0.5 in pix2pix; 0 makes steps
+        deterministic, which the replica-equivalence test needs).
+      disc_filters: filters of the first discriminator block (64 in pix2pix, 70x70 patches).
+    """
+
+    filters: int = 64
+    depth: int = 8
+    dropout: float = 0.5
+    disc_filters: int = 64
+
+    @property
+    def multiple(self) -> int:
+        return 2**self.depth
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _norm() -> layers.Layer:
+    return layers.BatchNormalization(synchronized=True)
+
+
+def _down(x, filters: int, norm: bool = True):
+    x = layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=not norm, kernel_initializer=_init())(x)
+    if norm:
+        x = _norm()(x)
+    return layers.LeakyReLU(0.2)(x)
+
+
+def _up(x, filters: int, dropout: float):
+    x = layers.Conv2DTranspose(filters, 4, strides=2, padding="same", use_bias=False, kernel_initializer=_init())(x)
+    x = _norm()(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    return layers.ReLU()(x)
+
+
+def _init():
+    return keras.initializers.RandomNormal(0.0, 0.02)
+
+
+def generator(config: ModelConfig, channels: int, bins: int | None = None) -> keras.Model:
+    """U-Net: ``(batch, bins, frames, channels)`` -> same shape, linear output (features
+    are normalised log-magnitudes and phase / pi, not bounded pixels)."""
+    inputs = keras.Input((bins, None, channels), name="source")
+    x, skips = inputs, []
+    for block in range(config.depth):
+        x = _down(x, config.filters * min(2**block, 8), norm=block > 0)
+        skips.append(x)
+    for block, skip in enumerate(reversed(skips[:-1])):
+        x = _up(x, config.filters * min(2 ** (config.depth - 2 - block), 8), config.dropout if block < 3 else 0.0)
+        x = layers.Concatenate()([x, skip])
+    outputs = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=_init(), name="target")(
+        x
+    )
+    return keras.Model(inputs, outputs, name="generator")
+
+
+def discriminator(config: ModelConfig, channels: int, bins: int | None = None) -> keras.Model:
+    """PatchGAN: logits per patch that (source, target) is a real pair."""
+    source = keras.Input((bins, None, channels), name="source")
+    target = keras.Input((bins, None, channels), name="target")
+    x = layers.Concatenate()([source, target])
+    x = _down(x, config.disc_filters, norm=False)
+    x = _down(x, config.disc_filters * 2)
+    x = _down(x, config.disc_filters * 4)
+    x = layers.ZeroPadding2D()(x)
+    x = layers.Conv2D(config.disc_filters * 8, 4, use_bias=False, kernel_initializer=_init())(x)
+    x = layers.LeakyReLU(0.2)(_norm()(x))
+    x = layers.ZeroPadding2D()(x)
+    logits = layers.Conv2D(1, 4, kernel_initializer=_init(), name="patch_logits")(x)
+    return keras.Model([source, target], logits, name="discriminator")

@@ -1,0 +1,351 @@
+"""The pix2pix training loop under a tf.distribute strategy: resumable, observable.
+
+Models and optimizers are built inside ``strategy.scope()`` (the optimizers explicitly, or
+Keras 3 fails the first distributed step); losses are averaged over the *global* batch, so
+the learning rate means the same on one device and on eight. Checkpoints are numbered by
+the step counter; SIGTERM/SIGINT (preemption) writes one before exiting, and rerunning the
+same command resumes. ``steps`` is the total to reach, not "more".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import signal
+import time
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from trainer import distribute, export, input, models
+from vocals2song import storage
+from vocals2song.config import ConfigMismatchError, SpectralConfig
+from vocals2song.features import to_waveform
+from vocals2song.manifest import DatasetError, Manifest, read_manifest
+
+CONFIG_FILE = "train_config.json"
+LOG_FILE = "train_log.jsonl"
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Options of one training run (the CLI's flags; defaults are pix2pix's)."""
+
+    data_dir: str
+    model_dir: str
+    steps: int = 10000
+    batch_size: int = 4  # global: split across replicas
+    learning_rate: float = 2e-4
+    beta_1: float = 0.5
+    l1_weight: float = 100.0
+    checkpoint_every: int = 500
+    summary_every: int = 500
+    log_every: int = 50
+    eval_every: int = 1000
+    eval_batches: int = 8
+    cpu_replicas: int = 0
+    mixed_precision: bool = False
+    jit: bool = False
+    seed: int = 0
+    input: input.InputConfig = input.InputConfig()
+    model: models.ModelConfig = models.ModelConfig()
+
+    def to_dict(self) -> dict[str, Any]:
+        values = dataclasses.asdict(self)
+        values["input"]["features"] = self.input.features.to_dict()
+        return values
+
+
+class Preempted(SystemExit):
+    """Raised after the checkpoint that a SIGTERM/SIGINT asked for; exit code 128+signal."""
+
+
+def _fields_that_matter(config: SpectralConfig) -> dict[str, Any]:
+    """The spectral fields a model depends on (segment length only decides crops)."""
+    values = config.to_dict()
+    values.pop("segment_seconds")
+    return values
+
+
+def check_data(manifest: Manifest, model_dir: str, config: TrainConfig) -> None:
+    """Refuses data encoded differently from what a model in ``model_dir`` was trained on."""
+    path = storage.join(model_dir, CONFIG_FILE)
+    if not storage.exists(path):
+        return
+    saved = json.loads(storage.read_text(path))
+    ours = SpectralConfig.from_dict(saved["spectral"])
+    if _fields_that_matter(ours) != _fields_that_matter(manifest.config):
+        ours.check_matches(dataclasses.replace(manifest.config, segment_seconds=ours.segment_seconds), config.data_dir)
+    for key in ("source", "target"):
+        if saved["train"]["input"][key] != getattr(config.input, key):
+            raise ConfigMismatchError(
+                f"{model_dir} was trained with --{key} {saved['train']['input'][key]}, not {getattr(config.input, key)}"
+            )
+
+
+class Trainer:
+    """Builds the models, data and step function for one TrainConfig."""
+
+    def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
+        self.config = config
+        self.manifest = read_manifest(config.data_dir)
+        input.check_stems(self.manifest, config.input)
+        check_data(self.manifest, config.model_dir, config)
+        if config.model.multiple > config.input.features.bins or config.input.crop_frames % config.model.multiple:
+            raise ValueError(
+                f"--crop_frames {config.input.crop_frames} and {config.input.features.bins} bins must be multiples "
+                f"of 2**depth = {config.model.multiple}"
+            )
+        if config.mixed_precision:
+            import keras
+
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        self.strategy = strategy or distribute.make_strategy(config.cpu_replicas)
+        replicas = self.strategy.num_replicas_in_sync
+        if config.batch_size % replicas:
+            raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
+        self.source_codec, self.target_codec = input.stem_codecs(self.manifest, config.input)
+        tf.keras.utils.set_random_seed(config.seed)
+        channels, bins = config.input.features.channels, config.input.features.bins
+        with self.strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
+            self.generator = models.generator(config.model, channels, bins)
+            self.discriminator = models.discriminator(config.model, channels, bins)
+            self.g_optimizer = self._optimizer()
+            self.d_optimizer = self._optimizer()
+            self.g_optimizer.build(self.generator.trainable_variables)
+            self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.checkpoint = tf.train.Checkpoint(
+            step=self.step,
+            generator=self.generator,
+            discriminator=self.discriminator,
+            g_optimizer=self.g_optimizer,
+            d_optimizer=self.d_optimizer,
+        )
+        self.manager = tf.train.CheckpointManager(
+            self.checkpoint, storage.join(config.model_dir, "checkpoints"), max_to_keep=3, step_counter=self.step
+        )
+        self._step_fn = tf.function(self._distributed_step, jit_compile=config.jit or None)
+
+    def _optimizer(self):
+        import keras
+
+        optimizer = keras.optimizers.Adam(self.config.learning_rate, beta_1=self.config.beta_1)
+        if self.config.mixed_precision:
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    def restore(self) -> int:
+        """Restores the latest checkpoint if there is one; returns the step reached."""
+        latest = self.manager.latest_checkpoint
+        if latest:
+            self.checkpoint.restore(latest).assert_existing_objects_matched()
+            log.info("resumed from %s at step %d", latest, int(self.step.numpy()))
+        return int(self.step.numpy())
+
+    def dataset(self, split: str, training: bool) -> tf.data.Dataset:
+        return input.make_dataset(
+            self.manifest,
+            self.config.data_dir,
+            split,
+            self.config.input,
+            self.config.batch_size,
+            training=training,
+            seed=self.config.seed if training else None,
+        )
+
+    def _losses(self, source, target, training: bool = True) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
+        """Per-replica losses, each already divided by the global batch size."""
+        batch = self.config.batch_size
+        fake = tf.cast(self.generator(source, training=training), tf.float32)
+        real_logits = tf.cast(self.discriminator([source, target], training=training), tf.float32)
+        fake_logits = tf.cast(self.discriminator([source, fake], training=training), tf.float32)
+
+        def bce(labels, logits):
+            per_patch = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
+            return tf.reduce_mean(per_patch, axis=[1, 2, 3])
+
+        l1 = tf.reduce_mean(tf.abs(target - fake), axis=[1, 2, 3])
+        gan = bce(tf.ones_like(fake_logits), fake_logits)
+        d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
+        average = lambda x: tf.nn.compute_average_loss(x, global_batch_size=batch)  # noqa: E731
+        losses = {
+            "g_loss": average(gan + self.config.l1_weight * l1),
+            "d_loss": average(d_loss),
+            "g_gan": average(gan),
+            "l1": average(l1),
+        }
+        return losses, fake
+
+    def _replica_step(self, source, target):
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            losses, _ = self._losses(source, target)
+            g_scaled, d_scaled = losses["g_loss"], losses["d_loss"]
+            if self.config.mixed_precision:
+                g_scaled, d_scaled = self.g_optimizer.scale_loss(g_scaled), self.d_optimizer.scale_loss(d_scaled)
+        g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars, strict=True))
+        return losses
+
+    def _distributed_step(self, batch):
+        per_replica = self.strategy.run(self._replica_step, args=batch)
+        self.step.assign_add(1)
+        return {
+            name: self.strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
+            for name, value in per_replica.items()
+        }
+
+    def train_step(self, distributed_batch) -> dict[str, float]:
+        """One generator + discriminator update on a batch from a distributed dataset."""
+        return {name: float(value) for name, value in self._step_fn(distributed_batch).items()}
+
+    def validation_l1(self) -> float | None:
+        """Mean L1 of the generator (inference mode) over up to eval_batches valid batches."""
+        if self.manifest.segments("valid") < self.config.batch_size:
+            return None
+        total, count = 0.0, 0
+        for source, target in self.dataset("valid", training=False).take(self.config.eval_batches):
+            fake = tf.cast(self.generator(source, training=False), tf.float32)
+            total += float(tf.reduce_mean(tf.abs(target - fake)))
+            count += 1
+        return total / count if count else None
+
+    def save_config(self) -> None:
+        path = storage.join(self.config.model_dir, CONFIG_FILE)
+        payload = {"spectral": self.manifest.config.to_dict(), "train": self.config.to_dict()}
+        storage.write_text(path, json.dumps(payload, indent=1, sort_keys=True))
+
+    def export(self) -> str:
+        source_mean, source_std = self.source_codec.mean, self.source_codec.std
+        metadata = {
+            "spectral": self.manifest.config.to_dict(),
+            "features": self.config.input.features.to_dict(),
+            "model": self.config.model.to_dict(),
+            "source": self.config.input.source,
+            "target": self.config.input.target,
+            "stats": {
+                "source": {"mean": source_mean.tolist(), "std": source_std.tolist()},
+                "target": {"mean": self.target_codec.mean.tolist(), "std": self.target_codec.std.tolist()},
+            },
+            "step": int(self.step.numpy()),
+            "data_dir": self.config.data_dir,
+        }
+        return export.export(self.config.model_dir, self.generator, metadata)
+
+
+class _Summaries:
+    """TensorBoard scalars, spectrogram images and audio under model_dir/summaries."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+        root = storage.join(trainer.config.model_dir, "summaries")
+        self.train = tf.summary.create_file_writer(storage.join(root, "train"))
+        self.valid = tf.summary.create_file_writer(storage.join(root, "valid"))
+
+    def scalars(self, writer, values: dict[str, float], step: int) -> None:
+        with writer.as_default():
+            for name, value in values.items():
+                tf.summary.scalar(name, value, step=step)
+
+    def media(self, source, target, step: int) -> None:
+        trainer = self.trainer
+        fake = tf.cast(trainer.generator(source[:1], training=False), tf.float32)
+
+        def picture(features):  # low frequencies at the bottom, ~[-3, 3] std -> [0, 1]
+            return tf.clip_by_value((tf.reverse(features[..., :1], axis=[1]) + 3.0) / 6.0, 0.0, 1.0)
+
+        spectral = trainer.manifest.config
+        frames = int(source.shape[2])
+        length = (frames - 1) * spectral.hop_length
+        phase = "predicted" if trainer.config.input.features.kind == "logmag_phase" else "griffinlim"
+        with self.train.as_default():
+            for name, features, codec in (
+                ("source", source[:1], trainer.source_codec),
+                ("target", target[:1], trainer.target_codec),
+                ("generated", fake, trainer.target_codec),
+            ):
+                tf.summary.image(f"spectrogram/{name}", picture(features), step=step)
+                waveform = to_waveform(codec, np.asarray(features[0]), spectral, length, phase)
+                peak = max(float(np.abs(waveform).max()), 1e-6)
+                tf.summary.audio(f"audio/{name}", (waveform / peak).T[np.newaxis], spectral.sample_rate, step=step)
+
+
+def _eta(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
+    """Trains to ``config.steps`` (resuming if model_dir has a checkpoint) and exports.
+
+    Returns the last logged losses and the export path. Raises DatasetError for unusable
+    data and Preempted after saving on SIGTERM/SIGINT.
+    """
+    trainer = Trainer(config, strategy)
+    start = trainer.restore()
+    trainer.save_config()
+    if start >= config.steps:
+        print(f"model_dir already at step {start} >= --steps {config.steps}; exporting", flush=True)
+        return {"step": start, "export": trainer.export()}
+    batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.dataset("train", training=True)))
+    summaries = _Summaries(trainer)
+    stop_signal: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, _frame: stop_signal.append(signum))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    log_path = storage.join(config.model_dir, LOG_FILE)
+    fs, resolved_log = storage.filesystem(log_path)
+    examples_per_step = config.batch_size
+    started, window_start, window_step = time.monotonic(), time.monotonic(), start
+    losses: dict[str, float] = {}
+    step = start
+    try:
+        with fs.open(resolved_log, "a") as log_file:
+            while step < config.steps:
+                losses = trainer.train_step(next(batches))
+                step = int(trainer.step.numpy())
+                if not all(np.isfinite(value) for value in losses.values()):
+                    raise FloatingPointError(f"non-finite loss at step {step}: {losses}")
+                if step % config.checkpoint_every == 0 or step == config.steps:
+                    trainer.manager.save(checkpoint_number=step)
+                if step % config.log_every == 0 or step == config.steps:
+                    now = time.monotonic()
+                    rate = (step - window_step) / max(now - window_start, 1e-9)
+                    window_start, window_step = now, step
+                    row = {"step": step, **losses, "steps_per_s": rate, "examples_per_s": rate * examples_per_step}
+                    if step % config.eval_every == 0 or step == config.steps:
+                        row["valid_l1"] = trainer.validation_l1()
+                        if row["valid_l1"] is not None:
+                            summaries.scalars(summaries.valid, {"l1": row["valid_l1"]}, step)
+                    summaries.scalars(summaries.train, {**losses, "steps_per_s": rate}, step)
+                    log_file.write(json.dumps(row) + "\n")
+                    log_file.flush()
+                    valid = f" valid_l1 {row['valid_l1']:.4f}" if row.get("valid_l1") is not None else ""
+                    print(
+                        f"step {step}/{config.steps} d_loss {losses['d_loss']:.4f} g_loss {losses['g_loss']:.4f} "
+                        f"l1 {losses['l1']:.4f}{valid} | {rate:.2f} steps/s {rate * examples_per_step:.1f} examples/s "
+                        f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}",
+                        flush=True,
+                    )
+                if step % config.summary_every == 0 or step == config.steps:
+                    source, target = next(iter(trainer.dataset("train", training=True).take(1)))
+                    summaries.media(source, target, step)
+                if stop_signal:
+                    trainer.manager.save(checkpoint_number=step)
+                    print(f"signal {stop_signal[0]}: checkpoint saved at step {step}; rerun to resume", flush=True)
+                    raise Preempted(128 + stop_signal[0])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    path = trainer.export()
+    elapsed = time.monotonic() - started
+    print(f"trained to step {step} in {elapsed:.0f} s; generator exported to {path}", flush=True)
+    return {"step": step, "losses": losses, "export": path, "seconds": elapsed}
+
+
+__all__ = ["DatasetError", "Preempted", "TrainConfig", "Trainer", "train"]
