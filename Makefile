@@ -7,8 +7,10 @@ RUNNER ?= DirectRunner
 MUSDB ?= data/musdb18hq
 DATA ?= data/dataset
 BEAM_ARGS ?=
+MODEL ?= data/model
+TRAIN_ARGS ?=
 
-.PHONY: install test lint dataset inspect synth clean
+.PHONY: install test lint dataset inspect synth train clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +35,9 @@ dataset: install
 
 inspect: install
 	$(BIN)/vocals2song inspect $(DATA)
+
+train: install
+	$(BIN)/vocals2song train --data_dir $(DATA) --model_dir $(MODEL) $(TRAIN_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

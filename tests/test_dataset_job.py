@@ -26,11 +26,9 @@ def shard_bytes(out: str) -> dict[str, bytes]:
     return {os.path.relpath(path, out): open(path, "rb").read() for path in paths}
 
 
-@pytest.fixture(scope="module")
-def job(musdb_root, tmp_path_factory) -> str:
-    out = str(tmp_path_factory.mktemp("job") / "data")
-    run_job(musdb_root, out)
-    return out
+@pytest.fixture
+def job(dataset_dir) -> str:
+    return dataset_dir
 
 
 def expected_segments(root: str, split_of: dict[str, str]) -> dict[str, int]:

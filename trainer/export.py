@@ -57,7 +57,9 @@ def load_model(path: str) -> ExportedModel:
         path = storage.join(path, EXPORT_DIR)
     metadata_path = storage.join(path, METADATA_FILE)
     if not storage.exists(metadata_path):
-        raise FileNotFoundError(f"no exported model at {path} ({METADATA_FILE} missing; train with `vocals2song train`)")
+        raise FileNotFoundError(
+            f"no exported model at {path} ({METADATA_FILE} missing; train with `vocals2song train`)"
+        )
     metadata = json.loads(storage.read_text(metadata_path))
     with tempfile.TemporaryDirectory() as scratch:
         local = os.path.join(scratch, GENERATOR_FILE)

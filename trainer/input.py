@@ -59,7 +59,9 @@ def stem_codecs(manifest: Manifest, config: InputConfig) -> tuple[FeatureCodec, 
 
 def check_stems(manifest: Manifest, config: InputConfig) -> None:
     if config.source not in manifest.stems:
-        raise DatasetError(f"source stem {config.source!r} is not in the data set (it stores {', '.join(manifest.stems)})")
+        raise DatasetError(
+            f"source stem {config.source!r} is not in the data set (it stores {', '.join(manifest.stems)})"
+        )
     derivable = config.target == "accompaniment" and {"mixture", "vocals"} <= set(manifest.stems)
     if config.target not in manifest.stems and not derivable:
         raise DatasetError(

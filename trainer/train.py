@@ -9,6 +9,7 @@ same command resumes. ``steps`` is the total to reach, not "more".
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import logging
@@ -22,8 +23,8 @@ import tensorflow as tf
 from trainer import distribute, export, input, models
 from vocals2song import storage
 from vocals2song.config import ConfigMismatchError, SpectralConfig
-from vocals2song.features import to_waveform
-from vocals2song.manifest import DatasetError, Manifest, read_manifest
+from vocals2song.features import KINDS, FeatureConfig, to_waveform
+from vocals2song.manifest import Manifest, read_manifest
 
 CONFIG_FILE = "train_config.json"
 LOG_FILE = "train_log.jsonl"
@@ -57,6 +58,68 @@ class TrainConfig:
         values = dataclasses.asdict(self)
         values["input"]["features"] = self.input.features.to_dict()
         return values
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``vocals2song train`` flags; every default is TrainConfig's."""
+    defaults, inputs, model = TrainConfig("", ""), input.InputConfig(), models.ModelConfig()
+    add = parser.add_argument
+    add("--data_dir", required=True, help="data set made by `vocals2song dataset` (local or gs://)")
+    add("--model_dir", required=True, help="checkpoints, summaries, logs and the export (local or gs://)")
+    add("--steps", type=int, default=defaults.steps, help="total steps to reach (a rerun resumes)")
+    add("--batch_size", type=int, default=defaults.batch_size, help="global batch, split across replicas")
+    add("--learning_rate", type=float, default=defaults.learning_rate, help="Adam learning rate")
+    add("--l1_weight", type=float, default=defaults.l1_weight, help="weight of the L1 term in the generator loss")
+    add("--checkpoint_every", type=int, default=defaults.checkpoint_every, help="steps between checkpoints")
+    add("--summary_every", type=int, default=defaults.summary_every, help="steps between TensorBoard images/audio")
+    add("--log_every", type=int, default=defaults.log_every, help="steps between progress lines and scalars")
+    add("--eval_every", type=int, default=defaults.eval_every, help="steps between validation L1 measurements")
+    add("--eval_batches", type=int, default=defaults.eval_batches, help="validation batches per measurement")
+    add("--cpu_replicas", type=int, default=0, help="split the CPU into N logical replicas (testing without GPUs)")
+    add("--mixed_precision", action="store_true", help="float16 compute with loss scaling (GPUs)")
+    add("--jit", action="store_true", help="compile the train step with XLA")
+    add("--seed", type=int, default=defaults.seed, help="seed of weights, crops and shuffling")
+    add("--source", default=inputs.source, help="source stem")
+    add("--target", default=inputs.target, choices=input.TARGETS, help="target stem")
+    add("--crop_frames", type=int, default=inputs.crop_frames, help="STFT frames per training crop")
+    add("--crops_per_segment", type=int, default=inputs.crops_per_segment, help="random crops per segment")
+    add("--shuffle_buffer", type=int, default=inputs.shuffle_buffer, help="crops held in the shuffle buffer")
+    add("--features", default=inputs.features.kind, choices=sorted(KINDS), help="model features")
+    add("--filters", type=int, default=model.filters, help="generator base filters")
+    add("--depth", type=int, default=model.depth, help="U-Net depth (input sides must divide by 2**depth)")
+    add("--dropout", type=float, default=model.dropout, help="dropout in the first decoder blocks")
+    add("--disc_filters", type=int, default=model.disc_filters, help="discriminator base filters")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(
+        data_dir=args.data_dir,
+        model_dir=args.model_dir,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        l1_weight=args.l1_weight,
+        checkpoint_every=args.checkpoint_every,
+        summary_every=args.summary_every,
+        log_every=args.log_every,
+        eval_every=args.eval_every,
+        eval_batches=args.eval_batches,
+        cpu_replicas=args.cpu_replicas,
+        mixed_precision=args.mixed_precision,
+        jit=args.jit,
+        seed=args.seed,
+        input=input.InputConfig(
+            source=args.source,
+            target=args.target,
+            crop_frames=args.crop_frames,
+            crops_per_segment=args.crops_per_segment,
+            shuffle_buffer=args.shuffle_buffer,
+            features=FeatureConfig(kind=args.features),
+        ),
+        model=models.ModelConfig(
+            filters=args.filters, depth=args.depth, dropout=args.dropout, disc_filters=args.disc_filters
+        ),
+    )
 
 
 class Preempted(SystemExit):
@@ -346,6 +409,3 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     elapsed = time.monotonic() - started
     print(f"trained to step {step} in {elapsed:.0f} s; generator exported to {path}", flush=True)
     return {"step": step, "losses": losses, "export": path, "seconds": elapsed}
-
-
-__all__ = ["DatasetError", "Preempted", "TrainConfig", "Trainer", "train"]

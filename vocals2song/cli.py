@@ -54,6 +54,13 @@ def _inspect(args: argparse.Namespace, extra: list[str]) -> int:
     return 1 if bad else 0
 
 
+def _train(args: argparse.Namespace, extra: list[str]) -> int:
+    from trainer import train
+
+    train.train(train.config_from_args(args))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="vocals2song", description="Turn a singing voice into a song.")
     root.add_argument("--log_level", default="INFO", help="Python logging level")
@@ -74,6 +81,12 @@ def parser() -> argparse.ArgumentParser:
     )
     add_arguments(dataset)
     dataset.set_defaults(run=_dataset, passthrough=True)
+
+    from trainer.train import add_arguments as add_train_arguments
+
+    train = commands.add_parser("train", help="train the pix2pix model on a data set (resumes from model_dir)")
+    add_train_arguments(train)
+    train.set_defaults(run=_train, passthrough=False)
 
     inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")
     inspect.add_argument("data_dir", help="data set folder (holds dataset.json)")

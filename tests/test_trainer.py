@@ -1,0 +1,162 @@
+"""The pix2pix trainer on generated data: tiny model, short crops, two logical CPUs."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from trainer import export, input, models, train
+from vocals2song.cli import main
+
+TINY = ["--filters", "8", "--depth", "4", "--disc_filters", "8", "--crop_frames", "64", "--batch_size", "2"]
+TINY_MODEL = models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8)
+TINY_INPUT = input.InputConfig(crop_frames=64, shuffle_buffer=8)
+
+
+def tiny_config(data_dir: str, model_dir: str, **overrides) -> train.TrainConfig:
+    return train.TrainConfig(data_dir, model_dir, batch_size=2, input=TINY_INPUT, model=TINY_MODEL, **overrides)
+
+
+@pytest.fixture(scope="module")
+def trained(dataset_dir, tmp_path_factory) -> str:
+    model_dir = str(tmp_path_factory.mktemp("model"))
+    args = ["train", "--data_dir", dataset_dir, "--model_dir", model_dir, "--cpu_replicas", "2", *TINY]
+    steps = ["--steps", "4", "--checkpoint_every", "2", "--log_every", "2", "--summary_every", "2", "--eval_every", "2"]
+    assert main(args + steps) == 0
+    return model_dir
+
+
+def test_two_replicas_train_with_finite_losses_and_checkpoints(trained):
+    rows = [json.loads(line) for line in open(os.path.join(trained, train.LOG_FILE))]
+    assert [row["step"] for row in rows] == [2, 4]
+    for row in rows:
+        assert all(np.isfinite(row[key]) for key in ("g_loss", "d_loss", "l1", "g_gan"))
+    assert np.isfinite(rows[-1]["valid_l1"])
+    assert tf.train.latest_checkpoint(os.path.join(trained, "checkpoints")).endswith("ckpt-4")
+
+
+def test_tensorboard_gets_scalars_spectrograms_and_audio(trained):
+    tags = set()
+    folder = os.path.join(trained, "summaries", "train")
+    for name in os.listdir(folder):
+        for event in tf.compat.v1.train.summary_iterator(os.path.join(folder, name)):
+            tags.update(value.tag for value in event.summary.value)
+    assert {"g_loss", "d_loss", "l1", "spectrogram/generated", "audio/generated", "audio/target"} <= tags
+
+
+def test_exported_generator_maps_features_to_the_same_shape(trained):
+    model = export.load_model(trained)
+    assert (model.source, model.target, model.step, model.multiple) == ("vocals", "mixture", 4, 16)
+    features = np.random.default_rng(0).standard_normal((1, 512, 128, 2)).astype(np.float32)
+    assert model.generator(features, training=False).shape == (1, 512, 128, 2)
+
+
+def distributed_batch(strategy, batch):
+    return next(iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))))
+
+
+def test_one_and_two_replicas_give_the_same_first_step_losses(dataset_dir, tmp_path):
+    batch = next(iter(train.Trainer(tiny_config(dataset_dir, str(tmp_path / "a"))).dataset("train", True)))
+    losses = []
+    for devices in (["/cpu:0"], ["/cpu:0", "/cpu:1"]):
+        strategy = tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
+        trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / str(len(devices)))), strategy)
+        assert trainer.strategy.num_replicas_in_sync == len(devices)
+        losses.append(trainer.train_step(distributed_batch(strategy, batch)))
+    for name in losses[0]:
+        np.testing.assert_allclose(losses[0][name], losses[1][name], rtol=1e-4, err_msg=name)
+
+
+def test_tiny_model_overfits_one_batch(dataset_dir, tmp_path):
+    trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), learning_rate=1e-3))
+    batch = distributed_batch(trainer.strategy, next(iter(trainer.dataset("train", True))))
+    l1 = [trainer.train_step(batch)["l1"] for _ in range(150)]
+    assert l1[-1] < l1[0] / 2, (l1[0], l1[-1])
+
+
+def _command(dataset_dir: str, model_dir: str, steps: int) -> list[str]:
+    return [
+        sys.executable, "-m", "vocals2song.cli", "train", "--data_dir", dataset_dir, "--model_dir", model_dir,
+        "--steps", str(steps), "--checkpoint_every", "5", "--log_every", "5", "--summary_every", "100000",
+        "--eval_every", "100000", *TINY,
+    ]  # fmt: skip
+
+
+def _wait_for_checkpoint(process: subprocess.Popen, model_dir: str, number: int) -> None:
+    path = os.path.join(model_dir, "checkpoints", f"ckpt-{number}.index")
+    deadline = time.monotonic() + 240
+    while not os.path.exists(path):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "no checkpoint in time"
+        time.sleep(0.05)
+
+
+def _checkpoint_numbers(model_dir: str) -> list[int]:
+    names = os.listdir(os.path.join(model_dir, "checkpoints"))
+    return sorted(int(m.group(1)) for m in (re.match(r"ckpt-(\d+)\.index$", n) for n in names) if m)
+
+
+def test_killed_run_resumes_from_its_last_checkpoint(dataset_dir, tmp_path):
+    model_dir = str(tmp_path / "killed")
+    process = subprocess.Popen(_command(dataset_dir, model_dir, 60), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    _wait_for_checkpoint(process, model_dir, 10)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    last = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
+    killed_at = int(last.rsplit("-", 1)[1])
+    assert 10 <= killed_at < 60
+
+    rerun = subprocess.run(_command(dataset_dir, model_dir, 60), capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert f"at step {killed_at}" in rerun.stderr
+    steps = [json.loads(line)["step"] for line in open(os.path.join(model_dir, train.LOG_FILE))]
+    assert steps[-1] == 60 and set(range(killed_at + 5, 61, 5)) <= set(steps)
+    assert export.load_model(model_dir).step == 60
+
+
+def test_sigterm_writes_a_checkpoint_before_exiting(dataset_dir, tmp_path):
+    model_dir = str(tmp_path / "term")
+    process = subprocess.Popen(
+        _command(dataset_dir, model_dir, 100000), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    _wait_for_checkpoint(process, model_dir, 5)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, output[-2000:]
+    saved = int(re.search(r"checkpoint saved at step (\d+)", output).group(1))
+    assert _checkpoint_numbers(model_dir)[-1] == saved
+
+
+def test_missing_data_dir_is_one_clear_error(tmp_path, capsys):
+    assert main(["train", "--data_dir", str(tmp_path / "none"), "--model_dir", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not a Vocals2Song data set" in err[0]
+
+
+def test_an_empty_split_is_one_clear_error(dataset_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    shutil.copytree(dataset_dir, data)
+    manifest = json.loads((data / "dataset.json").read_text())
+    manifest["shards"] = [shard for shard in manifest["shards"] if shard["split"] != "train"]
+    (data / "dataset.json").write_text(json.dumps(manifest))
+    assert main(["train", "--data_dir", str(data), "--model_dir", str(tmp_path / "m"), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "split 'train'" in err and "holds no segments" in err
+
+
+def test_data_encoded_with_another_stft_is_refused(trained, dataset_dir, tmp_path, capsys):
+    model_dir = tmp_path / "model"
+    shutil.copytree(trained, model_dir)
+    saved = json.loads((model_dir / train.CONFIG_FILE).read_text())
+    saved["spectral"]["hop_length"] = 512
+    (model_dir / train.CONFIG_FILE).write_text(json.dumps(saved))
+    assert main(["train", "--data_dir", dataset_dir, "--model_dir", str(model_dir), *TINY]) == 2
+    assert "hop_length: 256 (expected 512)" in capsys.readouterr().err
