@@ -9,8 +9,15 @@ DATA ?= data/dataset
 BEAM_ARGS ?=
 MODEL ?= data/model
 TRAIN_ARGS ?=
+VOCALS ?=
+SONG ?= data/song.wav
+DEMO ?= data/demo
+# The demo model: small enough to train in minutes on 2 CPU cores.
+DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
+	--crop_frames 128 --batch_size 8 --steps 300 --log_every 25 --checkpoint_every 100 --summary_every 100 \
+	--eval_every 100
 
-.PHONY: install test lint dataset inspect synth train clean
+.PHONY: install test lint dataset inspect synth train generate evaluate demo clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +45,29 @@ inspect: install
 
 train: install
 	$(BIN)/vocals2song train --data_dir $(DATA) --model_dir $(MODEL) $(TRAIN_ARGS)
+
+generate: install
+	$(BIN)/vocals2song generate --model $(MODEL) --vocals "$(VOCALS)" --output $(SONG)
+
+evaluate: install
+	$(BIN)/vocals2song evaluate --model $(MODEL) --data_dir $(DATA)
+
+# Fresh synthetic MUSDB18-HQ-layout data -> Beam job -> short training -> evaluation ->
+# a song from a held-out (test split) vocal.
+demo: install
+	rm -rf $(DEMO)
+	$(BIN)/vocals2song synth-musdb $(DEMO)/musdb --tracks 12 --seconds 30 --seed 0
+	$(BIN)/vocals2song dataset --musdb_root $(DEMO)/musdb --output_dir $(DEMO)/dataset --runner DirectRunner
+	$(BIN)/vocals2song train --data_dir $(DEMO)/dataset --model_dir $(DEMO)/model $(DEMO_TRAIN_ARGS)
+	$(BIN)/vocals2song evaluate --model $(DEMO)/model --data_dir $(DEMO)/dataset --output_dir $(DEMO)
+	$(BIN)/vocals2song generate --model $(DEMO)/model --output $(DEMO)/song.wav \
+		--vocals "$$(ls -d $(DEMO)/musdb/test/*/ | head -n 1)vocals.wav"
+	@echo
+	@echo "demo done:"
+	@echo "  song:        $(DEMO)/song.wav"
+	@echo "  picture:     $(DEMO)/song.png"
+	@echo "  metrics:     $(DEMO)/metrics.json ($(DEMO)/metrics.md)"
+	@echo "  TensorBoard: $(BIN)/tensorboard --logdir $(DEMO)/model/summaries"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

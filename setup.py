@@ -21,6 +21,7 @@ INSTALL_REQUIRES = [
     "gcsfs>=2025.1",
     "soundfile>=0.12",
     "pillow>=10",
+    "matplotlib>=3.8",  # spectrogram pictures of generated songs
     "protobuf>=5.28,<7",
 ]
 

@@ -122,12 +122,6 @@ class CutSegment:
     stems: dict[str, np.ndarray]  # stem -> float16 (channels, bins, frames, 2)
 
 
-def rms_db(waveform: np.ndarray) -> float:
-    """RMS level in dBFS (-inf for digital silence)."""
-    power = float(np.mean(np.square(waveform, dtype=np.float64))) if waveform.size else 0.0
-    return 10 * math.log10(power) if power > 0 else -math.inf
-
-
 def cut(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[CutSegment | None]:
     """Yields each segment encoded, or None for a segment skipped as near-silent vocals.
 
@@ -140,7 +134,7 @@ def cut(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[C
         valid = min(size, length - start)
         if (
             options.min_vocal_db is not None
-            and rms_db(waveforms["vocals"][:, start : start + valid]) < options.min_vocal_db
+            and audio.rms_db(waveforms["vocals"][:, start : start + valid]) < options.min_vocal_db
         ):
             yield None
             continue

@@ -33,6 +33,7 @@ class ExportedModel:
     source_codec: FeatureCodec
     target_codec: FeatureCodec
     multiple: int  # input sides must be multiples of this (2**depth)
+    window_frames: int  # frames per generator call at generation: the training crop
     step: int
 
 
@@ -81,5 +82,6 @@ def load_model(path: str) -> ExportedModel:
         source_codec=codec("source"),
         target_codec=codec("target"),
         multiple=2 ** metadata["model"]["depth"],
+        window_frames=metadata["window_frames"],
         step=metadata["step"],
     )

@@ -295,6 +295,7 @@ class Trainer:
                 "target": {"mean": self.target_codec.mean.tolist(), "std": self.target_codec.std.tolist()},
             },
             "step": int(self.step.numpy()),
+            "window_frames": self.config.input.crop_frames,
             "data_dir": self.config.data_dir,
         }
         return export.export(self.config.model_dir, self.generator, metadata)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import math
 import re
 
 import fsspec
 import librosa
 import numpy as np
 import soundfile
+
+from vocals2song import storage
 
 
 class AudioError(ValueError):
@@ -95,6 +98,12 @@ def read(path: str) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(data.T), int(rate)
 
 
+def rms_db(waveform: np.ndarray) -> float:
+    """RMS level in dBFS (-inf for digital silence)."""
+    power = float(np.mean(np.square(waveform, dtype=np.float64))) if waveform.size else 0.0
+    return 10 * math.log10(power) if power > 0 else -math.inf
+
+
 def to_channels(waveform: np.ndarray, channels: int) -> np.ndarray:
     """Downmixes to mono (mean) or duplicates mono to stereo; ``channels`` is 1 or 2."""
     if waveform.shape[0] == channels:
@@ -117,5 +126,6 @@ def write(path: str, waveform: np.ndarray, sample_rate: int, subtype: str = "PCM
     """Writes ``(channels, samples)`` as WAV to a local or ``gs://`` path."""
     buffer = io.BytesIO()
     soundfile.write(buffer, np.asarray(waveform, dtype=np.float32).T, sample_rate, subtype=subtype, format="WAV")
+    storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:
         handle.write(buffer.getvalue())

@@ -61,6 +61,33 @@ def _train(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _generate(args: argparse.Namespace, extra: list[str]) -> int:
+    from trainer import export, generate
+    from vocals2song import storage
+
+    model = export.load_model(args.model)
+    fs, resolved = storage.filesystem(args.vocals)
+    if fs.isdir(resolved):
+        results = generate.generate_dir(model, args.vocals, args.output, args.phase, not args.no_vocals)
+        failed = [result for result in results if result.error]
+        print(f"{len(results) - len(failed)} of {len(results)} songs written to {args.output}")
+        return 1 if failed else 0
+    result = generate.generate_file(model, args.vocals, args.output, args.phase, not args.no_vocals)
+    print(f"song: {result.song}\npicture: {result.picture}\n({result.seconds:.1f} s)")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
+    from trainer import evaluate, export
+    from vocals2song import storage
+
+    metrics = evaluate.evaluate(export.load_model(args.model), args.data_dir, args.split)
+    json_path, md_path = evaluate.write(metrics, args.output_dir or storage.join(args.model, "eval"))
+    print(evaluate.markdown(metrics))
+    print(f"metrics: {json_path}\ntable: {md_path}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="vocals2song", description="Turn a singing voice into a song.")
     root.add_argument("--log_level", default="INFO", help="Python logging level")
@@ -87,6 +114,23 @@ def parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train the pix2pix model on a data set (resumes from model_dir)")
     add_train_arguments(train)
     train.set_defaults(run=_train, passthrough=False)
+
+    generate = commands.add_parser("generate", help="vocals (a file or a folder of files) in, song out")
+    generate.add_argument("--model", required=True, help="model_dir of `vocals2song train` (or its export/)")
+    generate.add_argument("--vocals", required=True, help="a vocal recording (WAV/FLAC/OGG/MP3) or a folder of them")
+    generate.add_argument("--output", required=True, help="song .wav (a .png is written beside it), or a folder")
+    generate.add_argument(
+        "--phase", default="auto", choices=("auto", "predicted", "griffinlim"), help="how phase is made"
+    )
+    generate.add_argument("--no-vocals", action="store_true", help="write the accompaniment alone")
+    generate.set_defaults(run=_generate, passthrough=False)
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a model and two baselines on a data set split")
+    evaluate.add_argument("--model", required=True, help="model_dir of `vocals2song train` (or its export/)")
+    evaluate.add_argument("--data_dir", required=True, help="data set made by `vocals2song dataset`")
+    evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"), help="split to evaluate")
+    evaluate.add_argument("--output_dir", default=None, help="where metrics.json/.md go (default MODEL/eval)")
+    evaluate.set_defaults(run=_evaluate, passthrough=False)
 
     inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")
     inspect.add_argument("data_dir", help="data set folder (holds dataset.json)")

@@ -40,12 +40,20 @@ def read_text(path: str) -> str:
         return handle.read()
 
 
+def ensure_parent(path: str) -> None:
+    """Creates the folder a file will be written into (object stores need none)."""
+    if not is_remote(path):
+        import os
+
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+
+
 def write_text(path: str, text: str) -> None:
     """Writes ``text``; on local disks through a temporary name and a rename, so a reader
     never sees half a file (an object store's upload is atomic by itself)."""
     fs, resolved = filesystem(path)
     target = resolved if is_remote(path) else resolved + ".incomplete"
-    fs.makedirs(posixpath.dirname(resolved), exist_ok=True)
+    ensure_parent(path)
     with fs.open(target, "w", encoding="utf-8") as handle:
         handle.write(text)
     if target != resolved:

@@ -1,0 +1,134 @@
+"""Generation and evaluation end to end with a tiny trained model."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from trainer import evaluate, export, generate, models, train
+from trainer import input as train_input
+from vocals2song import audio
+from vocals2song.cli import main
+from vocals2song.features import FeatureConfig
+
+
+@pytest.fixture(scope="module")
+def accompaniment_model(dataset_dir, tmp_path_factory) -> str:
+    """A tiny accompaniment model (logmag + phase) trained for a few steps."""
+    model_dir = str(tmp_path_factory.mktemp("acc"))
+    config = train.TrainConfig(
+        dataset_dir,
+        model_dir,
+        steps=4,
+        batch_size=2,
+        log_every=2,
+        summary_every=100,
+        eval_every=100,
+        checkpoint_every=100,
+        input=train_input.InputConfig(target="accompaniment", crop_frames=64, shuffle_buffer=8),
+        model=models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8),
+    )
+    train.train(config)
+    return model_dir
+
+
+@pytest.fixture(scope="module")
+def model(accompaniment_model):
+    return export.load_model(accompaniment_model)
+
+
+def sung(seconds: float, rate: int, channels: int) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    voice = 0.3 * np.sin(2 * np.pi * 220 * t * (1 + 0.01 * np.sin(2 * np.pi * 5 * t)))
+    return np.repeat(voice[np.newaxis], channels, axis=0).astype(np.float32)
+
+
+def test_a_40_second_22k_stereo_vocal_gives_a_song_of_the_same_length_and_rate(model, tmp_path):
+    audio.write(str(tmp_path / "v.wav"), sung(40.0, 22050, 2), 22050)
+    result = generate.generate_file(model, str(tmp_path / "v.wav"), str(tmp_path / "out" / "song.wav"))
+    song, rate = audio.read(result.song)
+    assert rate == 22050 and song.shape == (2, 40 * 22050)
+    assert np.all(np.isfinite(song)) and np.abs(song).max() <= 0.99 + 1e-4
+    assert open(result.picture, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_2_second_vocal_works_too(model):
+    song = generate.generate(model, sung(2.0, 44100, 1), 44100)
+    assert song.shape == (1, 88200) and np.all(np.isfinite(song))
+
+
+def test_overlap_add_leaves_no_seam(model):
+    """Frame energy at each window join is within a tolerance of its neighbourhood."""
+    vocal = sung(20.0, 44100, 1)
+    song = generate.generate(model, vocal, 44100, phase="predicted", vocals=False)
+    hop = model.spectral.hop_length
+    energy = np.sqrt(np.mean(song[0, : len(song[0]) // hop * hop].reshape(-1, hop) ** 2, axis=1))
+    window = generate.generation_window(model)
+    for join in range(window // 2, len(energy) - window // 2, window // 2):
+        around = np.median(energy[join - 40 : join + 40])
+        assert abs(energy[join] - around) < 0.5 * around + 1e-4, (join, energy[join], around)
+
+
+@pytest.mark.parametrize("phase", ["predicted", "griffinlim"])
+def test_both_phase_methods_run(model, phase):
+    song = generate.generate(model, sung(3.0, 44100, 1), 44100, phase=phase)
+    assert np.all(np.isfinite(song)) and np.abs(song).max() > 0.5
+
+
+def test_vocals_are_added_back_to_an_accompaniment(model):
+    vocal = sung(3.0, 44100, 1)
+    with_vocals = generate.generate(model, vocal, 44100, phase="predicted")
+    alone = generate.generate(model, vocal, 44100, phase="predicted", vocals=False)
+    # Undo each peak normalisation with a least-squares gain; the difference is the vocal.
+    residual = with_vocals[0] / np.abs(with_vocals).max() - alone[0] / np.abs(alone).max()
+    assert np.corrcoef(residual, vocal[0])[0, 1] > 0.5
+
+
+def test_bad_inputs_get_their_error_and_batch_mode_does_the_rest(accompaniment_model, tmp_path, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    audio.write(str(folder / "good.wav"), sung(2.0, 44100, 1), 44100)
+    audio.write(str(folder / "silent.wav"), np.zeros((1, 44100), np.float32), 44100)
+    (folder / "notes.txt").write_text("not audio")
+    (folder / "empty.wav").write_bytes(b"")
+    code = main(["generate", "--model", accompaniment_model, "--vocals", str(folder), "--output", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "silent.wav: is silent" in out and "notes.txt: not a readable audio file" in out
+    assert "empty.wav: not a readable audio file" in out and "1 of 4 songs written" in out
+    assert sorted(os.listdir(tmp_path / "o")) == ["good.png", "good.wav"]
+
+
+def test_a_bad_single_input_is_one_clear_error(accompaniment_model, tmp_path, capsys):
+    (tmp_path / "x.wav").write_bytes(b"RIFF....nonsense")
+    code = main(["generate", "--model", accompaniment_model, "--vocals", str(tmp_path / "x.wav"), "--output", "s.wav"])
+    assert code == 2 and "x.wav: not a readable audio file" in capsys.readouterr().err
+
+
+def test_evaluate_writes_metrics_for_the_model_and_both_baselines(accompaniment_model, dataset_dir, tmp_path):
+    args = ["evaluate", "--model", accompaniment_model, "--data_dir", dataset_dir, "--output_dir", str(tmp_path)]
+    assert main(args) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics["overall"]) == {"model", "silence", "average"}
+    assert metrics["segments"] == 6 and len(metrics["tracks"]) == 2
+    for system in metrics["overall"].values():
+        assert set(system) == set(evaluate.METRICS) and all(np.isfinite(v) for v in system.values())
+    assert metrics["overall"]["silence"]["chroma"] == 0.0  # silence plays no pitch class
+    assert "| average |" in (tmp_path / "metrics.md").read_text()
+
+
+def test_magnitude_only_models_default_to_griffin_lim(dataset_dir, tmp_path):
+    config = train.TrainConfig(
+        dataset_dir,
+        str(tmp_path / "m"),
+        steps=1,
+        batch_size=2,
+        input=train_input.InputConfig(crop_frames=64, shuffle_buffer=4, features=FeatureConfig("logmag")),
+        model=models.ModelConfig(filters=4, depth=4, dropout=0.0, disc_filters=4),
+    )
+    train.train(config)
+    model = export.load_model(str(tmp_path / "m"))
+    assert generate.generate(model, sung(2.0, 44100, 1), 44100).shape == (1, 88200)
+    with pytest.raises(ValueError, match="--phase griffinlim"):
+        generate.generate(model, sung(2.0, 44100, 1), 44100, phase="predicted")

@@ -1,0 +1,203 @@
+"""A vocal of any length in, a song out.
+
+The vocal is downmixed and resampled to the model's rate, turned into features, and run
+through the generator over half-overlapping windows. Windows are crossfaded with weights
+that sum to one: magnitudes are averaged and phases combined as a weighted circular
+mean, so no seam and no cancellation between windows. Phase comes from the generator
+("predicted") or from Griffin-Lim on the generated magnitude; when the model makes the
+accompaniment, the input vocal is added back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import time
+
+import fsspec
+import librosa
+import numpy as np
+
+from trainer.export import ExportedModel
+from vocals2song import audio, codec, storage
+
+PHASES = ("auto", "predicted", "griffinlim")
+SILENCE_DB = -70.0
+PEAK = 0.99
+log = logging.getLogger(__name__)
+
+
+class GenerationError(ValueError):
+    """An input cannot be turned into a song; the message names the file."""
+
+
+def _phase_mode(model: ExportedModel, phase: str) -> str:
+    if phase not in PHASES:
+        raise ValueError(f"--phase must be one of {', '.join(PHASES)}, got {phase!r}")
+    has_phase = model.features.channels > 1
+    if phase == "auto":
+        return "predicted" if has_phase else "griffinlim"
+    if phase == "predicted" and not has_phase:
+        raise ValueError("this model generates magnitude only (features 'logmag'): use --phase griffinlim")
+    return phase
+
+
+def crossfade_weights(frames: int) -> np.ndarray:
+    """sin^2 window over ``frames``: at a hop of frames/2 neighbours sum to exactly one."""
+    return np.sin(np.pi * (np.arange(frames) + 0.5) / frames) ** 2
+
+
+def generation_window(model: ExportedModel, at_least: int = 512) -> int:
+    """Frames per generator call: the training crop, grown to ``at_least`` frames (fewer,
+    larger calls; the generator is fully convolutional), a multiple of 2**depth."""
+    frames = max(model.window_frames, at_least)
+    return math.ceil(frames / model.multiple) * model.multiple
+
+
+def generate_features(model: ExportedModel, source: np.ndarray, window: int, batch: int = 4) -> list[np.ndarray]:
+    """Source features ``(bins, frames, C)`` -> generated features per window, with their starts."""
+    hop = window // 2
+    frames = source.shape[1]
+    count = 1 + max(0, math.ceil((frames - window) / hop))
+    padded = np.pad(source, ((0, 0), (0, (count - 1) * hop + window - frames), (0, 0)), mode="edge")
+    starts = [index * hop for index in range(count)]
+    outputs = []
+    for first in range(0, count, batch):
+        chunk = np.stack([padded[:, s : s + window] for s in starts[first : first + batch]])
+        outputs.extend(np.asarray(model.generator(chunk, training=False), dtype=np.float32))
+    return list(zip(starts, outputs, strict=True))
+
+
+def generate(
+    model: ExportedModel, waveform: np.ndarray, sample_rate: int, phase: str = "auto", vocals: bool = True
+) -> np.ndarray:
+    """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate,
+    peak-normalised to 0.99 (no clipping). ``vocals=False`` returns the accompaniment alone
+    (only for models whose target is the accompaniment)."""
+    mode = _phase_mode(model, phase)
+    if not vocals and model.target != "accompaniment":
+        raise ValueError(
+            f"this model generates the {model.target}, vocals included: --no-vocals needs an accompaniment model"
+        )
+    config = model.spectral
+    mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
+    length = mono.shape[1]
+    spectrum = codec.stft(mono, config)[0]
+    frames = spectrum.shape[1]
+    window = generation_window(model)
+    magnitude = np.zeros((config.bins, frames), np.float64)
+    rotation = np.zeros((config.bins, frames), np.complex128)
+    total = np.zeros(frames)
+    weights = crossfade_weights(window)
+    for start, features in generate_features(model, model.source_codec.encode(spectrum), window):
+        span = min(window, frames - start)
+        if span <= 0:
+            continue
+        w = weights[:span]
+        magnitude[:, start : start + span] += w * model.target_codec.magnitude(features)[:, :span]
+        if mode == "predicted":
+            rotation[:, start : start + span] += w * np.exp(
+                1j * np.angle(model.target_codec.decode(features)[:, :span])
+            )
+        total[start : start + span] += w
+    magnitude /= np.maximum(total, 1e-12)
+    if mode == "predicted":
+        song = codec.istft((magnitude * np.exp(1j * np.angle(rotation)))[np.newaxis], config, length)
+    else:
+        song = librosa.griffinlim(
+            magnitude.astype(np.float32),
+            n_iter=32,
+            hop_length=config.hop_length,
+            n_fft=config.n_fft,
+            window=config.window,
+            length=length,
+        )[np.newaxis]
+    if model.target == "accompaniment" and vocals:
+        song = song + mono
+    song = audio.resample(song.astype(np.float32), config.sample_rate, sample_rate)[:, : waveform.shape[1]]
+    song = np.pad(song, ((0, 0), (0, waveform.shape[1] - song.shape[1])))
+    peak = float(np.abs(song).max())
+    if peak > 0:
+        song = song * (PEAK / peak)
+    return audio.to_channels(song, waveform.shape[0]).astype(np.float32)
+
+
+def read_vocals(path: str) -> tuple[np.ndarray, int]:
+    """Reads an input vocal; AudioError for unreadable, empty or silent files."""
+    waveform, rate = audio.read(path)
+    level = audio.rms_db(waveform)
+    if level < SILENCE_DB:
+        raise audio.AudioError(f"{path}: is silent (RMS {level:.0f} dBFS): nothing to accompany")
+    return waveform, rate
+
+
+def spectrogram_png(path: str, vocals: np.ndarray, song: np.ndarray, sample_rate: int) -> None:
+    """Writes the spectrograms of the input vocals and the song, with time and frequency axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True, constrained_layout=True)
+    for axis, (title, waveform) in zip(axes, (("input vocals", vocals), ("generated song", song)), strict=True):
+        spectrum = np.abs(librosa.stft(waveform.mean(axis=0), n_fft=2048, hop_length=512))
+        decibels = librosa.amplitude_to_db(spectrum, ref=np.max, top_db=80)
+        seconds = waveform.shape[1] / sample_rate
+        image = axis.imshow(
+            decibels, origin="lower", aspect="auto", extent=(0, seconds, 0, sample_rate / 2000), cmap="magma"
+        )
+        axis.set_title(title)
+        axis.set_ylabel("frequency (kHz)")
+        figure.colorbar(image, ax=axis, label="dB")
+    axes[-1].set_xlabel("time (s)")
+    storage.ensure_parent(path)
+    with fsspec.open(path, "wb") as handle:
+        figure.savefig(handle, format="png", dpi=100)
+    plt.close(figure)
+
+
+@dataclasses.dataclass
+class Generated:
+    source: str
+    song: str | None
+    picture: str | None
+    seconds: float
+    error: str | None = None
+
+
+def generate_file(
+    model: ExportedModel, vocals_path: str, song_path: str, phase: str = "auto", vocals: bool = True
+) -> Generated:
+    """One file in, ``song_path`` and a PNG beside it (same name, .png) out."""
+    started = time.monotonic()
+    waveform, rate = read_vocals(vocals_path)
+    song = generate(model, waveform, rate, phase, vocals)
+    audio.write(song_path, song, rate)
+    picture = os.path.splitext(song_path)[0] + ".png"
+    spectrogram_png(picture, waveform, song, rate)
+    return Generated(vocals_path, song_path, picture, time.monotonic() - started)
+
+
+def generate_dir(
+    model: ExportedModel, vocals_dir: str, output_dir: str, phase: str = "auto", vocals: bool = True
+) -> list[Generated]:
+    """Every file in ``vocals_dir`` -> ``output_dir/<name>.wav``; a bad file is reported
+    and skipped, the others are still done."""
+    fs, resolved = storage.filesystem(vocals_dir)
+    names = sorted(os.path.basename(p) for p in fs.ls(resolved, detail=False) if fs.isfile(p))
+    if not names:
+        raise GenerationError(f"{vocals_dir}: no files to generate from")
+    results = []
+    for index, name in enumerate(names, start=1):
+        source = storage.join(vocals_dir, name)
+        target = storage.join(output_dir, os.path.splitext(name)[0] + ".wav")
+        try:
+            result = generate_file(model, source, target, phase, vocals)
+            print(f"[{index}/{len(names)}] {name} -> {target} ({result.seconds:.1f} s)", flush=True)
+        except audio.AudioError as error:
+            result = Generated(source, None, None, 0.0, str(error))
+            print(f"[{index}/{len(names)}] {name}: FAILED: {error}", flush=True)
+        results.append(result)
+    return results
