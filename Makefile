@@ -17,7 +17,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --log_every 25 --checkpoint_every 100 --summary_every 100 \
 	--eval_every 100
 
-.PHONY: install test lint dataset inspect synth train generate evaluate demo clean
+.PHONY: install test lint dataset inspect synth train generate evaluate demo bench bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,14 @@ demo: install
 	@echo "  picture:     $(DEMO)/song.png"
 	@echo "  metrics:     $(DEMO)/metrics.json ($(DEMO)/metrics.md)"
 	@echo "  TensorBoard: $(BIN)/tensorboard --logdir $(DEMO)/model/summaries"
+
+# Every benchmark (~20 min on 2 cores); rewrites benchmarks/RESULTS.md. bench_dataset_scale
+# (3 h of audio, ~30 min) is separate: make bench-scale.
+bench: install
+	$(BIN)/python -m benchmarks.run_all
+
+bench-scale: install
+	$(BIN)/python -m benchmarks.bench_dataset_scale | tee benchmarks/RESULTS-dataset-scale.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

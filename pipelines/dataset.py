@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import sys
+import time
 from typing import Any
 
 from pipelines import segments, shards, stats, tracks
@@ -169,6 +170,7 @@ def prepare_output(options: DatasetOptions, needed_bytes: int) -> None:
     for split in SPLITS:
         storage.remove_matching(storage.join(options.output_dir, split), f"{split}-*-of-*.tfrecord*")
     storage.remove_matching(storage.join(options.output_dir, FAILURES_DIR), "failures-*.jsonl")
+    storage.remove(storage.join(options.output_dir, shards.PROGRESS_DIR))
 
 
 def write_manifest(
@@ -198,6 +200,7 @@ def write_manifest(
     )
     path = manifest_path(options.output_dir)
     storage.write_text(path, manifest.to_json())
+    storage.remove(storage.join(options.output_dir, shards.PROGRESS_DIR))
     return path
 
 
@@ -210,9 +213,11 @@ def build(pipeline, planned: Plan, options: DatasetOptions, command: list[str]) 
         | "Shards" >> beam.Create(planned.shards)
         | "Spread" >> beam.Reshuffle()
         | "WriteShards"
-        >> beam.ParDo(shards.WriteShard(options.output_dir, options.segment_options, options.compression)).with_outputs(
-            shards.TRACKS, shards.STATS, shards.DEAD_LETTER, main="shards"
-        )
+        >> beam.ParDo(
+            shards.WriteShard(
+                options.output_dir, options.segment_options, options.compression, len(planned.tracks), time.time()
+            )
+        ).with_outputs(shards.TRACKS, shards.STATS, shards.DEAD_LETTER, main="shards")
     )
     rejected = pipeline | "Rejected" >> beam.Create([letter.to_dict() for letter in planned.rejected])
     failures = (written[shards.DEAD_LETTER], rejected) | "DeadLetters" >> beam.Flatten()

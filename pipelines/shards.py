@@ -9,6 +9,7 @@ statistics and dead letters.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 
@@ -19,6 +20,7 @@ from apache_beam.io.tfrecordio import _TFRecordUtil
 
 from pipelines import segments, stats
 from pipelines.tracks import DeadLetter, ShardSpec
+from vocals2song import storage
 from vocals2song.schema import RecordSpec, Segment
 
 TRACKS = "tracks"
@@ -27,6 +29,7 @@ DEAD_LETTER = "dead_letter"
 COMPRESSION = {"none": CompressionTypes.UNCOMPRESSED, "gzip": CompressionTypes.GZIP}
 EXTENSION = {"none": ".tfrecord", "gzip": ".tfrecord.gz"}
 STAGING_SUFFIX = ".incomplete"
+PROGRESS_DIR = ".progress"
 COUNTER_NAMESPACE = "vocals2song"
 
 log = logging.getLogger(__name__)
@@ -35,8 +38,12 @@ log = logging.getLogger(__name__)
 class WriteShard(beam.DoFn):
     """ShardSpec -> one TFRecord shard at ``output_dir/<split>/<split>-SSSSS-of-NNNNN``."""
 
-    def __init__(self, output_dir: str, options: segments.SegmentOptions, compression: str):
+    def __init__(
+        self, output_dir: str, options: segments.SegmentOptions, compression: str, total_tracks: int, started: float
+    ):
         self._output_dir = output_dir
+        self._total_tracks = total_tracks
+        self._started = started
         self._options = options
         self._compression = compression
         self._spec = RecordSpec(options.config, options.stems, segments.CHANNELS[options.channels])
@@ -59,7 +66,7 @@ class WriteShard(beam.DoFn):
                     waveforms = segments.load_stems(track.folder, self._options)
                 except segments.TrackError as error:
                     self._failed.inc()
-                    log.warning("dead letter: track %r: %s", track.name, error)
+                    log.warning("dead letter: track %r: %s; %s", track.name, error, self._progress(track.name))
                     yield beam.pvalue.TaggedOutput(
                         DEAD_LETTER, DeadLetter(track.name, error.file, error.reason).to_dict()
                     )
@@ -92,7 +99,7 @@ class WriteShard(beam.DoFn):
                 self._skipped.inc(skipped)
                 self._audio_seconds.inc(int(round(seconds)))
                 log.info(
-                    "[%s] %s: %d segments, %d skipped as silent, %.0f s of audio in %.1f s (%.1fx real time)",
+                    "[%s] %s: %d segments, %d skipped as silent, %.0f s of audio in %.1f s (%.1fx real time); %s",
                     track.split,
                     track.name,
                     track_segments,
@@ -100,6 +107,7 @@ class WriteShard(beam.DoFn):
                     seconds,
                     elapsed,
                     seconds / max(elapsed, 1e-9),
+                    self._progress(track.name),
                 )
                 written += track_segments
                 yield beam.pvalue.TaggedOutput(
@@ -109,3 +117,17 @@ class WriteShard(beam.DoFn):
         if moments:
             yield beam.pvalue.TaggedOutput(STATS, moments)
         yield {"path": shard.path, "split": shard.split, "segments": written, "tracks": [t.name for t in shard.tracks]}
+
+    def _progress(self, track: str) -> str:
+        """Marks ``track`` done and reports the job's progress across all workers.
+
+        Workers are separate processes (or machines), so the count is kept as one marker
+        file per finished track; the manifest step removes them.
+        """
+        folder = storage.join(self._output_dir, PROGRESS_DIR)
+        storage.write_text(storage.join(folder, hashlib.sha1(track.encode()).hexdigest()), track)
+        fs, resolved = storage.filesystem(folder)
+        done = len(fs.ls(resolved, detail=False))
+        elapsed = time.time() - self._started
+        remaining = elapsed / max(done, 1) * (self._total_tracks - done)
+        return f"{done}/{self._total_tracks} tracks done, {elapsed:.0f} s elapsed, ETA {remaining:.0f} s"

@@ -130,7 +130,7 @@ def _bass(song: Song, n: int) -> np.ndarray:
 
 
 def _chords(song: Song, n: int) -> np.ndarray:
-    """A sustained triad per bar, an octave below the voice, slightly detuned left/right."""
+    """A sustained triad per bar in the voice's register (comping), slightly detuned left/right."""
     out = np.zeros((2, n))
     count = int(4 * song.beat_seconds * SAMPLE_RATE)
     envelope = _envelope(count, 0.15, 0.2)
@@ -141,10 +141,9 @@ def _chords(song: Song, n: int) -> np.ndarray:
             rendered[chord] = np.stack(
                 [
                     sum(
-                        _harmonic_tone(np.full(count, _hz(note - 12) * detune), 1.0 / np.arange(1, 9) ** 2)
-                        for note in chord
+                        _harmonic_tone(np.full(count, _hz(note) * detune), 1.0 / np.arange(1, 9) ** 2) for note in chord
                     )
-                    * 0.08
+                    * 0.12
                     * envelope
                     for detune in (0.998, 1.002)
                 ]

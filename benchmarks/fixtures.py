@@ -1,0 +1,16 @@
+"""A small generated data set shared by the training-side benchmarks."""
+
+from __future__ import annotations
+
+import os
+
+from pipelines import dataset
+from vocals2song import synth
+
+
+def small_dataset(scratch: str, tracks: int = 6, seconds: float = 30.0) -> str:
+    """Generates ``tracks`` tracks and runs the dataset job; returns the data directory."""
+    root, out = os.path.join(scratch, "musdb"), os.path.join(scratch, "data")
+    synth.write_musdb(root, tracks, seconds, seed=17)
+    dataset.run(dataset.DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner"], ["bench"])
+    return out

@@ -1,0 +1,53 @@
+"""Runs every benchmark and rewrites benchmarks/RESULTS.md (machine, date, command, tables).
+
+``python -m benchmarks.run_all [--quick] [--only NAME ...]``; ``make bench`` runs it.
+Benchmarks report what they measured; they assert nothing about timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import os
+import platform
+import sys
+import time
+
+NAMES = ("bench_codec", "bench_pipeline", "bench_input", "bench_train", "bench_memory", "bench_generate")
+RESULTS = os.path.join(os.path.dirname(__file__), "RESULTS.md")
+
+
+def machine() -> str:
+    import psutil
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 2**30:.0f} GiB RAM, Python {platform.python_version()}, no GPU"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, for a smoke run")
+    parser.add_argument("--only", nargs="*", default=list(NAMES), help="benchmarks to run")
+    args = parser.parse_args()
+    sections = []
+    for name in args.only:
+        started = time.monotonic()
+        section = importlib.import_module(f"benchmarks.{name}").main(quick=args.quick)
+        sections.append(section + f"\n\n({name} took {time.monotonic() - started:.0f} s)")
+        print(sections[-1], flush=True)
+    header = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}.",
+        f"Command: `python -m benchmarks.run_all {' '.join(sys.argv[1:])}`".rstrip() + " (`make bench`).",
+        "",
+    ]
+    with open(RESULTS, "w") as handle:
+        handle.write("\n".join(header) + "\n\n".join(sections) + "\n")
+
+
+if __name__ == "__main__":
+    main()
