@@ -14,8 +14,8 @@ SONG ?= data/song.wav
 DEMO ?= data/demo
 # The demo model: small enough to train in minutes on 2 CPU cores.
 DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
-	--crop_frames 128 --batch_size 8 --steps 300 --log_every 25 --checkpoint_every 100 --summary_every 100 \
-	--eval_every 100
+	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 --checkpoint_every 100 \
+	--summary_every 100 --eval_every 100
 
 .PHONY: install test lint dataset inspect synth train generate evaluate demo bench bench-scale clean
 

@@ -209,13 +209,13 @@ class Trainer:
             log.info("resumed from %s at step %d", latest, int(self.step.numpy()))
         return int(self.step.numpy())
 
-    def dataset(self, split: str, training: bool) -> tf.data.Dataset:
+    def dataset(self, split: str, training: bool, batch_size: int | None = None) -> tf.data.Dataset:
         return input.make_dataset(
             self.manifest,
             self.config.data_dir,
             split,
             self.config.input,
-            self.config.batch_size,
+            batch_size or self.config.batch_size,
             training=training,
             seed=self.config.seed if training else None,
         )
@@ -267,15 +267,16 @@ class Trainer:
         return {name: float(value) for name, value in self._step_fn(distributed_batch).items()}
 
     def validation_l1(self) -> float | None:
-        """Mean L1 of the generator (inference mode) over up to eval_batches valid batches."""
-        if self.manifest.segments("valid") < self.config.batch_size:
+        """Mean L1 of the generator (inference mode) on up to eval_batches x batch_size
+        valid crops (one from the start of each segment); None without a valid split."""
+        if self.manifest.segments("valid") == 0:
             return None
-        total, count = 0.0, 0
-        for source, target in self.dataset("valid", training=False).take(self.config.eval_batches):
-            fake = tf.cast(self.generator(source, training=False), tf.float32)
-            total += float(tf.reduce_mean(tf.abs(target - fake)))
-            count += 1
-        return total / count if count else None
+        crops = self.config.eval_batches * self.config.batch_size
+        errors = [
+            float(tf.reduce_mean(tf.abs(target - tf.cast(self.generator(source, training=False), tf.float32))))
+            for source, target in self.dataset("valid", training=False, batch_size=1).take(crops)
+        ]
+        return sum(errors) / len(errors)
 
     def save_config(self) -> None:
         path = storage.join(self.config.model_dir, CONFIG_FILE)

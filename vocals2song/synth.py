@@ -2,7 +2,8 @@
 
 Each track is a small song: a key, a tempo and a four-chord progression; a sung-like vocal
 (harmonic voice with vibrato and vowel formants, phrases with rests) whose notes are chord
-tones of the bar; a bass on the chord root; a chord pad ("other"); and a drum beat. The
+tones of the bar; a bass on the chord root; a chord pad and an instrument doubling the
+melody an octave below ("other"); and a drum beat. The
 accompaniment therefore follows the vocal musically, so a vocal->song model has something
 real to learn. Pure numpy, deterministic for a seed, about 0.3 s per 30 s track.
 """
@@ -84,9 +85,11 @@ def _add(track: np.ndarray, start: int, note: np.ndarray) -> None:
         track[start:end] += note[: end - start]
 
 
-def _vocal(song: Song, n: int, rng: np.random.Generator) -> np.ndarray:
-    """A sung-like melody of chord tones in phrases of two bars, with a rest after each."""
-    out = np.zeros(n)
+def _vocal(song: Song, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A sung-like melody of chord tones in phrases of two bars, with a rest after each,
+    and an instrument doubling it an octave below (a string or guitar line in the
+    arrangement): (vocal, doubling)."""
+    out, doubling = np.zeros(n), np.zeros(n)
     beat = song.beat_seconds
     bar_samples = int(4 * beat * SAMPLE_RATE)
     previous = song.tonic + 12
@@ -109,9 +112,12 @@ def _vocal(song: Song, n: int, rng: np.random.Generator) -> np.ndarray:
             harmonics = np.arange(1, 25) * _hz(pitch)
             weights = sum(np.exp(-(((harmonics - f) / (0.15 * f)) ** 2)) for f in formants) + 0.3 / np.arange(1, 25)
             tone = _harmonic_tone(freq, weights / weights.max())
-            _add(out, int((bar * 4 + position) * beat * SAMPLE_RATE), 0.25 * tone * _envelope(count, 0.04, 0.08))
+            start = int((bar * 4 + position) * beat * SAMPLE_RATE)
+            _add(out, start, 0.25 * tone * _envelope(count, 0.04, 0.08))
+            line = _harmonic_tone(freq / 2, 1.0 / np.arange(1, 7) ** 1.5)
+            _add(doubling, start, 0.12 * line * _envelope(count, 0.08, 0.1))
             position += length
-    return out
+    return out, doubling
 
 
 def _bass(song: Song, n: int) -> np.ndarray:
@@ -187,13 +193,13 @@ def synth_track(seconds: float, rng: np.random.Generator) -> tuple[Song, dict[st
         bpm=float(rng.integers(90, 131)),
         progression=PROGRESSIONS[int(rng.integers(0, len(PROGRESSIONS)))],
     )
-    vocal = _vocal(song, n, rng)
+    vocal, doubling = _vocal(song, n, rng)
     bass = _bass(song, n)
     stems = {
         "vocals": np.stack([vocal, vocal]),
         "drums": _drums(song, n, rng),
         "bass": np.stack([bass, bass]),
-        "other": _chords(song, n),
+        "other": _chords(song, n) + doubling,
     }
     return song, {name: stem.astype(np.float32) for name, stem in stems.items()}
 
