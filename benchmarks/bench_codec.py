@@ -8,6 +8,7 @@ with log magnitude (80 dB range).
 from __future__ import annotations
 
 import io
+import sys
 
 import numpy as np
 from PIL import Image
@@ -74,4 +75,4 @@ def main(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(main())
+    print(main(quick="--quick" in sys.argv))

@@ -4,6 +4,7 @@ does not depend on them) and the demo-sized model."""
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 
@@ -60,4 +61,4 @@ def main(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(main())
+    print(main(quick="--quick" in sys.argv))

@@ -4,6 +4,7 @@ default model's step consumes on this CPU, for uncompressed and gzip shards."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
 
@@ -54,4 +55,4 @@ def main(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(main())
+    print(main(quick="--quick" in sys.argv))

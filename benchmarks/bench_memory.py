@@ -53,4 +53,4 @@ def main(quick: bool = False) -> str:
 
 
 if __name__ == "__main__":
-    print(main())
+    print(main(quick="--quick" in sys.argv))

@@ -1,16 +1,18 @@
 """Runs every benchmark and rewrites benchmarks/RESULTS.md (machine, date, command, tables).
 
-``python -m benchmarks.run_all [--quick] [--only NAME ...]``; ``make bench`` runs it.
-Benchmarks report what they measured; they assert nothing about timings.
+``python -m benchmarks.run_all [--quick] [--only NAME ...]``; ``make bench`` runs it. Each
+benchmark runs in a process of its own (bench_train splits the CPU into logical devices,
+which TensorFlow allows only before it starts). Benchmarks report what they measured; they
+assert nothing about timings.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
-import importlib
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -35,7 +37,11 @@ def main() -> None:
     sections = []
     for name in args.only:
         started = time.monotonic()
-        section = importlib.import_module(f"benchmarks.{name}").main(quick=args.quick)
+        command = [sys.executable, "-m", f"benchmarks.{name}", *(["--quick"] if args.quick else [])]
+        run = subprocess.run(command, capture_output=True, text=True, check=False)
+        if run.returncode:
+            raise RuntimeError(f"{name} failed:\n{run.stderr[-3000:]}")
+        section = run.stdout[run.stdout.index("## ") :].strip()
         sections.append(section + f"\n\n({name} took {time.monotonic() - started:.0f} s)")
         print(sections[-1], flush=True)
     header = [

@@ -100,7 +100,6 @@ def make_dataset(
     spec = manifest.record_spec
     source_codec, target_codec = stem_codecs(manifest, config)
     hop = manifest.config.hop_length
-    compression = "GZIP" if manifest.compression == "gzip" else ""
 
     def crops(serialized):
         parsed = spec.parse_tf(serialized)
@@ -124,7 +123,7 @@ def make_dataset(
     if training:
         files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
     dataset = files.interleave(
-        lambda path: tf.data.TFRecordDataset(path, compression_type=compression),
+        lambda path: tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression),
         cycle_length=min(len(paths), 4),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=not training,

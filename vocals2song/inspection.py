@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 
+from vocals2song import storage
 from vocals2song.manifest import SPLITS, Manifest, read_manifest
 
 
@@ -26,9 +27,8 @@ def read_segments(manifest: Manifest, data_dir: str, split: str):
     import tensorflow as tf
 
     spec = manifest.record_spec
-    compression = "GZIP" if manifest.compression == "gzip" else ""
     for path in manifest.shard_paths(data_dir, split):
-        for record in tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator():
+        for record in tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression).as_numpy_iterator():
             yield spec.parse(record)
 
 
@@ -38,13 +38,12 @@ def check_shards(data_dir: str) -> tuple[Manifest, list[ShardCheck]]:
 
     manifest = read_manifest(data_dir)
     spec = manifest.record_spec
-    compression = "GZIP" if manifest.compression == "gzip" else ""
     checks = []
     for shard in manifest.shards:
-        (path,) = [p for p in manifest.shard_paths(data_dir, shard.split) if p.endswith(shard.path.split("/")[-1])]
+        path = storage.join(data_dir, *shard.path.split("/"))
         check = ShardCheck(shard.path, shard.segments, 0)
         try:
-            for record in tf.data.TFRecordDataset(path, compression_type=compression).as_numpy_iterator():
+            for record in tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression).as_numpy_iterator():
                 segment = spec.parse(record)
                 for stem, array in segment.stems.items():
                     if not np.all(np.isfinite(array)):

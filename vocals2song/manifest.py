@@ -74,6 +74,11 @@ class Manifest:
     def shard_paths(self, root: str, split: str) -> list[str]:
         return [storage.join(root, *shard.path.split("/")) for shard in self.shards if shard.split == split]
 
+    @property
+    def tf_compression(self) -> str:
+        """The shards' compression as tf.data names it ("" or "GZIP")."""
+        return "GZIP" if self.compression == "gzip" else ""
+
     def stat_arrays(self, stem: str) -> tuple[np.ndarray, np.ndarray]:
         """Per-bin (mean, std) of log-magnitude for ``stem`` as float32 arrays."""
         if stem not in self.stats:
