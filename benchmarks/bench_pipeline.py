@@ -100,6 +100,9 @@ def main(quick: bool = False) -> str:
         f"Targets: Beam x2 at least as fast as the loop: {'met' if multi <= loop['total'] else 'MISSED'}; "
         f"in-memory Beam within 1.5x of the loop: {'met' if in_memory <= 1.5 * loop['total'] else 'MISSED'}.",
         "Beam's times include planning (WAV headers), the runner's start-up and its workers' imports.",
+        "Why the 2-worker run can lose here (not yet profiled): each worker process starts its own interpreter "
+        "and imports TensorFlow and librosa, and on a 2-core machine the two workers share the cores with the "
+        "runner's own process; the loop pays its imports once, before timing.",
     ]
     return "\n".join(lines)
 

@@ -95,6 +95,11 @@ def main(quick: bool = False) -> str:
         "15 s, ~5 crops of 512 frames each) is ~6,500 examples: "
         f"{6500 * default_flops / 1e15:.1f} PFLOP, about {6500 * default_flops / (0.4 * H200_BF16_FLOPS):.0f} s on one "
         "H200 at 40% of its bf16 datasheet rate (the design measured ~700 examples/s there).",
+        "",
+        "Caveat: the profiler's count is well below the design's ~375 GFLOP for the same architecture; it most "
+        "likely misses part of the backward pass (gradient ops inside the traced function). The 'achieved / "
+        "matmul' column uses the profiler's count, so it is a lower bound; with 375 GFLOP the default step "
+        "would run at about 4x that share.",
     ]
     return "\n".join(lines)
 

@@ -48,11 +48,11 @@ def main() -> None:
         "# Benchmark results",
         "",
         f"Measured {datetime.date.today().isoformat()} on {machine()}.",
-        f"Command: `python -m benchmarks.run_all {' '.join(sys.argv[1:])}`".rstrip() + " (`make bench`).",
+        f"Command: `{' '.join(['python -m benchmarks.run_all', *sys.argv[1:]])}` (`make bench`).",
         "",
     ]
     with open(RESULTS, "w") as handle:
-        handle.write("\n".join(header) + "\n\n".join(sections) + "\n")
+        handle.write("\n".join(header) + "\n" + "\n\n".join(sections) + "\n")
 
 
 if __name__ == "__main__":
