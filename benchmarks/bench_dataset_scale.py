@@ -4,12 +4,14 @@ DirectRunner in-memory and with 2 worker processes; and the cost of gzip shards.
 
 from __future__ import annotations
 
+import datetime
 import glob
 import os
 import sys
 import tempfile
 
 from benchmarks import peak_rss
+from benchmarks.run_all import machine
 from vocals2song import synth
 
 TRACK_SECONDS = 180.0
@@ -35,6 +37,8 @@ def main(quick: bool = False) -> str:
     }
     lines = [
         "## Dataset job at scale (`bench_dataset_scale`)",
+        "",
+        f"Measured {datetime.date.today().isoformat()} on {machine()}; command: `make bench-scale`.",
         "",
         f"Generated tracks of {TRACK_SECONDS:.0f} s, default options (mono, vocals+mixture, 15 s segments, "
         "uncompressed). Peak RSS is the sum over the job's process tree.",

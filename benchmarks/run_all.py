@@ -18,6 +18,7 @@ import time
 
 NAMES = ("bench_codec", "bench_pipeline", "bench_input", "bench_train", "bench_memory", "bench_generate")
 RESULTS = os.path.join(os.path.dirname(__file__), "RESULTS.md")
+SCALE_RESULTS = os.path.join(os.path.dirname(__file__), "RESULTS-dataset-scale.md")  # `make bench-scale`
 
 
 def machine() -> str:
@@ -51,6 +52,9 @@ def main() -> None:
         f"Command: `{' '.join(['python -m benchmarks.run_all', *sys.argv[1:]])}` (`make bench`).",
         "",
     ]
+    if os.path.exists(SCALE_RESULTS):  # the 3-hour run is separate; keep its last figures
+        with open(SCALE_RESULTS) as handle:
+            sections.append(handle.read().strip())
     with open(RESULTS, "w") as handle:
         handle.write("\n".join(header) + "\n" + "\n\n".join(sections) + "\n")
 

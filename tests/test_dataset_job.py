@@ -148,3 +148,30 @@ def test_silent_vocal_segments_are_skipped_and_counted(musdb_root, tmp_path):
     assert sum(manifest.segments(split) for split in SPLITS) == 0
     assert sum(manifest.skipped_segments.values()) == summary["counters"]["segments_skipped_silent"] == 18
     assert json.loads(open(os.path.join(out, "dataset.json")).read())["options"]["min_vocal_db"] == 0.0
+
+
+def test_preflight_refuses_a_destination_without_space_and_writes_nothing(musdb_root, tmp_path, monkeypatch, capsys):
+    from vocals2song import storage
+
+    monkeypatch.setattr(storage, "free_bytes", lambda path: 1000)
+    out = tmp_path / "full"
+    assert main(["dataset", "--musdb_root", musdb_root, "--output_dir", str(out)]) == 2
+    assert "has 0.00 GB free, the data set needs about" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_gzip_and_uncompressed_shards_read_back_identically(job, musdb_root, tmp_path):
+    out = str(tmp_path / "gzip")
+    run_job(musdb_root, out, compression="gzip")
+    plain, packed = read_manifest(job), read_manifest(out)
+    for split in SPLITS:
+        ours = list(inspection.read_segments(plain, job, split))
+        theirs = list(inspection.read_segments(packed, out, split))
+        assert len(ours) == len(theirs) > 0
+        for a, b in zip(ours, theirs, strict=True):
+            assert (a.track, a.index) == (b.track, b.index)
+            for stem in a.stems:
+                np.testing.assert_array_equal(a.stems[stem], b.stems[stem])
+    assert sum(os.path.getsize(p) for p in glob.glob(os.path.join(out, "*", "*.gz"))) < sum(
+        os.path.getsize(p) for p in glob.glob(os.path.join(job, "*", "*.tfrecord"))
+    )
