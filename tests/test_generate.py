@@ -80,7 +80,7 @@ def test_vocals_are_added_back_to_an_accompaniment(model):
     vocal = sung(3.0, 44100, 1)
     with_vocals = generate.generate(model, vocal, 44100, phase="predicted")
     alone = generate.generate(model, vocal, 44100, phase="predicted", vocals=False)
-    # Undo each peak normalisation with a least-squares gain; the difference is the vocal.
+    # Undo each peak normalisation (divide by its peak); the difference is then the vocal.
     residual = with_vocals[0] / np.abs(with_vocals).max() - alone[0] / np.abs(alone).max()
     assert np.corrcoef(residual, vocal[0])[0, 1] > 0.5
 
