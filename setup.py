@@ -25,8 +25,14 @@ INSTALL_REQUIRES = [
     "protobuf>=5.28,<7",
 ]
 
+SERVE_REQUIRE = ["fastapi>=0.115,<1", "uvicorn>=0.30,<1", "python-multipart>=0.0.18"]
+
 EXTRAS_REQUIRE = {
-    "dev": ["pytest>=8", "ruff>=0.6", "psutil>=5.9"],
+    # `vocals2song serve`: not needed by Dataflow workers or trainers, so not a core dependency.
+    "serve": SERVE_REQUIRE,
+    # httpx: FastAPI's test client; playwright: drives the system's Chromium in the browser
+    # test (its own browser download is never used).
+    "dev": ["pytest>=8", "ruff>=0.6", "psutil>=5.9", "httpx>=0.27,<1", "playwright>=1.50,<2", *SERVE_REQUIRE],
 }
 
 setup(
@@ -35,7 +41,8 @@ setup(
     description="Turn an isolated singing voice into a song: pix2pix on spectrograms, "
     "with an Apache Beam dataset job and a multi-GPU TensorFlow trainer.",
     python_requires=">=3.11",
-    packages=find_packages(include=["vocals2song*", "pipelines*", "trainer*"]),
+    packages=find_packages(include=["vocals2song*", "pipelines*", "trainer*", "webapp*"]),
+    package_data={"webapp": ["static/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["vocals2song=vocals2song.cli:main"]},

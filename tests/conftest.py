@@ -1,10 +1,11 @@
-"""Shared fixtures: a small synthetic MUSDB18-HQ-layout root and a fast spectral config."""
+"""Shared fixtures: a small synthetic MUSDB18-HQ-layout root, its data set and a tiny model."""
 
 from __future__ import annotations
 
 import os
 import shutil
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -53,3 +54,40 @@ def dataset_dir(musdb_root, tmp_path_factory) -> str:
     options = dataset.DatasetOptions(musdb_root=musdb_root, output_dir=out, segment_seconds=SEGMENT_SECONDS)
     dataset.run(options, ["--runner=DirectRunner"], ["test"])
     return out
+
+
+@pytest.fixture(scope="session")
+def accompaniment_model(dataset_dir, tmp_path_factory) -> str:
+    """A tiny accompaniment model (logmag + phase) trained for a few steps; its model_dir."""
+    from trainer import input, models, train
+
+    model_dir = str(tmp_path_factory.mktemp("acc"))
+    config = train.TrainConfig(
+        dataset_dir,
+        model_dir,
+        steps=4,
+        batch_size=2,
+        log_every=2,
+        summary_every=100,
+        eval_every=100,
+        checkpoint_every=100,
+        input=input.InputConfig(target="accompaniment", crop_frames=64, shuffle_buffer=8),
+        model=models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8),
+    )
+    train.train(config)
+    return model_dir
+
+
+@pytest.fixture(scope="session")
+def model(accompaniment_model):
+    """The exported tiny accompaniment model, loaded."""
+    from trainer import export
+
+    return export.load_model(accompaniment_model)
+
+
+def sung(seconds: float, rate: int, channels: int) -> np.ndarray:
+    """A vibrato sine in the voice's range, ``(channels, samples)``: a stand-in vocal."""
+    t = np.arange(int(seconds * rate)) / rate
+    voice = 0.3 * np.sin(2 * np.pi * 220 * t * (1 + 0.01 * np.sin(2 * np.pi * 5 * t)))
+    return np.repeat(voice[np.newaxis], channels, axis=0).astype(np.float32)

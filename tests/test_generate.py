@@ -5,43 +5,13 @@ import os
 
 import numpy as np
 import pytest
+from conftest import sung
 
 from trainer import evaluate, export, generate, models, train
 from trainer import input as train_input
 from vocals2song import audio
 from vocals2song.cli import main
 from vocals2song.features import FeatureConfig
-
-
-@pytest.fixture(scope="module")
-def accompaniment_model(dataset_dir, tmp_path_factory) -> str:
-    """A tiny accompaniment model (logmag + phase) trained for a few steps."""
-    model_dir = str(tmp_path_factory.mktemp("acc"))
-    config = train.TrainConfig(
-        dataset_dir,
-        model_dir,
-        steps=4,
-        batch_size=2,
-        log_every=2,
-        summary_every=100,
-        eval_every=100,
-        checkpoint_every=100,
-        input=train_input.InputConfig(target="accompaniment", crop_frames=64, shuffle_buffer=8),
-        model=models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8),
-    )
-    train.train(config)
-    return model_dir
-
-
-@pytest.fixture(scope="module")
-def model(accompaniment_model):
-    return export.load_model(accompaniment_model)
-
-
-def sung(seconds: float, rate: int, channels: int) -> np.ndarray:
-    t = np.arange(int(seconds * rate)) / rate
-    voice = 0.3 * np.sin(2 * np.pi * 220 * t * (1 + 0.01 * np.sin(2 * np.pi * 5 * t)))
-    return np.repeat(voice[np.newaxis], channels, axis=0).astype(np.float32)
 
 
 def test_a_40_second_22k_stereo_vocal_gives_a_song_of_the_same_length_and_rate(model, tmp_path):

@@ -15,6 +15,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Callable
 
 import fsspec
 import librosa
@@ -26,6 +27,9 @@ from vocals2song import audio, codec, storage
 PHASES = ("auto", "predicted", "griffinlim")
 SILENCE_DB = -70.0
 PEAK = 0.99
+# Fraction of a generation's time spent in the generator, by phase method (measured with
+# bench_generate's default model: Griffin-Lim takes about a quarter of the time).
+GENERATOR_SHARE = {"predicted": 0.95, "griffinlim": 0.75}
 log = logging.getLogger(__name__)
 
 
@@ -56,8 +60,17 @@ def generation_window(model: ExportedModel, at_least: int = 512) -> int:
     return math.ceil(frames / model.multiple) * model.multiple
 
 
-def generate_features(model: ExportedModel, source: np.ndarray, window: int, batch: int = 4) -> list[np.ndarray]:
-    """Source features ``(bins, frames, C)`` -> generated features per window, with their starts."""
+def generate_features(
+    model: ExportedModel,
+    source: np.ndarray,
+    window: int,
+    batch: int = 4,
+    progress: Callable[[float], None] | None = None,
+) -> list[np.ndarray]:
+    """Source features ``(bins, frames, C)`` -> generated features per window, with their starts.
+
+    ``progress`` is called with the fraction of windows done after each generator call.
+    """
     hop = window // 2
     frames = source.shape[1]
     count = 1 + max(0, math.ceil((frames - window) / hop))
@@ -67,15 +80,23 @@ def generate_features(model: ExportedModel, source: np.ndarray, window: int, bat
     for first in range(0, count, batch):
         chunk = np.stack([padded[:, s : s + window] for s in starts[first : first + batch]])
         outputs.extend(np.asarray(model.generator(chunk, training=False), dtype=np.float32))
+        if progress:
+            progress(len(outputs) / count)
     return list(zip(starts, outputs, strict=True))
 
 
 def generate(
-    model: ExportedModel, waveform: np.ndarray, sample_rate: int, phase: str = "auto", vocals: bool = True
+    model: ExportedModel,
+    waveform: np.ndarray,
+    sample_rate: int,
+    phase: str = "auto",
+    vocals: bool = True,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate,
     peak-normalised to 0.99 (no clipping). ``vocals=False`` returns the accompaniment alone
-    (only for models whose target is the accompaniment)."""
+    (only for models whose target is the accompaniment). ``progress`` receives the fraction
+    done, from 0 to 1 (the generator's windows, then Griffin-Lim, which reports no steps)."""
     mode = _phase_mode(model, phase)
     if not vocals and model.target != "accompaniment":
         raise ValueError(
@@ -91,7 +112,9 @@ def generate(
     rotation = np.zeros((config.bins, frames), np.complex128)
     total = np.zeros(frames)
     weights = crossfade_weights(window)
-    for start, features in generate_features(model, model.source_codec.encode(spectrum), window):
+    share = GENERATOR_SHARE[mode]
+    on_window = (lambda done: progress(share * done)) if progress else None
+    for start, features in generate_features(model, model.source_codec.encode(spectrum), window, progress=on_window):
         span = min(window, frames - start)
         if span <= 0:
             continue
@@ -121,6 +144,8 @@ def generate(
     peak = float(np.abs(song).max())
     if peak > 0:
         song = song * (PEAK / peak)
+    if progress:
+        progress(1.0)
     return audio.to_channels(song, waveform.shape[0]).astype(np.float32)
 
 

@@ -88,6 +88,22 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace, extra: list[str]) -> int:
+    try:
+        import uvicorn
+
+        from webapp import app
+    except ImportError as error:
+        raise ValueError(f"the web app needs its extra: pip install 'vocals2song[serve]' ({error})") from error
+    from trainer import export
+
+    settings = app.Settings(args.workers, args.max_queued, args.max_upload_mb, args.max_seconds, args.keep_minutes)
+    web = app.create_app(export.load_model(args.model), settings)
+    print(f"serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    uvicorn.run(web, host=args.host, port=args.port, log_level=args.log_level.lower())
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="vocals2song", description="Turn a singing voice into a song.")
     root.add_argument("--log_level", default="INFO", help="Python logging level")
@@ -131,6 +147,19 @@ def parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"), help="split to evaluate")
     evaluate.add_argument("--output_dir", default=None, help="where metrics.json/.md go (default MODEL/eval)")
     evaluate.set_defaults(run=_evaluate, passthrough=False)
+
+    serve = commands.add_parser("serve", help="a web page to record or upload a vocal and hear the song")
+    serve.add_argument(
+        "--model", required=True, help="model_dir of `vocals2song train` (or its export/), local or gs://"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port")
+    serve.add_argument("--workers", type=int, default=1, help="jobs generated at the same time (one model, shared)")
+    serve.add_argument("--max_queued", type=int, default=4, help="jobs that may wait; more get HTTP 503")
+    serve.add_argument("--max_upload_mb", type=float, default=50.0, help="largest upload accepted")
+    serve.add_argument("--max_seconds", type=float, default=600.0, help="longest vocal accepted")
+    serve.add_argument("--keep_minutes", type=float, default=60.0, help="results are deleted this long after a job")
+    serve.set_defaults(run=_serve, passthrough=False)
 
     inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")
     inspect.add_argument("data_dir", help="data set folder (holds dataset.json)")

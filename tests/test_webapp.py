@@ -1,0 +1,163 @@
+"""The web app's API through FastAPI's test client: jobs, bad input, the queue limit, expiry."""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile
+from conftest import sung
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from vocals2song.cli import main
+from webapp import app as webapp
+from webapp import jobs as webjobs
+
+RATE = 22050
+
+
+def wav_bytes(waveform: np.ndarray, rate: int = RATE) -> bytes:
+    buffer = io.BytesIO()
+    soundfile.write(buffer, waveform.T, rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def post(client: TestClient, data: bytes, name: str = "take1.wav", **fields):
+    return client.post("/api/jobs", files={"audio": (name, data, "audio/wav")}, data=fields)
+
+
+def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = client.get(f"/api/jobs/{job_id}").json()
+        if state["state"] in (webjobs.DONE, webjobs.FAILED):
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+@pytest.fixture
+def client(model):
+    with TestClient(webapp.create_app(model, webapp.Settings(max_seconds=8.0))) as client:
+        yield client
+
+
+def test_a_vocal_becomes_a_job_then_a_song_and_a_picture(client):
+    vocal = sung(3.0, RATE, 2)
+    created = post(client, wav_bytes(vocal), phase="griffinlim")
+    assert created.status_code == 202, created.text
+    job = created.json()
+    assert job["state"] in (webjobs.QUEUED, webjobs.RUNNING, webjobs.DONE)
+    assert job["seconds"] == pytest.approx(3.0)
+    finished = wait(client, job["id"])
+    assert finished["state"] == webjobs.DONE, finished
+    assert finished["progress"] == 1.0
+    assert finished["options"] == {"phase": "griffinlim", "vocals": True}
+    song = client.get(f"/api/jobs/{job['id']}/song.wav")
+    assert song.status_code == 200 and song.headers["content-type"] == "audio/wav"
+    data, rate = soundfile.read(io.BytesIO(song.content), always_2d=True)
+    assert rate == RATE and data.shape == (vocal.shape[1], 2)
+    assert np.abs(data).max() > 0.1
+    picture = client.get(f"/api/jobs/{job['id']}/song.png")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(picture.content)).size[0] > 300
+
+
+def test_the_page_and_its_config_are_served_without_any_cdn(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "MediaRecorder" not in page.text  # the script holds the logic
+    for asset in ("/static/app.js", "/static/style.css"):
+        assert client.get(asset).status_code == 200
+    assert "http" not in page.text.replace("http-equiv", "")  # every asset comes from this server
+    assert client.get("/api/config").json()["phases"] == ["predicted", "griffinlim"]
+
+
+@pytest.mark.parametrize(
+    ("data", "fields", "status", "message"),
+    [
+        (b"these are not audio samples at all" * 10, {}, 422, "take1.wav: not a readable audio file"),
+        (b"", {}, 422, "take1.wav: is empty"),
+        (wav_bytes(np.zeros((1, RATE), np.float32)), {}, 422, "take1.wav: is silent"),
+        (wav_bytes(sung(10.0, RATE, 1)), {}, 422, "over the 8 s limit"),
+        (wav_bytes(sung(1.0, RATE, 1)), {"phase": "magic"}, 400, "phase must be one of predicted, griffinlim"),
+    ],
+    ids=["not-audio", "empty", "silent", "too-long", "bad-phase"],
+)
+def test_bad_input_gets_its_status_and_the_clis_message(client, data, fields, status, message):
+    response = post(client, data, **fields)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+    assert os.listdir(client.app.state.jobs.root) == []  # nothing kept of a refused upload
+
+
+@pytest.mark.parametrize("seconds", [1.0, 5.0], ids=["counted-while-saved", "refused-by-content-length"])
+def test_uploads_over_the_size_limit_are_refused(model, seconds):
+    settings = webapp.Settings(max_upload_mb=0.05)
+    with TestClient(webapp.create_app(model, settings)) as client:
+        response = post(client, wav_bytes(sung(seconds, RATE, 2)))  # 88 kB: under limit + form room; 441 kB: over
+        assert response.status_code == 413
+        assert response.json()["error"] == "the upload is over the 0.05 MB limit"
+        assert os.listdir(client.app.state.jobs.root) == []
+
+
+def test_no_user_supplied_name_reaches_the_file_system(client):
+    job = post(client, wav_bytes(sung(1.0, RATE, 1)), name="../../escape.wav").json()
+    wait(client, job["id"])
+    jobs = client.app.state.jobs
+    assert os.listdir(jobs.root) == [job["id"]]
+    assert sorted(os.listdir(os.path.join(jobs.root, job["id"]))) == ["song.png", "song.wav"]
+    assert not os.path.exists(os.path.join(os.path.dirname(jobs.root), "escape.wav"))
+
+
+def test_job_ids_are_random_and_unknown_ones_are_404(client):
+    ids = {post(client, wav_bytes(sung(1.0, RATE, 1))).json()["id"] for _ in range(2)}
+    assert len(ids) == 2 and all(len(job_id) >= 22 for job_id in ids)  # 128 random bits
+    for job_id in ids:
+        wait(client, job_id)
+    assert client.get("/api/jobs/not-a-job").status_code == 404
+    assert client.get("/api/jobs/not-a-job/song.wav").status_code == 404
+
+
+def test_a_full_queue_answers_503_with_a_message(model):
+    release = threading.Event()
+
+    def blocked(waveform, rate, options, directory, progress):
+        release.wait(30)
+        raise RuntimeError("stopped by the test")
+
+    jobs = webjobs.Jobs(blocked, workers=1, max_queued=1)
+    with TestClient(webapp.create_app(model, jobs=jobs)) as client:
+        vocal = wav_bytes(sung(1.0, RATE, 1))
+        first, second, third = (post(client, vocal) for _ in range(3))
+        assert first.status_code == 202 and second.status_code == 202
+        assert third.status_code == 503
+        assert "the server is busy (1 running, 1 waiting, limit 1)" in third.json()["error"]
+        release.set()
+        failed = wait(client, first.json()["id"])
+        assert failed["state"] == webjobs.FAILED and "stopped by the test" in failed["error"]
+        assert client.get(f"/api/jobs/{first.json()['id']}/song.wav").status_code == 409
+        wait(client, second.json()["id"])
+        assert post(client, vocal).status_code == 202  # room again
+
+
+def test_results_expire_and_are_deleted_without_any_request(model):
+    jobs = webjobs.Jobs(webapp.make_work(model), keep_seconds=0.5)
+    with TestClient(webapp.create_app(model, jobs=jobs)) as client:
+        job = post(client, wav_bytes(sung(1.0, RATE, 1)), phase="predicted").json()
+        directory = os.path.join(jobs.root, job["id"])
+        assert wait(client, job["id"])["state"] == webjobs.DONE
+        deadline = time.monotonic() + 10
+        while os.path.exists(directory) and time.monotonic() < deadline:
+            time.sleep(0.2)  # the app's sweeper, not a request, removes it
+        assert not os.path.exists(directory)
+        assert client.get(f"/api/jobs/{job['id']}").status_code == 404
+
+
+def test_serve_with_a_missing_model_is_one_clear_error(tmp_path, capsys):
+    assert main(["serve", "--model", str(tmp_path / "nowhere")]) == 2
+    assert "vocals2song serve: error:" in capsys.readouterr().err

@@ -1,0 +1,193 @@
+"""The web app: one page to record or upload a vocal, and a JSON API for generation jobs.
+
+``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``) checks the
+upload the way the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its
+state and progress; ``GET /api/jobs/{id}/song.wav`` and ``/song.png`` give the results.
+The page (``static/``) polls the job and shows the player and the picture; it needs no
+network beyond this server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import pathlib
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import UploadFile
+
+from trainer import generate
+from trainer.export import ExportedModel
+from vocals2song import audio
+from webapp import jobs as jobs_module
+
+STATIC = pathlib.Path(__file__).parent / "static"
+UPLOAD_NAME = "upload"  # the only name an upload gets on disk
+CHUNK = 1 << 20
+FORM_OVERHEAD = 1 << 16  # multipart boundaries and the small option fields around the file
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Limits of the server (the `vocals2song serve` flags)."""
+
+    workers: int = 1
+    max_queued: int = 4
+    max_upload_mb: float = 50.0
+    max_seconds: float = 600.0
+    keep_minutes: float = 60.0
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1e6)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def model_options(model: ExportedModel) -> dict:
+    """The listener-facing options this model supports (the page builds its controls from them)."""
+    phases = ["predicted", "griffinlim"] if model.features.channels > 1 else ["griffinlim"]
+    return {"phases": phases, "default_phase": phases[0], "can_drop_vocals": model.target == "accompaniment"}
+
+
+def make_work(model: ExportedModel) -> jobs_module.Work:
+    """The job body: the CLI's generation and picture, written into the job's directory."""
+
+    def work(waveform, sample_rate, options, directory, progress) -> None:
+        song = generate.generate(model, waveform, sample_rate, options["phase"], options["vocals"], progress)
+        audio.write(os.path.join(directory, jobs_module.SONG_FILE), song, sample_rate)
+        generate.spectrogram_png(os.path.join(directory, jobs_module.PICTURE_FILE), waveform, song, sample_rate)
+
+    return work
+
+
+async def _save_upload(upload: UploadFile, path: str, limit: int) -> int:
+    """Copies the upload to ``path``, refusing it once it passes ``limit`` bytes."""
+    size = 0
+    with open(path, "wb") as handle:
+        while chunk := await upload.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise HTTPException(413, f"the upload is over the {limit / 1e6:g} MB limit")
+            handle.write(chunk)
+    return size
+
+
+def _check_audio(path: str, shown_name: str, max_seconds: float):
+    """Decodes the upload with the CLI's checks; errors name the user's file, not our path."""
+    try:
+        seconds = audio.info(path).seconds
+        if seconds > max_seconds:
+            raise audio.AudioError(f"{path}: is {seconds:.0f} s long, over the {max_seconds:.0f} s limit")
+        return generate.read_vocals(path)
+    except audio.AudioError as error:
+        raise HTTPException(422, str(error).replace(path, shown_name)) from error
+
+
+def create_app(model: ExportedModel, settings: Settings = Settings(), jobs: jobs_module.Jobs | None = None) -> FastAPI:
+    """The app around one loaded model (loaded once, shared by every job)."""
+    jobs = jobs or jobs_module.Jobs(make_work(model), settings.workers, settings.max_queued, settings.keep_minutes * 60)
+    options = model_options(model)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):
+        async def sweep() -> None:  # results expire even when nobody calls the API
+            while True:
+                await asyncio.sleep(min(60.0, max(1.0, jobs.keep_seconds / 2)))
+                jobs.expire()
+
+        sweeper = asyncio.create_task(sweep())
+        yield
+        sweeper.cancel()
+        jobs.close()
+
+    app = FastAPI(title="Vocals2Song", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.jobs = jobs
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/api/config")
+    def config() -> dict:
+        return {
+            **options,
+            "max_upload_mb": settings.max_upload_mb,
+            "max_seconds": settings.max_seconds,
+            "keep_minutes": settings.keep_minutes,
+            "target": model.target,
+        }
+
+    @app.post("/api/jobs", status_code=202)
+    async def create_job(request: Request):
+        length = request.headers.get("content-length")
+        if length is None or not length.isdigit():
+            return _error(411, "send the upload with a Content-Length")
+        if int(length) > settings.max_upload_bytes + FORM_OVERHEAD:
+            return _error(413, f"the upload is over the {settings.max_upload_mb:g} MB limit")
+        async with request.form(max_files=1, max_fields=4) as form:
+            upload = form.get("audio")
+            if not isinstance(upload, UploadFile):
+                return _error(400, "no file in the form field 'audio'")
+            phase = str(form.get("phase") or options["default_phase"])
+            keep_vocals = str(form.get("vocals", "true")).lower() not in ("false", "0", "off", "no")
+            if phase not in options["phases"]:
+                return _error(400, f"phase must be one of {', '.join(options['phases'])} for this model, got {phase!r}")
+            if not keep_vocals and not options["can_drop_vocals"]:
+                return _error(400, f"this model generates the {model.target}, vocals included: it cannot drop them")
+            job_id, directory = jobs.new_directory()
+            path = os.path.join(directory, UPLOAD_NAME)
+            shown = os.path.basename(upload.filename or "the upload")
+            try:
+                size = await _save_upload(upload, path, settings.max_upload_bytes)
+                if size == 0:
+                    raise HTTPException(422, f"{shown}: is empty (0 bytes)")
+                waveform, rate = await asyncio.to_thread(_check_audio, path, shown, settings.max_seconds)
+            except HTTPException as error:
+                jobs.discard(directory)
+                return _error(error.status_code, error.detail)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(path)  # the decoded waveform is all the job needs
+        try:
+            job = jobs.submit(job_id, directory, waveform, rate, {"phase": phase, "vocals": keep_vocals})
+        except jobs_module.QueueFull as error:
+            return _error(503, str(error))
+        return job.public(jobs.keep_seconds)
+
+    def find(job_id: str) -> jobs_module.Job:
+        job = jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, "no such job (unknown, or its results expired)")
+        return job
+
+    @app.get("/api/jobs/{job_id}")
+    def job_state(job_id: str) -> dict:
+        return find(job_id).public(jobs.keep_seconds)
+
+    def result(job_id: str, name: str, media_type: str) -> FileResponse:
+        job = find(job_id)
+        if job.state != jobs_module.DONE:
+            raise HTTPException(409, f"the job is {job.state}, not done")
+        return FileResponse(jobs.result(job, name), media_type=media_type)
+
+    @app.get("/api/jobs/{job_id}/song.wav")
+    def song(job_id: str) -> FileResponse:
+        return result(job_id, jobs_module.SONG_FILE, "audio/wav")
+
+    @app.get("/api/jobs/{job_id}/song.png")
+    def picture(job_id: str) -> FileResponse:
+        return result(job_id, jobs_module.PICTURE_FILE, "image/png")
+
+    @app.exception_handler(HTTPException)
+    async def as_json(_: Request, error: HTTPException) -> JSONResponse:
+        return _error(error.status_code, str(error.detail))
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
