@@ -17,7 +17,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 --checkpoint_every 100 \
 	--summary_every 100 --eval_every 100
 
-.PHONY: install test lint dataset inspect synth train generate evaluate demo bench bench-scale clean
+.PHONY: install test lint dataset inspect synth train generate evaluate demo serve bench bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,10 @@ $(BIN)/vocals2song: setup.py
 
 install: $(BIN)/vocals2song
 
+# The browser tests need Debian's chromium; tests/install_browser.sh installs it when it can
+# (they are skipped, saying why, when it cannot). Screenshots land in test-artifacts/.
 test: install
+	bash tests/install_browser.sh
 	$(BIN)/python -m pytest -q tests
 
 lint: install
@@ -68,6 +71,13 @@ demo: install
 	@echo "  picture:     $(DEMO)/song.png"
 	@echo "  metrics:     $(DEMO)/metrics.json ($(DEMO)/metrics.md)"
 	@echo "  TensorBoard: $(BIN)/tensorboard --logdir $(DEMO)/model/summaries"
+
+# The web page for a trained model (after `make demo`: MODEL=data/demo/model, the default here
+# when it exists). Binds to 127.0.0.1; open http://127.0.0.1:$(PORT)/.
+PORT ?= 8000
+SERVE_MODEL ?= $(if $(wildcard $(DEMO)/model/export),$(DEMO)/model,$(MODEL))
+serve: install
+	$(BIN)/vocals2song serve --model $(SERVE_MODEL) --port $(PORT)
 
 # Every benchmark (~20 min on 2 cores); rewrites benchmarks/RESULTS.md, including the last
 # figures of `make bench-scale` (the dataset job on 3 h of audio, ~30 min, run separately).

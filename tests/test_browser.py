@@ -1,0 +1,169 @@
+"""The page in a real browser: headless Chromium (the system's, driven by Playwright) against
+`vocals2song serve`'s app on 127.0.0.1. Uploads a file, records from a fake microphone,
+generates, and checks the player and the picture. Screenshots go to ``test-artifacts/``.
+
+Chromium comes from Debian's ``chromium`` package (``tests/install_browser.sh``, run by
+``make test``; ``.ci/run`` insists on it). Without it the tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+import soundfile
+from conftest import sung
+
+from webapp import app as webapp
+
+CHROMIUM = os.environ.get("VOCALS2SONG_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+# Chromium's own network chatter is refused on a closed network; these keep it quiet.
+QUIET = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RESULT_TIMEOUT_MS = 180_000
+
+if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+    pytest.skip(
+        f"no Chromium at {CHROMIUM}: run tests/install_browser.sh (Debian package chromium) to run the browser tests",
+        allow_module_level=True,
+    )
+playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the [dev] extra")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(model):
+    """The app served by uvicorn on 127.0.0.1 in a thread, as `vocals2song serve` runs it."""
+    import uvicorn
+
+    port = free_port()
+    config = uvicorn.Config(webapp.create_app(model), host="127.0.0.1", port=port, log_level="warning")
+    served = uvicorn.Server(config)
+    thread = threading.Thread(target=served.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not served.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert served.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    served.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def vocal_file(tmp_path_factory) -> tuple[str, float]:
+    path = str(tmp_path_factory.mktemp("browser") / "my take.wav")
+    seconds = 3.0
+    soundfile.write(path, sung(seconds, 44100, 1).T, 44100)
+    return path, seconds
+
+
+@pytest.fixture(scope="module")
+def browser(vocal_file):
+    """Chromium with a fake microphone that plays the generated vocal."""
+    with playwright_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                *QUIET,
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={vocal_file[0]}",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+def wait_for_song(page) -> dict:
+    """Waits for the player and the picture, returns what the page shows."""
+    page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
+    page.wait_for_function(
+        "document.getElementById('song').readyState >= 1 && document.getElementById('picture').complete",
+        timeout=30_000,
+    )
+    return page.evaluate(
+        """() => ({
+            duration: document.getElementById('song').duration,
+            pictureWidth: document.getElementById('picture').naturalWidth,
+            download: document.getElementById('download').getAttribute('href'),
+            error: document.getElementById('error').textContent,
+        })"""
+    )
+
+
+def screenshot(page, name: str) -> None:
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, name), full_page=True)
+
+
+def test_upload_generate_and_play(server, browser, vocal_file):
+    path, seconds = vocal_file
+    page = browser.new_page()
+    page.goto(server)
+    assert page.title() == "Vocals2Song"
+    assert page.locator("#phase option").all_inner_texts() == ["predicted", "griffinlim"]
+    page.set_input_files("#file", path)
+    page.click("#generate")
+    shown = wait_for_song(page)
+    screenshot(page, "upload.png")
+    assert shown["error"] == ""
+    assert shown["duration"] == pytest.approx(seconds, abs=0.05)
+    assert shown["pictureWidth"] > 300
+    assert shown["download"].endswith("/song.wav")
+    assert "Done: 3.0 s of song" in page.inner_text("#status")
+
+
+def test_record_from_the_microphone_generate_and_play(server, browser):
+    page = browser.new_page()
+    page.goto(server)
+    page.click("#record")
+    page.wait_for_selector("#record.recording")
+    time.sleep(2.5)
+    page.click("#record")
+    page.wait_for_function("document.getElementById('record-status').textContent.startsWith('Recorded')")
+    recorded = page.evaluate(
+        """() => new Promise((resolve) => {
+            const player = document.getElementById('input-player');
+            if (player.readyState >= 1) resolve(player.duration);
+            else player.addEventListener('loadedmetadata', () => resolve(player.duration));
+        })"""
+    )
+    assert 1.5 < recorded < 5.0
+    page.select_option("#phase", "griffinlim")
+    page.click("#generate")
+    shown = wait_for_song(page)
+    screenshot(page, "record.png")
+    assert shown["error"] == ""
+    assert shown["duration"] == pytest.approx(recorded, abs=0.05)
+    assert shown["pictureWidth"] > 300
+
+
+def test_a_bad_file_shows_the_servers_message(server, browser, tmp_path):
+    bad = tmp_path / "notes.wav"
+    bad.write_text("not audio, just words")
+    page = browser.new_page()
+    page.goto(server)
+    page.set_input_files("#file", str(bad))
+    page.click("#generate")
+    page.wait_for_selector("#error:not([hidden])", timeout=30_000)
+    assert "notes.wav: not a readable audio file" in page.inner_text("#error")
+    assert page.locator("#result").is_hidden()
