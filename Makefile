@@ -17,7 +17,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 --checkpoint_every 100 \
 	--summary_every 100 --eval_every 100
 
-.PHONY: install test lint dataset inspect synth train generate evaluate demo serve bench bench-scale clean
+.PHONY: install test lint dataset inspect synth train generate evaluate demo serve dataset-dataflow train-vertex bench bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -79,7 +79,21 @@ SERVE_MODEL ?= $(if $(wildcard $(DEMO)/model/export),$(DEMO)/model,$(MODEL))
 serve: install
 	$(BIN)/vocals2song serve --model $(SERVE_MODEL) --port $(PORT)
 
-# Every benchmark (~20 min on 2 cores); rewrites benchmarks/RESULTS.md, including the last
+# Cloud runs (README, "Running in the cloud"). The dataset job on Dataflow:
+#   make dataset-dataflow PROJECT=my-project REGION=europe-west4 BUCKET=my-bucket [IMAGE=...]
+dataset-dataflow: install
+	PROJECT=$(PROJECT) REGION=$(REGION) BUCKET=$(BUCKET) VOCALS2SONG=$(BIN)/vocals2song infra/dataflow.sh $(BEAM_ARGS)
+
+# Training on Vertex AI (SPEC=single: 1 machine x 4 GPUs; SPEC=multi: 2 machines x 4 GPUs):
+#   make train-vertex PROJECT=... REGION=... BUCKET=... IMAGE=europe-docker.pkg.dev/.../vocals2song-train
+SPEC ?= single
+STEPS ?= 200000
+DATASET ?= musdb18hq-v1
+train-vertex:
+	$(PYTHON) infra/vertex.py --spec $(SPEC) --project "$(PROJECT)" --region "$(REGION)" --bucket "$(BUCKET)" \
+		--image "$(IMAGE)" --dataset $(DATASET) --steps $(STEPS) $(VERTEX_ARGS)
+
+# Every benchmark (~17 min on 2 cores); rewrites benchmarks/RESULTS.md, including the last
 # figures of `make bench-scale` (the dataset job on 3 h of audio, ~30 min, run separately).
 bench: install
 	$(BIN)/python -m benchmarks.run_all
