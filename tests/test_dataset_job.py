@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 import soundfile
-from conftest import SEGMENT_SECONDS
+from conftest import SEGMENT_SECONDS, shard_bytes
 
 from pipelines import dataset
 from vocals2song import audio, codec, inspection
@@ -19,11 +19,6 @@ from vocals2song.manifest import SPLITS, read_manifest
 def run_job(root: str, out: str, *beam_args: str, **options) -> dict:
     job = dataset.DatasetOptions(musdb_root=root, output_dir=out, segment_seconds=SEGMENT_SECONDS, **options)
     return dataset.run(job, ["--runner=DirectRunner", *beam_args], ["test"])
-
-
-def shard_bytes(out: str) -> dict[str, bytes]:
-    paths = sorted(glob.glob(os.path.join(out, "*", "*.tfrecord*")))
-    return {os.path.relpath(path, out): open(path, "rb").read() for path in paths}
 
 
 @pytest.fixture

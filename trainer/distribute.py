@@ -31,10 +31,15 @@ def split_cpu(replicas: int) -> list[str]:
     return [device.name for device in tf.config.list_logical_devices("CPU")[:replicas]]
 
 
+def _machines(cluster: dict) -> int:
+    """Machines that train: the chief (Vertex AI's pool 0) plus the workers."""
+    return len(cluster.get("chief", [])) + len(cluster.get("worker", []))
+
+
 def make_strategy(cpu_replicas: int = 0) -> tf.distribute.Strategy:
     cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
-    if len(cluster.get("worker", [])) > 1:
-        log.info("TF_CONFIG names %d workers: MultiWorkerMirroredStrategy", len(cluster["worker"]))
+    if _machines(cluster) > 1:
+        log.info("TF_CONFIG names %d machines: MultiWorkerMirroredStrategy", _machines(cluster))
         return tf.distribute.MultiWorkerMirroredStrategy()
     if cpu_replicas:
         devices = split_cpu(cpu_replicas)
@@ -44,3 +49,15 @@ def make_strategy(cpu_replicas: int = 0) -> tf.distribute.Strategy:
     if not gpus:
         return tf.distribute.MirroredStrategy(["/cpu:0"], cross_device_ops=tf.distribute.ReductionToOneDevice())
     return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus])
+
+
+def worker_share(strategy: tf.distribute.Strategy) -> tuple[int, int]:
+    """(index, count) of this machine among those training, the chief first; (0, 1) on one
+    machine. Each machine reads its own share of the shards by this index, and only index 0
+    writes checkpoints, logs, summaries and the export."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    cluster = resolver.cluster_spec().as_dict() if resolver is not None else {}
+    if _machines(cluster) <= 1:
+        return 0, 1
+    offset = len(cluster.get("chief", [])) if resolver.task_type == "worker" else 0
+    return offset + resolver.task_id, _machines(cluster)

@@ -84,16 +84,28 @@ def make_dataset(
     batch_size: int,
     training: bool,
     seed: int | None = None,
+    worker: tuple[int, int] = (0, 1),
 ) -> tf.data.Dataset:
     """(source, target) float32 batches ``(batch, bins, crop_frames, C)``.
 
     Training: shuffled shards and crops, random crop positions, repeated forever.
     Evaluation: shards in order, one crop from the start of each segment, one pass.
     Batches are always full (drop_remainder) so every replica gets the same share.
+    ``worker`` = (index, count): with several machines each reads every count-th shard from
+    its index (tf.distribute's own auto-sharding is switched off, so the split is ours).
     """
     paths = manifest.shard_paths(data_dir, split)
     if not paths or manifest.segments(split) == 0:
         raise DatasetError(f"split {split!r} of {data_dir} holds no segments")
+    index, workers = worker
+    if workers > 1:
+        if len(paths) < workers:
+            raise DatasetError(
+                f"split {split!r} of {data_dir} has {len(paths)} shards for {workers} machines, which read a share "
+                "each: rebuild it with more shards (--tracks_per_shard 1)"
+            )
+        paths = paths[index::workers]
+        log.info("machine %d of %d reads %d %s shards: %s", index, workers, len(paths), split, ", ".join(paths))
     frames = manifest.config.segment_frames
     if config.crop_frames > frames:
         raise DatasetError(f"--crop_frames {config.crop_frames} exceeds the segments' {frames} frames")
@@ -133,4 +145,6 @@ def make_dataset(
         dataset = dataset.shuffle(config.shuffle_buffer, seed=seed)
     else:
         dataset = dataset.flat_map(crops)
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE).with_options(options)

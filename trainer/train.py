@@ -13,7 +13,9 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import signal
+import tempfile
 import time
 from typing import Any
 
@@ -188,8 +190,16 @@ class Trainer:
             g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer,
         )
+        self.worker, self.workers = distribute.worker_share(self.strategy)
+        self.chief = self.worker == 0
+        self.checkpoint_dir = storage.join(config.model_dir, "checkpoints")
+        # Every machine takes part in a save; only the chief's lands in model_dir.
+        self._scratch = None if self.chief else tempfile.TemporaryDirectory(prefix=f"vocals2song-worker{self.worker}-")
         self.manager = tf.train.CheckpointManager(
-            self.checkpoint, storage.join(config.model_dir, "checkpoints"), max_to_keep=3, step_counter=self.step
+            self.checkpoint,
+            self.checkpoint_dir if self.chief else self._scratch.name,
+            max_to_keep=3,
+            step_counter=self.step,
         )
         self._step_fn = tf.function(self._distributed_step, jit_compile=config.jit or None)
 
@@ -203,7 +213,7 @@ class Trainer:
 
     def restore(self) -> int:
         """Restores the latest checkpoint if there is one; returns the step reached."""
-        latest = self.manager.latest_checkpoint
+        latest = tf.train.latest_checkpoint(self.checkpoint_dir)  # the chief's, on every machine
         if latest:
             self.checkpoint.restore(latest).assert_existing_objects_matched()
             log.info("resumed from %s at step %d", latest, int(self.step.numpy()))
@@ -218,6 +228,7 @@ class Trainer:
             batch_size or self.config.batch_size,
             training=training,
             seed=self.config.seed if training else None,
+            worker=(self.worker, self.workers) if training else (0, 1),
         )
 
     def _losses(self, source, target, training: bool = True) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
@@ -279,11 +290,16 @@ class Trainer:
         return sum(errors) / len(errors)
 
     def save_config(self) -> None:
+        if not self.chief:
+            return
         path = storage.join(self.config.model_dir, CONFIG_FILE)
         payload = {"spectral": self.manifest.config.to_dict(), "train": self.config.to_dict()}
         storage.write_text(path, json.dumps(payload, indent=1, sort_keys=True))
 
-    def export(self) -> str:
+    def export(self) -> str | None:
+        """Exports the generator (the chief only; None on other machines)."""
+        if not self.chief:
+            return None
         source_mean, source_std = self.source_codec.mean, self.source_codec.std
         metadata = {
             "spectral": self.manifest.config.to_dict(),
@@ -357,20 +373,21 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
         print(f"model_dir already at step {start} >= --steps {config.steps}; exporting", flush=True)
         return {"step": start, "export": trainer.export()}
     batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.dataset("train", training=True)))
-    summaries = _Summaries(trainer)
+    summaries = _Summaries(trainer) if trainer.chief else None  # the chief writes; others only train
     stop_signal: list[int] = []
     previous = {
         sig: signal.signal(sig, lambda signum, _frame: stop_signal.append(signum))
         for sig in (signal.SIGTERM, signal.SIGINT)
     }
+    # tf.io.gfile appends on GCS too (it rewrites the object); gcsfs would silently overwrite,
+    # losing the rows of earlier runs when training resumes.
     log_path = storage.join(config.model_dir, LOG_FILE)
-    fs, resolved_log = storage.filesystem(log_path)
     examples_per_step = config.batch_size
     started, window_start, window_step = time.monotonic(), time.monotonic(), start
     losses: dict[str, float] = {}
     step = start
     try:
-        with fs.open(resolved_log, "a") as log_file:
+        with tf.io.gfile.GFile(log_path, "a") if trainer.chief else open(os.devnull, "w") as log_file:
             while step < config.steps:
                 losses = trainer.train_step(next(batches))
                 step = int(trainer.step.numpy())
@@ -383,11 +400,12 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
                     rate = (step - window_step) / max(now - window_start, 1e-9)
                     window_start, window_step = now, step
                     row = {"step": step, **losses, "steps_per_s": rate, "examples_per_s": rate * examples_per_step}
-                    if step % config.eval_every == 0 or step == config.steps:
+                    if summaries and (step % config.eval_every == 0 or step == config.steps):
                         row["valid_l1"] = trainer.validation_l1()
                         if row["valid_l1"] is not None:
                             summaries.scalars(summaries.valid, {"l1": row["valid_l1"]}, step)
-                    summaries.scalars(summaries.train, {**losses, "steps_per_s": rate}, step)
+                    if summaries:
+                        summaries.scalars(summaries.train, {**losses, "steps_per_s": rate}, step)
                     log_file.write(json.dumps(row) + "\n")
                     log_file.flush()
                     valid = f" valid_l1 {row['valid_l1']:.4f}" if row.get("valid_l1") is not None else ""
@@ -397,7 +415,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
                         f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}",
                         flush=True,
                     )
-                if step % config.summary_every == 0 or step == config.steps:
+                if summaries and (step % config.summary_every == 0 or step == config.steps):
                     source, target = next(iter(trainer.dataset("train", training=True).take(1)))
                     summaries.media(source, target, step)
                 if stop_signal:
@@ -409,5 +427,6 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
             signal.signal(sig, handler)
     path = trainer.export()
     elapsed = time.monotonic() - started
-    print(f"trained to step {step} in {elapsed:.0f} s; generator exported to {path}", flush=True)
+    where = f"generator exported to {path}" if path else f"machine {trainer.worker}: the chief exports"
+    print(f"trained to step {step} in {elapsed:.0f} s; {where}", flush=True)
     return {"step": step, "losses": losses, "export": path, "seconds": elapsed}

@@ -1,0 +1,93 @@
+"""Data-parallel training across machines: two processes on 127.0.0.1 under
+MultiWorkerMirroredStrategy, set up by TF_CONFIG as Vertex AI sets it (a chief and a worker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import types
+
+import pytest
+from conftest import free_port
+
+from trainer import distribute
+from vocals2song.manifest import read_manifest
+
+STEPS = 3
+
+
+def test_two_machines_train_on_their_own_shards_and_the_chief_writes_one_checkpoint(dataset_dir, tmp_path):
+    chief, worker = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    assert chief != worker
+    cluster = {"chief": [chief], "worker": [worker]}
+    model_dir = str(tmp_path / "model")
+    command = [
+        sys.executable, "-m", "vocals2song.cli", "train", "--data_dir", dataset_dir, "--model_dir", model_dir,
+        "--steps", str(STEPS), "--batch_size", "2", "--filters", "8", "--depth", "4", "--disc_filters", "8",
+        "--dropout", "0", "--crop_frames", "64", "--shuffle_buffer", "8", "--log_every", "1",
+        "--checkpoint_every", str(STEPS), "--summary_every", "100", "--eval_every", "100",
+    ]  # fmt: skip
+    processes = []
+    for task_type in ("chief", "worker"):
+        env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": task_type, "index": 0}})}
+        processes.append(
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    outputs = []
+    for process in processes:
+        try:
+            outputs.append(process.communicate(timeout=400)[0])
+        except subprocess.TimeoutExpired:
+            for other in processes:
+                other.kill()
+            pytest.fail("the two training processes did not finish in 400 s")
+    for process, output in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, output[-3000:]
+        assert "MultiWorkerMirroredStrategy" in output
+
+    # Each machine read its own share of the train shards, and together all of them.
+    shares = []
+    for index, output in enumerate(outputs):
+        found = re.search(rf"machine {index} of 2 reads \d+ train shards: (.*)", output)
+        assert found, output[-3000:]
+        shares.append(set(found.group(1).split(", ")))
+    all_shards = set(read_manifest(dataset_dir).shard_paths(dataset_dir, "train"))
+    assert shares[0] and shares[1] and not shares[0] & shares[1]
+    assert shares[0] | shares[1] == all_shards
+
+    # One checkpoint series, the chief's; the log and the export are the chief's alone.
+    checkpoints = sorted(os.listdir(os.path.join(model_dir, "checkpoints")))
+    assert f"ckpt-{STEPS}.index" in checkpoints and "checkpoint" in checkpoints
+    with open(os.path.join(model_dir, "train_log.jsonl")) as handle:
+        assert [json.loads(line)["step"] for line in handle] == list(range(1, STEPS + 1))
+    assert os.path.exists(os.path.join(model_dir, "export", "model.json"))
+    assert "the chief exports" in outputs[1]
+
+
+def fake_strategy(cluster: dict, task_type: str, task_id: int):
+    spec = types.SimpleNamespace(as_dict=lambda: cluster)
+    resolver = types.SimpleNamespace(cluster_spec=lambda: spec, task_type=task_type, task_id=task_id)
+    return types.SimpleNamespace(cluster_resolver=resolver)
+
+
+@pytest.mark.parametrize(
+    ("cluster", "task_type", "task_id", "share"),
+    [
+        ({"worker": ["a", "b", "c"]}, "worker", 0, (0, 3)),  # plain workers: worker 0 is the chief
+        ({"worker": ["a", "b", "c"]}, "worker", 2, (2, 3)),
+        ({"chief": ["a"], "worker": ["b", "c"]}, "chief", 0, (0, 3)),  # Vertex AI: pool 0 is the chief
+        ({"chief": ["a"], "worker": ["b", "c"]}, "worker", 1, (2, 3)),
+        ({}, None, None, (0, 1)),
+    ],
+)
+def test_machine_index_and_count_from_the_cluster(cluster, task_type, task_id, share):
+    assert distribute.worker_share(fake_strategy(cluster, task_type, task_id)) == share
+
+
+def test_a_single_machine_strategy_is_machine_0_of_1():
+    import tensorflow as tf
+
+    assert distribute.worker_share(tf.distribute.get_strategy()) == (0, 1)
