@@ -132,6 +132,9 @@ async function generate() {
 async function start() {
   const config = await (await fetch("/api/config")).json();
   for (const phase of config.phases) $("phase").add(new Option(phase, phase));
+  if (!config.phases.includes("predicted")) {
+    $("phase-hint").textContent = "This model makes magnitudes only: the phase is rebuilt (Griffin-Lim).";
+  }
   $("vocals").disabled = !config.can_drop_vocals;
   $("limits").textContent =
     `Up to ${config.max_upload_mb} MB and ${config.max_seconds} s; WAV, FLAC, OGG or MP3.`;
