@@ -6,7 +6,6 @@ import dataclasses
 
 import numpy as np
 
-from vocals2song import storage
 from vocals2song.manifest import SPLITS, Manifest, read_manifest
 
 
@@ -22,14 +21,19 @@ class ShardCheck:
         return self.error is None and self.parsed == self.expected
 
 
-def read_segments(manifest: Manifest, data_dir: str, split: str):
-    """Yields every Segment of ``split``, in shard order, parsed in numpy."""
+def _segments(manifest: Manifest, path: str):
+    """Yields every Segment of one shard, parsed in numpy (TensorFlow reads local and gs://)."""
     import tensorflow as tf
 
     spec = manifest.record_spec
+    for record in tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression).as_numpy_iterator():
+        yield spec.parse(record)
+
+
+def read_segments(manifest: Manifest, data_dir: str, split: str):
+    """Yields every Segment of ``split``, in shard order, parsed in numpy."""
     for path in manifest.shard_paths(data_dir, split):
-        for record in tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression).as_numpy_iterator():
-            yield spec.parse(record)
+        yield from _segments(manifest, path)
 
 
 def check_shards(data_dir: str) -> tuple[Manifest, list[ShardCheck]]:
@@ -37,14 +41,11 @@ def check_shards(data_dir: str) -> tuple[Manifest, list[ShardCheck]]:
     import tensorflow as tf
 
     manifest = read_manifest(data_dir)
-    spec = manifest.record_spec
     checks = []
     for shard in manifest.shards:
-        path = storage.join(data_dir, *shard.path.split("/"))
         check = ShardCheck(shard.path, shard.segments, 0)
         try:
-            for record in tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression).as_numpy_iterator():
-                segment = spec.parse(record)
+            for segment in _segments(manifest, manifest.shard_path(data_dir, shard)):
                 for stem, array in segment.stems.items():
                     if not np.all(np.isfinite(array)):
                         raise ValueError(f"segment {segment.index} of {segment.track!r}: {stem} has non-finite values")

@@ -71,8 +71,13 @@ class Manifest:
     def segments(self, split: str) -> int:
         return sum(shard.segments for shard in self.shards if shard.split == split)
 
+    @staticmethod
+    def shard_path(root: str, shard: ShardInfo) -> str:
+        """Where ``shard`` lies under the data set folder ``root`` (local or gs://)."""
+        return storage.join(root, *shard.path.split("/"))
+
     def shard_paths(self, root: str, split: str) -> list[str]:
-        return [storage.join(root, *shard.path.split("/")) for shard in self.shards if shard.split == split]
+        return [self.shard_path(root, shard) for shard in self.shards if shard.split == split]
 
     @property
     def tf_compression(self) -> str:
