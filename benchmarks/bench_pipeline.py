@@ -95,15 +95,11 @@ def main(quick: bool = False) -> str:
     ]
     for name, wall, fixed in rows:
         steady = (
-            ""
+            "- | - | -"
             if fixed is None
             else f"{fixed:.1f} | {audio / (wall - fixed):.1f} | {loop['total'] / (wall - fixed):.2f}x"
         )
-        lines.append(
-            f"| {name} | {wall:.1f} | {audio / wall:.1f} | {loop['total'] / wall:.2f}x | "
-            + (steady or "- | - | -")
-            + " |"
-        )
+        lines.append(f"| {name} | {wall:.1f} | {audio / wall:.1f} | {loop['total'] / wall:.2f}x | {steady} |")
     lines += [
         "",
         "Loop breakdown: " + ", ".join(f"{k} {loop[k]:.1f} s" for k in ("read", "stft", "serialize", "write")),
