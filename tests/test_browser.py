@@ -86,14 +86,17 @@ def browser(vocal_file):
         launched.close()
 
 
-def wait_for_song(page) -> dict:
-    """Waits for the player and the picture, returns what the page shows."""
+def generate_and_check_song(page, seconds: float, shot: str) -> dict:
+    """Clicks Generate, waits for the player and the picture, saves a screenshot and checks
+    the song: no error, a duration within 0.05 s of ``seconds``, a picture that loaded.
+    Returns what the page shows."""
+    page.click("#generate")
     page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
     page.wait_for_function(
         "document.getElementById('song').readyState >= 1 && document.getElementById('picture').complete",
         timeout=30_000,
     )
-    return page.evaluate(
+    shown = page.evaluate(
         """() => ({
             duration: document.getElementById('song').duration,
             pictureWidth: document.getElementById('picture').naturalWidth,
@@ -101,11 +104,12 @@ def wait_for_song(page) -> dict:
             error: document.getElementById('error').textContent,
         })"""
     )
-
-
-def screenshot(page, name: str) -> None:
     os.makedirs(ARTIFACTS, exist_ok=True)
-    page.screenshot(path=os.path.join(ARTIFACTS, name), full_page=True)
+    page.screenshot(path=os.path.join(ARTIFACTS, shot), full_page=True)
+    assert shown["error"] == ""
+    assert shown["duration"] == pytest.approx(seconds, abs=0.05)
+    assert shown["pictureWidth"] > 300
+    return shown
 
 
 def test_upload_generate_and_play(server, browser, vocal_file):
@@ -115,12 +119,7 @@ def test_upload_generate_and_play(server, browser, vocal_file):
     assert page.title() == "Vocals2Song"
     assert page.locator("#phase option").all_inner_texts() == ["predicted", "griffinlim"]
     page.set_input_files("#file", path)
-    page.click("#generate")
-    shown = wait_for_song(page)
-    screenshot(page, "upload.png")
-    assert shown["error"] == ""
-    assert shown["duration"] == pytest.approx(seconds, abs=0.05)
-    assert shown["pictureWidth"] > 300
+    shown = generate_and_check_song(page, seconds, "upload.png")
     assert shown["download"].endswith("/song.wav")
     assert "Done: 3.0 s of song" in page.inner_text("#status")
 
@@ -142,12 +141,7 @@ def test_record_from_the_microphone_generate_and_play(server, browser):
     )
     assert 1.5 < recorded < 5.0
     page.select_option("#phase", "griffinlim")
-    page.click("#generate")
-    shown = wait_for_song(page)
-    screenshot(page, "record.png")
-    assert shown["error"] == ""
-    assert shown["duration"] == pytest.approx(recorded, abs=0.05)
-    assert shown["pictureWidth"] > 300
+    generate_and_check_song(page, recorded, "record.png")
 
 
 def test_a_bad_file_shows_the_servers_message(server, browser, tmp_path):
