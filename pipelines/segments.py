@@ -80,7 +80,9 @@ def check_headers(folder: str, options: SegmentOptions) -> audio.AudioInfo:
         if not storage.exists(path):
             raise TrackError(path, f"missing stem: {name}.wav is not in the track folder")
         try:
-            infos.append(audio.info(path))
+            header = audio.info(path)
+            audio.AudioLimits().check(header)
+            infos.append(header)
         except audio.AudioError as error:
             raise TrackError(path, str(error).removeprefix(f"{path}: ")) from error
     first = infos[0]

@@ -15,7 +15,7 @@ RATE = 44100
 
 
 def damage(root: str) -> dict[str, str]:
-    """Breaks seven train tracks, each in another way; returns track -> expected reason."""
+    """Breaks eight train tracks, each in another way; returns track -> expected reason."""
     train = os.path.join(root, "train")
     names = sorted(os.listdir(train))
     folder = {index: os.path.join(train, names[index]) for index in range(len(names))}
@@ -32,6 +32,8 @@ def damage(root: str) -> dict[str, str]:
     nan = vocals.astype(np.float32)
     nan[100, 0] = np.nan
     soundfile.write(os.path.join(folder[6], "vocals.wav"), nan, RATE, subtype="FLOAT")
+    wide = soundfile.read(os.path.join(folder[7], "vocals.wav"), always_2d=True)[0]
+    soundfile.write(os.path.join(folder[7], "vocals.wav"), np.tile(wide[:, :1], (1, 9)), RATE, subtype="PCM_16")
     os.makedirs(os.path.join(train, ".ipynb_checkpoints"))
     open(os.path.join(train, "README.txt"), "w").write("not a track")
     return {
@@ -42,6 +44,7 @@ def damage(root: str) -> dict[str, str]:
         names[4]: "stems must have equal length",
         names[5]: "zero-length",
         names[6]: "non-finite samples",
+        names[7]: "9 channels, over the limit of 8",
         ".ipynb_checkpoints": "hidden folder",
         "README.txt": "stray file",
     }
@@ -62,7 +65,7 @@ def test_each_bad_input_is_one_dead_letter_and_good_tracks_are_written(damaged, 
         ["dataset", "--musdb_root", root, "--output_dir", out, "--segment_seconds", "1", "--runner", "DirectRunner"]
     )
     assert code == 0
-    assert "9 track(s) or entries went to the dead letters" in capsys.readouterr().out
+    assert "10 track(s) or entries went to the dead letters" in capsys.readouterr().out
 
     manifest = read_manifest(out)
     reasons = {failure["track"]: failure["reason"] for failure in manifest.failures}
@@ -71,13 +74,13 @@ def test_each_bad_input_is_one_dead_letter_and_good_tracks_are_written(damaged, 
         assert reason in reasons[track], (track, reasons[track])
     written = {name for split in SPLITS for name in manifest.tracks[split]}
     good = {name for split in ("train", "test") for name in os.listdir(os.path.join(root, split))} - set(expected)
-    assert written == good and len(good) == 5
+    assert written == good and len(good) == 4
     assert sum(manifest.segments(split) for split in SPLITS) == len(good)
 
 
 def test_dead_letters_name_the_file(damaged):
     _, out, _ = damaged
     rows = [json.loads(line) for line in open(os.path.join(out, "failures", "failures-00000-of-00001.jsonl"))]
-    assert len(rows) == 9
+    assert len(rows) == 10
     missing = next(row for row in rows if "missing stem" in row["reason"])
     assert missing["file"].endswith(os.path.join(missing["track"], "vocals.wav"))

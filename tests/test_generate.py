@@ -62,11 +62,13 @@ def test_bad_inputs_get_their_error_and_batch_mode_does_the_rest(accompaniment_m
     audio.write(str(folder / "silent.wav"), np.zeros((1, 44100), np.float32), 44100)
     (folder / "notes.txt").write_text("not audio")
     (folder / "empty.wav").write_bytes(b"")
+    audio.write(str(folder / "surround.wav"), sung(0.5, 44100, 6), 44100)
     code = main(["generate", "--model", accompaniment_model, "--vocals", str(folder), "--output", str(tmp_path / "o")])
     out = capsys.readouterr().out
     assert code == 1
     assert "silent.wav: is silent" in out and "notes.txt: not a readable audio file" in out
-    assert "empty.wav: not a readable audio file" in out and "1 of 4 songs written" in out
+    assert "empty.wav: not a readable audio file" in out and "1 of 5 songs written" in out
+    assert "surround.wav: 6 channels, over the limit of 2" in out
     assert sorted(os.listdir(tmp_path / "o")) == ["good.png", "good.wav"]
 
 

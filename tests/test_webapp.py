@@ -19,6 +19,11 @@ from webapp import app as webapp
 from webapp import jobs as webjobs
 
 RATE = 22050
+SERVED = "http://127.0.0.1:8000"  # the address `serve` binds by default; the Host the checks expect
+
+
+def served(app) -> TestClient:
+    return TestClient(app, base_url=SERVED)
 
 
 def wav_bytes(waveform: np.ndarray, rate: int = RATE) -> bytes:
@@ -29,6 +34,11 @@ def wav_bytes(waveform: np.ndarray, rate: int = RATE) -> bytes:
 
 def post(client: TestClient, data: bytes, name: str = "take1.wav", **fields):
     return client.post("/api/jobs", files={"audio": (name, data, "audio/wav")}, data=fields)
+
+
+def post_from(client: TestClient, data: bytes, origin: str):
+    """A POST as a browser sends it from a page of ``origin``."""
+    return client.post("/api/jobs", files={"audio": ("a.wav", data)}, headers={"Origin": origin})
 
 
 def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict:
@@ -43,7 +53,7 @@ def wait(client: TestClient, job_id: str, timeout: float = 120.0) -> dict:
 
 @pytest.fixture
 def client(model):
-    with TestClient(webapp.create_app(model, webapp.Settings(max_seconds=8.0))) as client:
+    with served(webapp.create_app(model, webapp.Settings(max_seconds=8.0))) as client:
         yield client
 
 
@@ -82,11 +92,12 @@ def test_the_page_and_its_config_are_served_without_any_cdn(client):
     [
         (b"these are not audio samples at all" * 10, {}, 422, "take1.wav: not a readable audio file"),
         (b"", {}, 422, "take1.wav: is empty"),
-        (wav_bytes(np.zeros((1, RATE), np.float32)), {}, 422, "take1.wav: is silent"),
         (wav_bytes(sung(10.0, RATE, 1)), {}, 422, "over the 8 s limit"),
+        (wav_bytes(sung(0.2, RATE, 3)), {}, 422, "take1.wav: 3 channels, over the limit of 2"),
+        (wav_bytes(sung(0.2, 192_000, 1), 192_000), {}, 422, "take1.wav: sample rate 192,000 Hz is over the 96,000"),
         (wav_bytes(sung(1.0, RATE, 1)), {"phase": "magic"}, 400, "phase must be one of predicted, griffinlim"),
     ],
-    ids=["not-audio", "empty", "silent", "too-long", "bad-phase"],
+    ids=["not-audio", "empty", "too-long", "channels", "sample-rate", "bad-phase"],
 )
 def test_bad_input_gets_its_status_and_the_clis_message(client, data, fields, status, message):
     response = post(client, data, **fields)
@@ -98,7 +109,7 @@ def test_bad_input_gets_its_status_and_the_clis_message(client, data, fields, st
 @pytest.mark.parametrize("seconds", [1.0, 5.0], ids=["counted-while-saved", "refused-by-content-length"])
 def test_uploads_over_the_size_limit_are_refused(model, seconds):
     settings = webapp.Settings(max_upload_mb=0.05)
-    with TestClient(webapp.create_app(model, settings)) as client:
+    with served(webapp.create_app(model, settings)) as client:
         response = post(client, wav_bytes(sung(seconds, RATE, 2)))  # 88 kB: under limit + form room; 441 kB: over
         assert response.status_code == 413
         assert response.json()["error"] == "the upload is over the 0.05 MB limit"
@@ -126,12 +137,12 @@ def test_job_ids_are_random_and_unknown_ones_are_404(client):
 def test_a_full_queue_answers_503_with_a_message(model):
     release = threading.Event()
 
-    def blocked(waveform, rate, options, directory, progress):
+    def blocked(upload, name, options, directory, progress):
         release.wait(30)
         raise RuntimeError("stopped by the test")
 
     jobs = webjobs.Jobs(blocked, workers=1, max_queued=1)
-    with TestClient(webapp.create_app(model, jobs=jobs)) as client:
+    with served(webapp.create_app(model, jobs=jobs)) as client:
         vocal = wav_bytes(sung(1.0, RATE, 1))
         first, second, third = (post(client, vocal) for _ in range(3))
         assert first.status_code == 202 and second.status_code == 202
@@ -147,7 +158,7 @@ def test_a_full_queue_answers_503_with_a_message(model):
 
 def test_results_expire_and_are_deleted_without_any_request(model):
     jobs = webjobs.Jobs(webapp.make_work(model), keep_seconds=0.5)
-    with TestClient(webapp.create_app(model, jobs=jobs)) as client:
+    with served(webapp.create_app(model, jobs=jobs)) as client:
         job = post(client, wav_bytes(sung(1.0, RATE, 1)), phase="predicted").json()
         directory = os.path.join(jobs.root, job["id"])
         assert wait(client, job["id"])["state"] == webjobs.DONE
@@ -161,3 +172,68 @@ def test_results_expire_and_are_deleted_without_any_request(model):
 def test_serve_with_a_missing_model_is_one_clear_error(tmp_path, capsys):
     assert main(["serve", "--model", str(tmp_path / "nowhere")]) == 2
     assert "vocals2song serve: error:" in capsys.readouterr().err
+
+
+def test_a_silent_vocal_is_decoded_in_the_pool_and_fails_its_job_by_name(client):
+    job = post(client, wav_bytes(np.zeros((1, RATE), np.float32))).json()
+    failed = wait(client, job["id"])
+    assert failed["state"] == webjobs.FAILED
+    assert "take1.wav: is silent" in failed["error"] and client.app.state.jobs.root not in failed["error"]
+    assert os.listdir(os.path.join(client.app.state.jobs.root, job["id"])) == []  # the upload is gone
+
+
+def test_nothing_is_decoded_in_the_request_and_over_limit_files_never_are(client, monkeypatch):
+    decoded_in = []
+    real_read = webapp.audio.read
+
+    def read(path, limits):
+        decoded_in.append(threading.current_thread().name)
+        return real_read(path, limits)
+
+    monkeypatch.setattr(webapp.audio, "read", read)
+    refused = post(client, wav_bytes(sung(0.2, 48_000, 8), 48_000))  # cheap to send, 8 channels declared
+    assert refused.status_code == 422 and "8 channels, over the limit of 2" in refused.json()["error"]
+    assert decoded_in == []
+    job = post(client, wav_bytes(sung(1.0, RATE, 1)))
+    assert job.status_code == 202 and wait(client, job.json()["id"])["state"] == webjobs.DONE
+    assert len(decoded_in) == 1 and decoded_in[0].startswith("generate")  # the bounded pool's threads
+
+
+def test_the_config_states_the_header_limits(client):
+    config = client.get("/api/config").json()
+    assert (config["max_seconds"], config["max_channels"], config["max_sample_rate"]) == (8.0, 2, 96_000)
+
+
+def test_a_page_of_another_site_cannot_submit_jobs(client):
+    response = post_from(client, wav_bytes(sung(1.0, RATE, 1)), "http://evil.test")
+    assert response.status_code == 403 and "'http://evil.test' are refused" in response.json()["error"]
+    assert os.listdir(client.app.state.jobs.root) == []
+    own = post_from(client, wav_bytes(sung(1.0, RATE, 1)), SERVED)
+    assert own.status_code == 202
+    wait(client, own.json()["id"])
+
+
+def test_a_dns_rebinding_host_is_refused_even_for_reads(client):
+    for method, path in (("GET", "/api/config"), ("GET", "/"), ("POST", "/api/jobs")):
+        response = client.request(method, path, headers={"Host": "rebound.evil.test:8000"})
+        assert response.status_code == 403, (method, path)
+        assert "host 'rebound.evil.test:8000' are refused" in response.json()["error"]
+
+
+def test_configured_origins_may_submit_and_name_their_host(model):
+    settings = webapp.Settings(allowed_origins=("https://music.example.org",))
+    with TestClient(webapp.create_app(model, settings), base_url="https://music.example.org") as client:
+        vocal = wav_bytes(sung(1.0, RATE, 1))
+        response = post_from(client, vocal, "https://music.example.org")
+        assert response.status_code == 202, response.text
+        wait(client, response.json()["id"])
+        assert post_from(client, vocal, "https://other.example.org").status_code == 403
+
+
+def test_two_jobs_draw_their_pictures_at_the_same_time(model):
+    with served(webapp.create_app(model, webapp.Settings(workers=2))) as client:
+        ids = [post(client, wav_bytes(sung(2.0, RATE, 1)), phase="griffinlim").json()["id"] for _ in range(2)]
+        for job_id in ids:
+            assert wait(client, job_id)["state"] == webjobs.DONE
+            picture = Image.open(io.BytesIO(client.get(f"/api/jobs/{job_id}/song.png").content))
+            assert picture.size == (1000, 600)

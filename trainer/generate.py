@@ -149,9 +149,10 @@ def generate(
     return audio.to_channels(song, waveform.shape[0]).astype(np.float32)
 
 
-def read_vocals(path: str) -> tuple[np.ndarray, int]:
-    """Reads an input vocal; AudioError for unreadable, empty or silent files."""
-    waveform, rate = audio.read(path)
+def read_vocals(path: str, limits: audio.AudioLimits | None = None) -> tuple[np.ndarray, int]:
+    """Reads an input vocal; AudioError for unreadable, empty, silent or over-limit files
+    (``limits`` defaults to ``audio.vocal_limits()``, checked on the header first)."""
+    waveform, rate = audio.read(path, limits or audio.vocal_limits())
     level = audio.rms_db(waveform)
     if level < SILENCE_DB:
         raise audio.AudioError(f"{path}: is silent (RMS {level:.0f} dBFS): nothing to accompany")
@@ -159,13 +160,14 @@ def read_vocals(path: str) -> tuple[np.ndarray, int]:
 
 
 def spectrogram_png(path: str, vocals: np.ndarray, song: np.ndarray, sample_rate: int) -> None:
-    """Writes the spectrograms of the input vocals and the song, with time and frequency axes."""
-    import matplotlib
+    """Writes the spectrograms of the input vocals and the song, with time and frequency axes.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a ``Figure`` of its own, not through pyplot, whose global state is not
+    thread-safe: the web app draws in several worker threads at once."""
+    from matplotlib.figure import Figure
 
-    figure, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True, constrained_layout=True)
+    figure = Figure(figsize=(10, 6), layout="constrained")
+    axes = figure.subplots(2, 1, sharex=True)
     for axis, (title, waveform) in zip(axes, (("input vocals", vocals), ("generated song", song)), strict=True):
         spectrum = np.abs(librosa.stft(waveform.mean(axis=0), n_fft=2048, hop_length=512))
         decibels = librosa.amplitude_to_db(spectrum, ref=np.max, top_db=80)
@@ -180,7 +182,6 @@ def spectrogram_png(path: str, vocals: np.ndarray, song: np.ndarray, sample_rate
     storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)
-    plt.close(figure)
 
 
 @dataclasses.dataclass

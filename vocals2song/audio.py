@@ -36,6 +36,53 @@ class AudioInfo:
         return self.frames / self.sample_rate
 
 
+@dataclasses.dataclass(frozen=True)
+class AudioLimits:
+    """What a file may hold, checked on its header before it is decoded.
+
+    A header is cheap and a decode is not: a 1 MB FLAC of a constant signal can declare
+    8 channels at 192 kHz for ten minutes, 3.6 GB as float32 (11 GB of RSS measured when
+    it was decoded unchecked). The defaults suit whole songs (the dataset job); a vocal
+    for generation gets ``VOCAL_LIMITS``.
+
+    Attributes:
+      max_sample_rate: Hz.
+      max_channels: channels in the file.
+      max_seconds: duration in seconds.
+      max_samples: frames x channels, what the decoded float32 array holds (4 bytes each).
+    """
+
+    max_sample_rate: int = 192_000
+    max_channels: int = 8
+    max_seconds: float = 3600.0
+    max_samples: int = 2 * 44_100 * 1800
+
+    def check(self, header: AudioInfo) -> None:
+        """Raises AudioError naming the file and the first limit its header passes."""
+        path = header.path
+        if header.sample_rate > self.max_sample_rate:
+            raise AudioError(
+                f"{path}: sample rate {header.sample_rate:,} Hz is over the {self.max_sample_rate:,} Hz limit"
+            )
+        if header.channels > self.max_channels:
+            raise AudioError(f"{path}: {header.channels} channels, over the limit of {self.max_channels}")
+        if header.seconds > self.max_seconds:
+            raise AudioError(f"{path}: is {header.seconds:.0f} s long, over the {self.max_seconds:.0f} s limit")
+        if header.frames * header.channels > self.max_samples:
+            raise AudioError(
+                f"{path}: {header.frames:,} frames x {header.channels} channels is over the limit of "
+                f"{self.max_samples:,} samples ({self.max_samples * 4 / 1e6:.0f} MB decoded)"
+            )
+
+
+def vocal_limits(max_seconds: float = 600.0) -> AudioLimits:
+    """Limits for a vocal to generate from (`generate` and the web page): stereo at most,
+    96 kHz at most, and as many samples as ``max_seconds`` of 48 kHz stereo."""
+    return AudioLimits(
+        max_sample_rate=96_000, max_channels=2, max_seconds=max_seconds, max_samples=int(2 * 48_000 * max_seconds)
+    )
+
+
 _TRUNCATED = re.compile(r"data\s*:\s*(\d+)\s*\(should be (\d+)\)")
 _STREAMING_SIZES = {0, 0xFFFFFFFF}
 
@@ -80,14 +127,14 @@ def info(path: str) -> AudioInfo:
         raise AudioError(f"{path}: file not found") from error
 
 
-def read(path: str) -> tuple[np.ndarray, int]:
+def read(path: str, limits: AudioLimits = AudioLimits()) -> tuple[np.ndarray, int]:
     """Decodes a whole file -> (float32 ``(channels, samples)``, sample rate).
 
-    Raises AudioError for unreadable, truncated, empty or non-finite audio.
+    Raises AudioError for unreadable, truncated, empty or non-finite audio, and for a
+    header over ``limits`` before anything is decoded or the file's bytes are loaded.
     """
+    limits.check(info(path))
     buffer = _load_bytes(path)
-    _header(buffer, path)
-    buffer.seek(0)
     try:
         data, rate = soundfile.read(buffer, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, ValueError, TypeError) as error:

@@ -97,7 +97,15 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
         raise ValueError(f"the web app needs its extra: pip install 'vocals2song[serve]' ({error})") from error
     from trainer import export
 
-    settings = app.Settings(args.workers, args.max_queued, args.max_upload_mb, args.max_seconds, args.keep_minutes)
+    settings = app.Settings(
+        workers=args.workers,
+        max_queued=args.max_queued,
+        max_upload_mb=args.max_upload_mb,
+        max_seconds=args.max_seconds,
+        keep_minutes=args.keep_minutes,
+        host=args.host,
+        allowed_origins=tuple(filter(None, args.allowed_origins.split(","))),
+    )
     web = app.create_app(export.load_model(args.model), settings)
     print(f"serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.run(web, host=args.host, port=args.port, log_level=args.log_level.lower())
@@ -159,6 +167,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--max_upload_mb", type=float, default=50.0, help="largest upload accepted")
     serve.add_argument("--max_seconds", type=float, default=600.0, help="longest vocal accepted")
     serve.add_argument("--keep_minutes", type=float, default=60.0, help="results are deleted this long after a job")
+    serve.add_argument(
+        "--allowed_origins",
+        default="",
+        help="comma-separated origins (e.g. https://music.example.org) whose pages may submit jobs, besides "
+        "this server's own; their host names are accepted in the Host header (needed behind a proxy or "
+        "with --host 0.0.0.0)",
+    )
     serve.set_defaults(run=_serve, passthrough=False)
 
     inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import os
 import pathlib
+import urllib.parse
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
@@ -31,23 +32,66 @@ CHUNK = 1 << 20
 FORM_OVERHEAD = 1 << 16  # multipart boundaries and the small option fields around the file
 
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Limits of the server (the `vocals2song serve` flags)."""
+    """Limits of the server (the `vocals2song serve` flags).
+
+    ``allowed_origins`` are origins besides this server's own (``http://host:port``) whose
+    pages may submit jobs and whose host names requests may carry: a browser sends any page's
+    form POST to 127.0.0.1 without asking, and a DNS-rebinding page reaches it under its own
+    host name, so both headers are checked.
+    """
 
     workers: int = 1
     max_queued: int = 4
     max_upload_mb: float = 50.0
     max_seconds: float = 600.0
     keep_minutes: float = 60.0
+    host: str = "127.0.0.1"
+    allowed_origins: tuple[str, ...] = ()
 
     @property
     def max_upload_bytes(self) -> int:
         return int(self.max_upload_mb * 1e6)
 
+    @property
+    def limits(self) -> audio.AudioLimits:
+        return audio.vocal_limits(self.max_seconds)
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        """Host names a request may be addressed to (the Host header, without the port)."""
+        named = {urllib.parse.urlsplit(origin).hostname for origin in self.allowed_origins}
+        return frozenset({*LOOPBACK_NAMES, self.host, *named} - {None})
+
 
 def _error(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _hostname(netloc: str) -> str | None:
+    return urllib.parse.urlsplit(f"//{netloc}").hostname
+
+
+def refusal(method: str, host: str | None, origin: str | None, settings: Settings) -> str | None:
+    """Why a request must be refused (403), or None: its Host is not one of ours (DNS
+    rebinding), or a state-changing request comes from another site's page (CSRF).
+    Clients that send no Origin (curl, scripts) are not browsers acting for a page."""
+    allowed = settings.allowed_hosts
+    if _hostname(host or "") not in allowed:
+        return f"requests for host {host!r} are refused: serve answers {', '.join(sorted(allowed))}"
+    if method in STATE_CHANGING and origin is not None:
+        own = origin == f"http://{host}" or origin == f"https://{host}"
+        if not own and origin not in settings.allowed_origins:
+            return (
+                f"jobs from pages of {origin!r} are refused: only this server's page may submit "
+                "(vocals2song serve --allowed_origins adds others)"
+            )
+    return None
 
 
 def model_options(model: ExportedModel) -> dict:
@@ -56,10 +100,17 @@ def model_options(model: ExportedModel) -> dict:
     return {"phases": phases, "default_phase": phases[0], "can_drop_vocals": model.target == "accompaniment"}
 
 
-def make_work(model: ExportedModel) -> jobs_module.Work:
-    """The job body: the CLI's generation and picture, written into the job's directory."""
+def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> jobs_module.Work:
+    """The job body: decode the upload (inside the bounded pool, never in the event loop),
+    delete it, then the CLI's generation and picture, written into the job's directory."""
 
-    def work(waveform, sample_rate, options, directory, progress) -> None:
+    def work(upload: str, shown: str, options: dict, directory: str, progress) -> None:
+        try:
+            waveform, sample_rate = generate.read_vocals(upload, limits)
+        except audio.AudioError as error:
+            raise audio.AudioError(str(error).replace(upload, shown)) from error
+        finally:
+            os.remove(upload)  # the decoded waveform is all the job needs
         song = generate.generate(model, waveform, sample_rate, options["phase"], options["vocals"], progress)
         audio.write(os.path.join(directory, jobs_module.SONG_FILE), song, sample_rate)
         generate.spectrogram_png(os.path.join(directory, jobs_module.PICTURE_FILE), waveform, song, sample_rate)
@@ -79,20 +130,22 @@ async def _save_upload(upload: UploadFile, path: str, limit: int) -> int:
     return size
 
 
-def _check_audio(path: str, shown_name: str, max_seconds: float):
-    """Decodes the upload with the CLI's checks; errors name the user's file, not our path."""
+def _check_header(path: str, shown_name: str, limits: audio.AudioLimits) -> float:
+    """The upload's duration after its header passed the checks and limits; errors name
+    the user's file, not our path. Nothing is decoded here."""
     try:
-        seconds = audio.info(path).seconds
-        if seconds > max_seconds:
-            raise audio.AudioError(f"{path}: is {seconds:.0f} s long, over the {max_seconds:.0f} s limit")
-        return generate.read_vocals(path)
+        header = audio.info(path)
+        limits.check(header)
+        return header.seconds
     except audio.AudioError as error:
         raise HTTPException(422, str(error).replace(path, shown_name)) from error
 
 
 def create_app(model: ExportedModel, settings: Settings = Settings(), jobs: jobs_module.Jobs | None = None) -> FastAPI:
     """The app around one loaded model (loaded once, shared by every job)."""
-    jobs = jobs or jobs_module.Jobs(make_work(model), settings.workers, settings.max_queued, settings.keep_minutes * 60)
+    jobs = jobs or jobs_module.Jobs(
+        make_work(model, settings.limits), settings.workers, settings.max_queued, settings.keep_minutes * 60
+    )
     options = model_options(model)
 
     @contextlib.asynccontextmanager
@@ -110,6 +163,11 @@ def create_app(model: ExportedModel, settings: Settings = Settings(), jobs: jobs
     app = FastAPI(title="Vocals2Song", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.jobs = jobs
 
+    @app.middleware("http")
+    async def same_site_only(request: Request, call_next):
+        reason = refusal(request.method, request.headers.get("host"), request.headers.get("origin"), settings)
+        return _error(403, reason) if reason else await call_next(request)
+
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
@@ -120,6 +178,8 @@ def create_app(model: ExportedModel, settings: Settings = Settings(), jobs: jobs
             **options,
             "max_upload_mb": settings.max_upload_mb,
             "max_seconds": settings.max_seconds,
+            "max_sample_rate": settings.limits.max_sample_rate,
+            "max_channels": settings.limits.max_channels,
             "keep_minutes": settings.keep_minutes,
             "target": model.target,
         }
@@ -148,17 +208,13 @@ def create_app(model: ExportedModel, settings: Settings = Settings(), jobs: jobs
                 size = await _save_upload(upload, path, settings.max_upload_bytes)
                 if size == 0:
                     raise HTTPException(422, f"{shown}: is empty (0 bytes)")
-                waveform, rate = await asyncio.to_thread(_check_audio, path, shown, settings.max_seconds)
+                seconds = _check_header(path, shown, settings.limits)
+                job = jobs.submit(job_id, directory, path, shown, seconds, {"phase": phase, "vocals": keep_vocals})
             except HTTPException as error:
                 jobs.discard(directory)
                 return _error(error.status_code, error.detail)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(path)  # the decoded waveform is all the job needs
-        try:
-            job = jobs.submit(job_id, directory, waveform, rate, {"phase": phase, "vocals": keep_vocals})
-        except jobs_module.QueueFull as error:
-            return _error(503, str(error))
+            except jobs_module.QueueFull as error:
+                return _error(503, str(error))
         return job.public(jobs.keep_seconds)
 
     def find(job_id: str) -> jobs_module.Job:

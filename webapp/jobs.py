@@ -20,16 +20,14 @@ import threading
 import time
 from collections.abc import Callable
 
-import numpy as np
-
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 SONG_FILE, PICTURE_FILE = "song.wav", "song.png"
 
-# (waveform, sample_rate, options, job directory, progress callback) -> None; writes
-# SONG_FILE and PICTURE_FILE into the job directory.
-Work = Callable[[np.ndarray, int, dict, str, Callable[[float], None]], None]
+# (upload path, the name the user gave it, options, job directory, progress callback) -> None;
+# decodes the upload inside the pool and writes SONG_FILE and PICTURE_FILE into the directory.
+Work = Callable[[str, str, dict, str, Callable[[float], None]], None]
 
 
 class QueueFull(RuntimeError):
@@ -90,8 +88,10 @@ class Jobs:
         """Removes the directory of a job that was refused before it was queued."""
         shutil.rmtree(directory, ignore_errors=True)
 
-    def submit(self, job_id: str, directory: str, waveform: np.ndarray, sample_rate: int, options: dict) -> Job:
-        """Queues a job; QueueFull (and the directory removed) when the queue is at its limit."""
+    def submit(self, job_id: str, directory: str, upload: str, name: str, seconds: float, options: dict) -> Job:
+        """Queues a job for the upload at ``upload`` (``seconds`` long by its header; ``name``
+        is the user's name for it, for messages); QueueFull, and the directory removed, when
+        the queue is at its limit. Nothing is decoded before the job holds its place."""
         self.expire()
         with self._lock:
             waiting = sum(job.state == QUEUED for job in self._jobs.values())
@@ -102,19 +102,19 @@ class Jobs:
                     f"the server is busy ({running} running, {waiting} waiting, limit {self.max_queued}): "
                     "try again in a minute"
                 )
-            job = Job(job_id, directory, waveform.shape[1] / sample_rate, options)
+            job = Job(job_id, directory, seconds, options)
             self._jobs[job_id] = job
-        self._pool.submit(self._run, job, waveform, sample_rate)
+        self._pool.submit(self._run, job, upload, name)
         return job
 
-    def _run(self, job: Job, waveform: np.ndarray, sample_rate: int) -> None:
+    def _run(self, job: Job, upload: str, name: str) -> None:
         job.state = RUNNING
 
         def progress(fraction: float) -> None:
             job.progress = min(max(fraction, job.progress), 1.0)
 
         try:
-            self._work(waveform, sample_rate, job.options, job.directory, progress)
+            self._work(upload, name, job.options, job.directory, progress)
             job.progress, job.state = 1.0, DONE
         except Exception as error:  # noqa: BLE001 - any failure is the job's, reported to its page
             log.exception("job %s failed", job.id)

@@ -137,7 +137,8 @@ async function start() {
   }
   $("vocals").disabled = !config.can_drop_vocals;
   $("limits").textContent =
-    `Up to ${config.max_upload_mb} MB and ${config.max_seconds} s; WAV, FLAC, OGG or MP3.`;
+    `Up to ${config.max_upload_mb} MB, ${config.max_seconds} s, ${config.max_channels} channels and ` +
+    `${config.max_sample_rate / 1000} kHz; WAV, FLAC, OGG or MP3.`;
   $("record").addEventListener("click", toggleRecording);
   $("file").addEventListener("change", (event) => {
     const file = event.target.files[0];
