@@ -23,6 +23,8 @@ INSTALL_REQUIRES = [
     "pillow>=10",
     "matplotlib>=3.8",  # spectrogram pictures of generated songs
     "protobuf>=5.28,<7",
+    "music21>=9.1,<11",  # the render job's scores: Bach chorales bundled as MusicXML
+    "mido>=1.3,<2",  # MIDI files in and out of the render job (FluidSynth renders them)
 ]
 
 SERVE_REQUIRE = ["fastapi>=0.115,<1", "uvicorn>=0.30,<1", "python-multipart>=0.0.18"]

@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from pipelines import segments, shards, stats, tracks
+from pipelines import progress, segments, shards, stats, tracks
 from vocals2song import storage
 from vocals2song.config import STEMS, SpectralConfig
 from vocals2song.manifest import MANIFEST_NAME, SPLITS, Manifest, ShardInfo, manifest_path, read_manifest
@@ -170,7 +170,7 @@ def prepare_output(options: DatasetOptions, needed_bytes: int) -> None:
     for split in SPLITS:
         storage.remove_matching(storage.join(options.output_dir, split), f"{split}-*-of-*.tfrecord*")
     storage.remove_matching(storage.join(options.output_dir, FAILURES_DIR), "failures-*.jsonl")
-    storage.remove(storage.join(options.output_dir, shards.PROGRESS_DIR))
+    progress.clear(options.output_dir)
 
 
 def write_manifest(
@@ -200,7 +200,7 @@ def write_manifest(
     )
     path = manifest_path(options.output_dir)
     storage.write_text(path, manifest.to_json())
-    storage.remove(storage.join(options.output_dir, shards.PROGRESS_DIR))
+    progress.clear(options.output_dir)
     return path
 
 

@@ -9,7 +9,6 @@ statistics and dead letters.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 
@@ -18,9 +17,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
-from pipelines import segments, stats
+from pipelines import progress, segments, stats
 from pipelines.tracks import DeadLetter, ShardSpec
-from vocals2song import storage
 from vocals2song.schema import RecordSpec, Segment
 
 TRACKS = "tracks"
@@ -29,7 +27,6 @@ DEAD_LETTER = "dead_letter"
 COMPRESSION = {"none": CompressionTypes.UNCOMPRESSED, "gzip": CompressionTypes.GZIP}
 EXTENSION = {"none": ".tfrecord", "gzip": ".tfrecord.gz"}
 STAGING_SUFFIX = ".incomplete"
-PROGRESS_DIR = ".progress"
 COUNTER_NAMESPACE = "vocals2song"
 
 log = logging.getLogger(__name__)
@@ -119,15 +116,4 @@ class WriteShard(beam.DoFn):
         yield {"path": shard.path, "split": shard.split, "segments": written, "tracks": [t.name for t in shard.tracks]}
 
     def _progress(self, track: str) -> str:
-        """Marks ``track`` done and reports the job's progress across all workers.
-
-        Workers are separate processes (or machines), so the count is kept as one marker
-        file per finished track; the manifest step removes them.
-        """
-        folder = storage.join(self._output_dir, PROGRESS_DIR)
-        storage.write_text(storage.join(folder, hashlib.sha1(track.encode()).hexdigest()), track)
-        fs, resolved = storage.filesystem(folder)
-        done = len(fs.ls(resolved, detail=False))
-        elapsed = time.time() - self._started
-        remaining = elapsed / max(done, 1) * (self._total_tracks - done)
-        return f"{done}/{self._total_tracks} tracks done, {elapsed:.0f} s elapsed, ETA {remaining:.0f} s"
+        return "tracks " + progress.mark_done(self._output_dir, track, self._total_tracks, self._started)

@@ -27,6 +27,16 @@ def _synth_musdb(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from pipelines import render
+
+    summary = render.run(render.options_from_args(args), beam_args)
+    print(f"{summary['tracks']} track(s), {summary['seconds'] / 60:.1f} min of audio in {args.output_dir}")
+    for failure in summary["failures"]:
+        print(f"dead letter: {failure['file']}: {failure['reason']}")
+    return 0
+
+
 def _dataset(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipelines import dataset
 
@@ -123,6 +133,15 @@ def parser() -> argparse.ArgumentParser:
     synth_musdb.add_argument("--seconds", type=float, default=30.0, help="length of each track in seconds")
     synth_musdb.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files")
     synth_musdb.set_defaults(run=_synth_musdb, passthrough=False)
+
+    from pipelines.render import add_arguments as add_render_arguments
+
+    render = commands.add_parser(
+        "render",
+        help="scores (music21's Bach chorales or a MIDI folder) -> MUSDB18-HQ layout with FluidSynth (Apache Beam)",
+    )
+    add_render_arguments(render)
+    render.set_defaults(run=_render, passthrough=True)
 
     from pipelines.dataset import add_arguments
 

@@ -1,0 +1,190 @@
+"""The render job: scores -> tracks in MUSDB18-HQ layout, ready for the dataset job.
+
+One element per score: a worker parses it, draws its arrangements (``--keys`` per score)
+and writes ``OUT/<split>/<score> <shift>/{vocals,drums,bass,other,mixture}.wav``. A score
+that fails to parse or render becomes a dead letter in ``OUT/failures/render-*.jsonl``
+naming the file and the reason; the others are written. Like the dataset job, ``run`` is a
+library function with Beam options passed through, so it runs on the DirectRunner here and
+on Dataflow (whose worker image needs fluidsynth and the soundfont: infra/Dockerfile.dataflow).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Any
+
+import apache_beam as beam
+
+from pipelines import progress
+from vocals2song import render, scores, storage
+
+FAILURES = "failures/render"
+TRACKS = "render"
+DEAD_LETTER = "dead_letter"
+COUNTER_NAMESPACE = "vocals2song_render"
+SPLITS = ("train", "test")
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderJobOptions:
+    """Where scores come from and where tracks go; how they sound is ``render``."""
+
+    output_dir: str
+    render: render.RenderOptions = render.RenderOptions()
+    bach: tuple[int, int] | None = None  # [first, last) of the Bach corpus without its reserved tail
+    scores_dir: str | None = None
+    melody_track: str | None = None
+    split: str = "train"
+    every: tuple[int, int] = (1, 0)  # (n, k): only sources whose index % n == k (a dev list) ...
+    except_every: tuple[int, int] | None = None  # ... or all but those (its training complement)
+
+    def __post_init__(self) -> None:
+        if (self.bach is None) == (self.scores_dir is None):
+            raise ValueError("give exactly one source: --bach FIRST:LAST or --scores_dir DIR")
+        if self.split not in SPLITS:
+            raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+
+
+def sources(options: RenderJobOptions) -> list[str]:
+    """The score files to render, in a fixed order."""
+    if options.bach is not None:
+        paths = scores.bach_sources(*options.bach)
+    else:
+        fs, resolved = storage.filesystem(options.scores_dir)
+        if not fs.isdir(resolved):
+            raise FileNotFoundError(f"--scores_dir {options.scores_dir} does not exist or is not a folder")
+        paths = sorted(os.path.join(options.scores_dir, os.path.basename(p)) for p in fs.ls(resolved, detail=False))
+    step, keep = options.every
+    paths = [path for index, path in enumerate(paths) if index % step == keep]
+    if options.except_every:
+        step, drop = options.except_every
+        paths = [path for index, path in enumerate(paths) if index % step != drop]
+    return paths
+
+
+class RenderScore(beam.DoFn):
+    """Score path -> rows of written tracks; dead letters on the ``dead_letter`` output."""
+
+    def __init__(self, options: RenderJobOptions, total: int, started: float):
+        self._options, self._total, self._started = options, total, started
+        counter = beam.metrics.Metrics.counter
+        self._tracks = counter(COUNTER_NAMESPACE, "tracks_rendered")
+        self._failed = counter(COUNTER_NAMESPACE, "scores_failed")
+        self._seconds = counter(COUNTER_NAMESPACE, "audio_seconds")
+
+    def process(self, path: str):
+        try:
+            rows = list(render_score(path, self._options))
+        except (scores.ScoreError, render.RenderError) as error:
+            self._failed.inc()
+            log.warning("dead letter: %s; scores %s", error, self._done(path))
+            yield beam.pvalue.TaggedOutput(DEAD_LETTER, {"file": path, "reason": str(error)})
+            return
+        self._tracks.inc(len(rows))
+        self._seconds.inc(int(sum(row["seconds"] for row in rows)))
+        log.info("%s: %d track(s), %.0f s of audio; scores %s", path, len(rows), rows[0]["seconds"], self._done(path))
+        yield from rows
+
+    def _done(self, path: str) -> str:
+        return progress.mark_done(self._options.output_dir, path, self._total, self._started)
+
+
+def render_score(path: str, options: RenderJobOptions):
+    """Renders every arrangement of one score into the output; yields a row per track."""
+    score = scores.read_score(path, options.melody_track)
+    for arrangement in render.arrangements(score, options.render):
+        stems = render.render(score, arrangement, options.render)
+        render.write_track(
+            storage.join(options.output_dir, options.split, arrangement.name), stems, options.render.sample_rate
+        )
+        seconds = len(stems["mixture"]) / options.render.sample_rate
+        yield {"track": arrangement.name, "source": path, "seconds": seconds, **dataclasses.asdict(arrangement)}
+
+
+def run(options: RenderJobOptions, beam_args: list[str]) -> dict[str, Any]:
+    """Renders every source; returns counts and where the dead letters are."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    paths = sources(options)
+    if not paths:
+        raise ValueError("no scores to render: the source list is empty")
+    print(f"rendering {len(paths)} score(s) x {options.render.keys} key(s) -> {options.output_dir}", flush=True)
+    if not any(arg.startswith("--runner") for arg in beam_args):
+        beam_args = ["--runner=DirectRunner", *beam_args]
+    started = time.time()
+    with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+        rendered = (
+            pipeline
+            | "Scores" >> beam.Create(paths)
+            | "Spread" >> beam.Reshuffle()
+            | "Render" >> beam.ParDo(RenderScore(options, len(paths), started)).with_outputs(DEAD_LETTER, main="tracks")
+        )
+        for name, collection in ((TRACKS, rendered.tracks), (FAILURES, rendered[DEAD_LETTER])):
+            _ = (
+                collection
+                | f"Json {name}" >> beam.Map(json.dumps, sort_keys=True)
+                | f"Write {name}"
+                >> beam.io.WriteToText(
+                    storage.join(options.output_dir, name),
+                    file_name_suffix=".jsonl",
+                    num_shards=1,
+                    shard_name_template="",
+                )
+            )
+    progress.clear(options.output_dir)
+    tracks = _rows(storage.join(options.output_dir, TRACKS + ".jsonl"))
+    failures = _rows(storage.join(options.output_dir, FAILURES + ".jsonl"))
+    return {"tracks": len(tracks), "failures": failures, "seconds": sum(row["seconds"] for row in tracks)}
+
+
+def _rows(path: str) -> list[dict]:
+    if not storage.exists(path):
+        return []
+    return [json.loads(line) for line in storage.read_text(path).splitlines() if line.strip()]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = render.RenderOptions()
+    add = parser.add_argument
+    add("--output_dir", required=True, help="MUSDB18-HQ-layout root to write (local or gs://)")
+    add("--bach", default=None, help="FIRST:LAST entries of music21's Bach corpus (the reserved tail refused)")
+    add("--scores_dir", default=None, help="a folder of MIDI or MusicXML files instead (melody -> vocals)")
+    add("--melody_track", default=None, help="MIDI track name of the melody (default: the highest track)")
+    add("--split", default="train", choices=SPLITS, help="subset folder the tracks go to")
+    add("--every", default="1:0", help="N:K keeps the sources whose index %% N == K (a dev list)")
+    add("--except_every", default=None, help="N:K drops the sources whose index %% N == K (the training complement)")
+    add("--soundfont", default=defaults.soundfont, help="General MIDI .sf2 (MuseScore General is refused)")
+    add("--keys", type=int, default=defaults.keys, help="transpositions per score, distinct, from -5 to +6")
+    add("--tempo", default=":".join(f"{t:g}" for t in defaults.tempo_range), help="MIN:MAX quarter notes per minute")
+    add("--max_seconds", type=float, default=defaults.max_seconds, help="longer renders are cut")
+    add("--seed", type=int, default=defaults.seed, help="decides keys, tempi, programs, velocities")
+
+
+def _pair(text: str, kind=int) -> tuple:
+    first, _, last = text.partition(":")
+    return kind(first), kind(last)
+
+
+def options_from_args(args: argparse.Namespace) -> RenderJobOptions:
+    return RenderJobOptions(
+        output_dir=args.output_dir,
+        render=render.RenderOptions(
+            soundfont=args.soundfont,
+            keys=args.keys,
+            tempo_range=_pair(args.tempo, float),
+            max_seconds=args.max_seconds,
+            seed=args.seed,
+        ),
+        bach=_pair(args.bach) if args.bach else None,
+        scores_dir=args.scores_dir,
+        melody_track=args.melody_track,
+        split=args.split,
+        every=_pair(args.every),
+        except_every=_pair(args.except_every) if args.except_every else None,
+    )

@@ -1,0 +1,188 @@
+"""A score -> one track in MUSDB18-HQ layout, synthesised with FluidSynth and a GM soundfont.
+
+Each stem is rendered on its own (one MIDI file, one FluidSynth run, reverb and chorus off,
+so nothing of one stem leaks into another), downmixed to mono, padded to a common length
+and scaled by one common gain; the stems are then stored as 16-bit integers and the
+mixture is their integer sum, so ``mixture == vocals + drums + bass + other`` holds
+exactly in the files. What music needs varied is drawn per score and transposition from a
+seeded generator (SHA-256 of seed, name and key index), so a rerun writes the same audio:
+transposition, tempo, a General MIDI program per stem from a family that suits it, and
+note velocities.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+import soundfile
+
+from vocals2song import audio, storage
+from vocals2song.scores import DRUM_CHANNEL, STEM_PARTS, Note, Score
+
+SOUNDFONT_DIR = "/usr/share/sounds/sf2"
+TRAIN_SOUNDFONT = f"{SOUNDFONT_DIR}/FluidR3_GM.sf2"
+DEV_SOUNDFONT = f"{SOUNDFONT_DIR}/TimGM6mb.sf2"
+RESERVED_SOUNDFONT = "MuseScore_General"
+"""Soundfonts whose file name holds this are reserved for independent evaluation."""
+PROGRAMS = {
+    "vocals": (52, 53, 54),  # choir aahs, voice oohs, synth voice: voice-like sustained tones
+    "bass": (32, 33, 42, 43, 70),  # acoustic and finger bass, cello, contrabass, bassoon
+    "other": (0, 4, 19, 24, 48, 49, 68, 71),  # pianos, organ, guitar, strings, oboe, clarinet
+}
+SHIFTS = tuple(range(-5, 7))  # twelve transpositions, one per key, none further than a fourth
+PEAK = 0.9
+STEMS = (*STEM_PARTS, "mixture")
+"""The files of a rendered track (MUSDB18-HQ's)."""
+TICKS = 480
+
+
+class RenderError(RuntimeError):
+    """FluidSynth could not render a score; the message names the score and the reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderOptions:
+    """How scores become audio.
+
+    Attributes:
+      soundfont: a General MIDI .sf2 file.
+      sample_rate: Hz of the written stems.
+      keys: transpositions per score (distinct, drawn from the twelve in ``SHIFTS``).
+      tempo_range: quarter notes per minute, drawn uniformly per track.
+      velocity_jitter: +- range of random changes to each note's velocity.
+      max_seconds: longer renders are cut here (whole songs from MIDI files can be long).
+      seed: decides every random choice.
+    """
+
+    soundfont: str = TRAIN_SOUNDFONT
+    sample_rate: int = 44100
+    keys: int = 1
+    tempo_range: tuple[float, float] = (60.0, 96.0)
+    velocity_jitter: int = 12
+    max_seconds: float = 120.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if RESERVED_SOUNDFONT.lower() in os.path.basename(self.soundfont).lower():
+            raise ValueError(f"{self.soundfont}: the MuseScore General soundfonts are reserved for evaluation")
+        if not 1 <= self.keys <= len(SHIFTS):
+            raise ValueError(f"--keys must be 1 to {len(SHIFTS)}, got {self.keys}")
+        low, high = self.tempo_range
+        if not 0 < low <= high:
+            raise ValueError(f"tempo range must be positive and ordered, got {self.tempo_range}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Arrangement:
+    """The random choices for one rendered track."""
+
+    name: str  # the track folder: score name and transposition
+    shift: int  # semitones
+    tempo: float  # quarter notes per minute
+    programs: dict[str, int]  # stem -> General MIDI program (drums: channel 10's kit)
+    seed: int  # for velocities
+
+
+def _random(*parts: object) -> random.Random:
+    digest = hashlib.sha256("/".join(map(str, parts)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def arrangements(score: Score, options: RenderOptions) -> list[Arrangement]:
+    """``options.keys`` arrangements of ``score`` with distinct transpositions."""
+    shifts = _random(options.seed, score.name, "keys").sample(SHIFTS, options.keys)
+    result = []
+    for shift in shifts:
+        rng = _random(options.seed, score.name, shift)
+        result.append(
+            Arrangement(
+                name=f"{score.name} {shift:+d}",
+                shift=shift,
+                tempo=round(rng.uniform(*options.tempo_range), 1),
+                programs={stem: rng.choice(programs) for stem, programs in PROGRAMS.items()},
+                seed=rng.getrandbits(32),
+            )
+        )
+    return result
+
+
+def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitter: int, path: str) -> None:
+    """Writes one stem's notes as a one-track MIDI file, transposed, at the arrangement's tempo."""
+    import mido
+
+    drums = stem == "drums"
+    channel = DRUM_CHANNEL if drums else 0
+    rng = _random(arrangement.seed, stem)
+    events = []
+    for note in notes:
+        pitch = note.pitch if drums else note.pitch + arrangement.shift
+        if not 0 <= pitch <= 127 or note.duration <= 0:
+            continue
+        velocity = min(127, max(1, note.velocity + rng.randint(-jitter, jitter)))
+        start, end = round(note.start * TICKS), round((note.start + note.duration) * TICKS)
+        events += [(start, 1, pitch, velocity), (end, 0, pitch, 0)]  # offs sort before ons at a tick
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(arrangement.tempo)))
+    if not drums:
+        track.append(mido.Message("program_change", program=arrangement.programs[stem], channel=channel))
+    now = 0
+    for tick, on, pitch, velocity in sorted(events, key=lambda event: (event[0], event[1])):
+        kind = "note_on" if on else "note_off"
+        track.append(mido.Message(kind, note=pitch, velocity=velocity, channel=channel, time=tick - now))
+        now = tick
+    midi = mido.MidiFile(ticks_per_beat=TICKS)
+    midi.tracks.append(track)
+    midi.save(path)
+
+
+def synthesize(midi_path: str, options: RenderOptions, label: str) -> np.ndarray:
+    """FluidSynth's offline render of one MIDI file -> mono float32 samples."""
+    binary = shutil.which("fluidsynth")
+    if binary is None:
+        raise RenderError("fluidsynth is not installed (Debian: apt-get install fluidsynth)")
+    wav = midi_path + ".wav"
+    command = [binary, "-ni", "-q", "-R", "0", "-C", "0", "-g", "0.5", "-r", str(options.sample_rate)]
+    command += ["-O", "float", "-T", "wav", "-F", wav, options.soundfont, midi_path]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0 or not os.path.exists(wav):
+        raise RenderError(f"{label}: fluidsynth failed ({done.returncode}): {(done.stderr or done.stdout).strip()}")
+    samples, _ = soundfile.read(wav, dtype="float32", always_2d=True)
+    return samples.mean(axis=1)
+
+
+def render(score: Score, arrangement: Arrangement, options: RenderOptions) -> dict[str, np.ndarray]:
+    """The stems of one arrangement as int16 mono arrays of equal length, plus ``mixture``,
+    their exact sum. Empty parts (a chorale has no drums) are silence."""
+    if not os.path.isfile(options.soundfont):
+        raise RenderError(f"{options.soundfont}: soundfont not found (Debian: fluid-soundfont-gm)")
+    rendered = {}
+    with tempfile.TemporaryDirectory(prefix="vocals2song-render-") as scratch:
+        for stem in STEM_PARTS:
+            if score.parts[stem]:
+                path = os.path.join(scratch, f"{stem}.mid")
+                midi_file(score.parts[stem], stem, arrangement, options.velocity_jitter, path)
+                rendered[stem] = synthesize(path, options, f"{arrangement.name} ({stem})")
+    length = min(max(len(samples) for samples in rendered.values()), int(options.max_seconds * options.sample_rate))
+    stems = {stem: np.zeros(length, np.float32) for stem in STEM_PARTS}
+    for stem, samples in rendered.items():
+        stems[stem][: min(length, len(samples))] = samples[:length]
+    peak = float(np.abs(sum(stems.values())).max())
+    if peak == 0:
+        raise RenderError(f"{arrangement.name}: the render is silent")
+    scale = PEAK * 32767 / peak
+    quantised = {stem: np.round(samples * scale).astype(np.int16) for stem, samples in stems.items()}
+    mixture = sum(samples.astype(np.int32) for samples in quantised.values())
+    return {**quantised, "mixture": mixture.astype(np.int16)}
+
+
+def write_track(folder: str, stems: dict[str, np.ndarray], sample_rate: int) -> None:
+    """Writes ``folder/<stem>.wav`` for every stem (16-bit PCM, as MUSDB18-HQ)."""
+    for stem, samples in stems.items():
+        audio.write(storage.join(folder, f"{stem}.wav"), samples[np.newaxis], sample_rate)
