@@ -46,10 +46,18 @@ class BinMoments:
 
 
 def add_segment(moments: dict[str, BinMoments], stems: dict[str, np.ndarray], valid_frames: int) -> None:
-    """Adds a segment's valid (unpadded) frames of each stored stem to ``moments``."""
-    for stem, stored in stems.items():
-        spectrum = codec.stored_to_complex(stored[:, :, :valid_frames])
-        moments.setdefault(stem, BinMoments.zeros(stored.shape[1])).add_frames(features.log_magnitude(spectrum))
+    """Adds a segment's valid (unpadded) frames of each stored stem to ``moments``, and of the
+    accompaniment (mixture - vocals) when it is not stored, so a model of the derived target
+    and the average-accompaniment baseline get the accompaniment's own statistics.
+
+    Stereo is averaged first: the features see the mid channel's log-magnitude, not the
+    left and the right ones.
+    """
+    spectra = {stem: codec.stored_to_complex(array[:, :, :valid_frames]).mean(axis=0) for stem, array in stems.items()}
+    if "accompaniment" not in spectra and {"mixture", "vocals"} <= spectra.keys():
+        spectra["accompaniment"] = spectra["mixture"] - spectra["vocals"]
+    for stem, spectrum in spectra.items():
+        moments.setdefault(stem, BinMoments.zeros(spectrum.shape[0])).add_frames(features.log_magnitude(spectrum))
 
 
 class CombineStats(beam.CombineFn):

@@ -11,7 +11,7 @@ import soundfile
 from conftest import SEGMENT_SECONDS, shard_bytes
 
 from pipelines import dataset
-from vocals2song import audio, codec, inspection
+from vocals2song import audio, codec, features, inspection
 from vocals2song.cli import main
 from vocals2song.manifest import SPLITS, read_manifest
 
@@ -81,6 +81,26 @@ def test_manifest_records_config_statistics_and_command(job):
         assert mean.shape == std.shape == (513,)
         assert np.all(np.isfinite(mean)) and np.all(std > 0)
         assert manifest.stats[stem]["frames"] > 0
+
+
+def test_statistics_are_the_train_splits_as_the_features_see_it(job):
+    """Direct numpy mean/std over the train split's valid frames of the mid channel, with the
+    accompaniment derived; valid and test frames excluded (the frame counts say so)."""
+    manifest = read_manifest(job)
+    frames: dict[str, list[np.ndarray]] = {"vocals": [], "mixture": [], "accompaniment": []}
+    for segment in inspection.read_segments(manifest, job, "train"):
+        valid = min(manifest.config.frames(segment.valid_samples), manifest.config.segment_frames)
+        mid = {stem: codec.stored_to_complex(segment.stems[stem]).mean(axis=0)[:, :valid] for stem in manifest.stems}
+        mid["accompaniment"] = mid["mixture"] - mid["vocals"]
+        for stem, spectrum in mid.items():
+            frames[stem].append(features.log_magnitude(spectrum))
+    assert sorted(manifest.stats) == sorted(frames)
+    for stem, parts in frames.items():
+        values = np.concatenate(parts, axis=1)
+        mean, std = manifest.stat_arrays(stem)
+        assert manifest.stats[stem]["frames"] == values.shape[1]
+        np.testing.assert_allclose(mean, values.mean(axis=1), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(std, values.std(axis=1), rtol=1e-3, atol=1e-3)
 
 
 def test_two_runs_write_identical_shards(job, musdb_root, tmp_path):
