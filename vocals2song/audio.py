@@ -170,11 +170,9 @@ def resample(waveform: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
 
 
 def write(path: str, waveform: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:
-    """Writes ``(channels, samples)`` as WAV to a local or ``gs://`` path. int16 samples are
-    written as they are (exact); anything else as float32 in [-1, 1]."""
+    """Writes ``(channels, samples)`` as WAV to a local or ``gs://`` path."""
     buffer = io.BytesIO()
-    data = waveform if waveform.dtype == np.int16 else np.asarray(waveform, dtype=np.float32)
-    soundfile.write(buffer, data.T, sample_rate, subtype=subtype, format="WAV")
+    soundfile.write(buffer, np.asarray(waveform, dtype=np.float32).T, sample_rate, subtype=subtype, format="WAV")
     storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:
         handle.write(buffer.getvalue())

@@ -2,8 +2,8 @@
 
 Each stem is rendered on its own (one MIDI file, one FluidSynth run, reverb and chorus off,
 so nothing of one stem leaks into another), downmixed to mono, padded to a common length
-and scaled by one common gain; the stems are then stored as 16-bit integers and the
-mixture is their integer sum, so ``mixture == vocals + drums + bass + other`` holds
+and scaled by one common gain; the stems are then stored on 16-bit steps and the
+mixture is their sum, so ``mixture == vocals + drums + bass + other`` holds
 exactly in the files. What music needs varied is drawn per score and transposition from a
 seeded generator (SHA-256 of seed, name and key index), so a rerun writes the same audio:
 transposition, tempo, a General MIDI program per stem from a family that suits it, and
@@ -23,7 +23,7 @@ import tempfile
 import numpy as np
 import soundfile
 
-from vocals2song import audio, storage
+from vocals2song import audio, storage, synth
 from vocals2song.scores import DRUM_CHANNEL, STEM_PARTS, Note, Score
 
 SOUNDFONT_DIR = "/usr/share/sounds/sf2"
@@ -37,7 +37,6 @@ PROGRAMS = {
     "other": (0, 4, 19, 24, 48, 49, 68, 71),  # pianos, organ, guitar, strings, oboe, clarinet
 }
 SHIFTS = tuple(range(-5, 7))  # twelve transpositions, one per key, none further than a fourth
-PEAK = 0.9
 STEMS = (*STEM_PARTS, "mixture")
 """The files of a rendered track (MUSDB18-HQ's)."""
 TICKS = 480
@@ -158,8 +157,9 @@ def synthesize(midi_path: str, options: RenderOptions, label: str) -> np.ndarray
 
 
 def render(score: Score, arrangement: Arrangement, options: RenderOptions) -> dict[str, np.ndarray]:
-    """The stems of one arrangement as int16 mono arrays of equal length, plus ``mixture``,
-    their exact sum. Empty parts (a chorale has no drums) are silence."""
+    """The stems of one arrangement as mono arrays of equal length on 16-bit steps, plus
+    ``mixture``, their exact sum (``synth.quantise_mix``). Empty parts (a chorale has no
+    drums) are silence."""
     if not os.path.isfile(options.soundfont):
         raise RenderError(f"{options.soundfont}: soundfont not found (Debian: fluid-soundfont-gm)")
     rendered = {}
@@ -173,13 +173,10 @@ def render(score: Score, arrangement: Arrangement, options: RenderOptions) -> di
     stems = {stem: np.zeros(length, np.float32) for stem in STEM_PARTS}
     for stem, samples in rendered.items():
         stems[stem][: min(length, len(samples))] = samples[:length]
-    peak = float(np.abs(sum(stems.values())).max())
-    if peak == 0:
+    if not any(samples.any() for samples in stems.values()):
         raise RenderError(f"{arrangement.name}: the render is silent")
-    scale = PEAK * 32767 / peak
-    quantised = {stem: np.round(samples * scale).astype(np.int16) for stem, samples in stems.items()}
-    mixture = sum(samples.astype(np.int32) for samples in quantised.values())
-    return {**quantised, "mixture": mixture.astype(np.int16)}
+    mixed = synth.quantise_mix({stem: samples[np.newaxis] for stem, samples in stems.items()})
+    return {stem: samples[0] for stem, samples in mixed.items()}
 
 
 def write_track(folder: str, stems: dict[str, np.ndarray], sample_rate: int) -> None:
