@@ -23,6 +23,7 @@ import numpy as np
 
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, storage
+from vocals2song.features import spectrum_to_audio
 
 PHASES = ("auto", "predicted", "griffinlim")
 SILENCE_DB = -70.0
@@ -85,6 +86,31 @@ def generate_features(
     return list(zip(starts, outputs, strict=True))
 
 
+def crossfaded(
+    model: ExportedModel, spectrum: np.ndarray, mode: str, progress: Callable[[float], None] | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Complex source spectrum ``(bins_all, frames)`` -> generated magnitude and, for
+    predicted phase, unit phasors, both ``(bins_all, frames)``: windows crossfaded."""
+    frames = spectrum.shape[1]
+    window = generation_window(model)
+    magnitude = np.zeros((model.spectral.bins, frames), np.float64)
+    rotation = np.zeros((model.spectral.bins, frames), np.complex128) if mode == "predicted" else None
+    total = np.zeros(frames)
+    weights = crossfade_weights(window)
+    for start, features in generate_features(model, model.source_codec.encode(spectrum), window, progress=progress):
+        span = min(window, frames - start)
+        if span <= 0:
+            continue
+        w = weights[:span]
+        magnitude[:, start : start + span] += w * model.target_codec.magnitude(features)[:, :span]
+        if rotation is not None:
+            phase = np.angle(model.target_codec.decode(features)[:, :span])
+            rotation[:, start : start + span] += w * np.exp(1j * phase)
+        total[start : start + span] += w
+    phasors = None if rotation is None else np.exp(1j * np.angle(rotation))
+    return magnitude / np.maximum(total, 1e-12), phasors
+
+
 def generate(
     model: ExportedModel,
     waveform: np.ndarray,
@@ -93,10 +119,14 @@ def generate(
     vocals: bool = True,
     progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
-    """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate,
-    peak-normalised to 0.99 (no clipping). ``vocals=False`` returns the accompaniment alone
-    (only for models whose target is the accompaniment). ``progress`` receives the fraction
-    done, from 0 to 1 (the generator's windows, then Griffin-Lim, which reports no steps)."""
+    """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate.
+
+    The vocal is brought to the training vocals' level before the generator and the gain
+    is undone afterwards, so a quiet take and a loud one get the same arrangement; the
+    generated frames are bounded (``features.BOUND_STD``, ``CEILING_STD``); the input
+    vocal is added back unchanged; a limiter touches only samples that would clip.
+    ``vocals=False`` returns the accompaniment alone (accompaniment models only).
+    ``progress`` receives the fraction done, from 0 to 1."""
     mode = _phase_mode(model, phase)
     if not vocals and model.target != "accompaniment":
         raise ValueError(
@@ -104,49 +134,19 @@ def generate(
         )
     config = model.spectral
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
-    length = mono.shape[1]
     spectrum = codec.stft(mono, config)[0]
-    frames = spectrum.shape[1]
-    window = generation_window(model)
-    magnitude = np.zeros((config.bins, frames), np.float64)
-    rotation = np.zeros((config.bins, frames), np.complex128)
-    total = np.zeros(frames)
-    weights = crossfade_weights(window)
+    gain = model.source_codec.level_gain(spectrum)
     share = GENERATOR_SHARE[mode]
     on_window = (lambda done: progress(share * done)) if progress else None
-    for start, features in generate_features(model, model.source_codec.encode(spectrum), window, progress=on_window):
-        span = min(window, frames - start)
-        if span <= 0:
-            continue
-        w = weights[:span]
-        magnitude[:, start : start + span] += w * model.target_codec.magnitude(features)[:, :span]
-        if mode == "predicted":
-            rotation[:, start : start + span] += w * np.exp(
-                1j * np.angle(model.target_codec.decode(features)[:, :span])
-            )
-        total[start : start + span] += w
-    magnitude /= np.maximum(total, 1e-12)
-    if mode == "predicted":
-        song = codec.istft((magnitude * np.exp(1j * np.angle(rotation)))[np.newaxis], config, length)
-    else:
-        song = librosa.griffinlim(
-            magnitude.astype(np.float32),
-            n_iter=32,
-            hop_length=config.hop_length,
-            n_fft=config.n_fft,
-            window=config.window,
-            length=length,
-        )[np.newaxis]
+    magnitude, phasors = crossfaded(model, spectrum * gain, mode, on_window)
+    generated = spectrum_to_audio(model.target_codec.cap_frames(magnitude), phasors, config, mono.shape[1]) / gain
+    generated = audio.resample(generated.astype(np.float32), config.sample_rate, sample_rate)[:, : waveform.shape[1]]
+    song = np.pad(generated, ((0, 0), (0, waveform.shape[1] - generated.shape[1])))
     if model.target == "accompaniment" and vocals:
-        song = song + mono
-    song = audio.resample(song.astype(np.float32), config.sample_rate, sample_rate)[:, : waveform.shape[1]]
-    song = np.pad(song, ((0, 0), (0, waveform.shape[1] - song.shape[1])))
-    peak = float(np.abs(song).max())
-    if peak > 0:
-        song = song * (PEAK / peak)
+        song = waveform + song
     if progress:
         progress(1.0)
-    return audio.to_channels(song, waveform.shape[0]).astype(np.float32)
+    return audio.limit(audio.to_channels(song, waveform.shape[0]).astype(np.float32), sample_rate, PEAK)
 
 
 def read_vocals(path: str, limits: audio.AudioLimits | None = None) -> tuple[np.ndarray, int]:

@@ -10,6 +10,7 @@ and drop the Nyquist bin, so 1024-point frames give 512 bins, a power of two for
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import numpy as np
@@ -18,12 +19,34 @@ LOG_EPSILON = 1e-5
 """Added to the magnitude before the log; -115 dB below a full-scale bin, so silence
 maps to a finite floor (log(1e-5) = -11.5)."""
 STD_FLOOR = 1e-3
+BOUND_STD = 4.0
+"""Generated normalised log-magnitudes are clipped to this many standard deviations above
+the bin's mean: an unbounded linear output can emit a few enormous frames."""
+CEILING_STD = 1.0
+"""No generated frame is louder than a frame this many standard deviations above the
+stem's mean in every bin (with the input at the training level)."""
+ACTIVE_DB = 50.0
+"""Frames more than this far below a recording's loudest frame do not count for its level."""
 KINDS = {"logmag_phase": 2, "logmag": 1}
 
 
 def log_magnitude(spectrum: np.ndarray) -> np.ndarray:
     """Natural log of ``|spectrum| + LOG_EPSILON``; ``spectrum`` is complex."""
     return np.log(np.abs(spectrum) + LOG_EPSILON)
+
+
+def level_energy(log_mean: np.ndarray) -> float:
+    """Energy of a frame whose bins sit at ``log_mean`` (per-bin mean log-magnitudes): the
+    one level estimator used for the training statistics and for a recording alike."""
+    return float(np.sum(np.exp(2.0 * np.asarray(log_mean, np.float64))))
+
+
+def active_log_mean(spectrum: np.ndarray) -> np.ndarray:
+    """Per-bin mean log-magnitude of ``(bins, frames)`` over its active frames (within
+    ``ACTIVE_DB`` of the loudest): scaling the audio by a shifts it by exactly log(a)."""
+    energy = np.sum(np.square(np.abs(spectrum)), axis=0)
+    active = energy >= energy.max() * 10 ** (-ACTIVE_DB / 10)
+    return log_magnitude(spectrum[:, active]).mean(axis=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,10 +116,23 @@ class FeatureCodec:
             channels.append(np.angle(spectrum) / np.pi)
         return np.stack(channels, axis=-1).astype(np.float32)
 
+    def level_gain(self, spectrum: np.ndarray) -> float:
+        """Amplitude factor that brings a complex ``(bins_all, frames)`` spectrum to the level
+        of this stem's training data (so a quiet take and a loud one look the same)."""
+        ours = level_energy(active_log_mean(spectrum[: self.config.bins]))
+        return math.sqrt(level_energy(self._mean) / max(ours, 1e-30))
+
+    def cap_frames(self, magnitude: np.ndarray) -> np.ndarray:
+        """Scales down every frame of ``(bins_all, frames)`` louder than ``CEILING_STD``
+        standard deviations above this stem's mean in every bin."""
+        ceiling = level_energy(self._mean + CEILING_STD * self._std)
+        energy = np.sum(np.square(magnitude[: self.config.bins], dtype=np.float64), axis=0)
+        return magnitude * np.sqrt(np.minimum(1.0, ceiling / np.maximum(energy, 1e-30)))[np.newaxis].astype(np.float32)
+
     def magnitude(self, features: np.ndarray) -> np.ndarray:
         """Features ``(bins, frames, C)`` -> linear magnitude ``(bins_all, frames)``; the
-        dropped top bins are zero."""
-        logmag = features[..., 0] * self._std[:, None] + self._mean[:, None]
+        dropped top bins are zero. Log-magnitudes are clipped at ``BOUND_STD``."""
+        logmag = np.minimum(features[..., 0], BOUND_STD) * self._std[:, None] + self._mean[:, None]
         magnitude = np.maximum(np.exp(logmag) - LOG_EPSILON, 0.0)
         full = len(self.mean)
         return np.pad(magnitude, ((0, full - self.config.bins), (0, 0))).astype(np.float32)
@@ -115,27 +151,33 @@ class FeatureCodec:
         return (self.magnitude(features) * np.exp(1j * phase)).astype(np.complex64)
 
 
-def to_waveform(codec: FeatureCodec, features: np.ndarray, config, length: int, phase: str = "predicted") -> np.ndarray:
-    """Features ``(bins, frames, C)`` -> mono float32 waveform ``(1, length)``.
-
-    ``phase``: "predicted" uses the phase channel; "griffinlim" rebuilds phase from the
-    magnitude alone (the only choice for "logmag" features). ``config`` is the
-    SpectralConfig the features were computed with.
-    """
+def spectrum_to_audio(magnitude: np.ndarray, phasors: np.ndarray | None, config, length: int) -> np.ndarray:
+    """Magnitude ``(bins_all, frames)`` with unit phasors (inverse STFT), or without them
+    (phase rebuilt by Griffin-Lim) -> float32 ``(1, length)``. ``config``: the SpectralConfig."""
     import librosa
 
     from vocals2song import codec as spectral
 
-    if phase == "predicted":
-        return spectral.istft(codec.decode(features)[np.newaxis], config, length)
-    if phase == "griffinlim":
-        waveform = librosa.griffinlim(
-            codec.magnitude(features),
-            n_iter=32,
-            hop_length=config.hop_length,
-            n_fft=config.n_fft,
-            window=config.window,
-            length=length,
-        )
-        return waveform[np.newaxis].astype(np.float32)
-    raise ValueError(f"phase must be predicted or griffinlim, got {phase!r}")
+    if phasors is not None:
+        return spectral.istft((magnitude * phasors)[np.newaxis], config, length)
+    waveform = librosa.griffinlim(
+        magnitude.astype(np.float32),
+        n_iter=32,
+        hop_length=config.hop_length,
+        n_fft=config.n_fft,
+        window=config.window,
+        length=length,
+    )
+    return waveform[np.newaxis].astype(np.float32)
+
+
+def to_waveform(codec: FeatureCodec, features: np.ndarray, config, length: int, phase: str = "predicted") -> np.ndarray:
+    """Features ``(bins, frames, C)`` -> mono float32 waveform ``(1, length)``.
+
+    ``phase``: "predicted" uses the phase channel; "griffinlim" rebuilds phase from the
+    magnitude alone (the only choice for "logmag" features).
+    """
+    if phase not in ("predicted", "griffinlim"):
+        raise ValueError(f"phase must be predicted or griffinlim, got {phase!r}")
+    phasors = np.exp(1j * np.angle(codec.decode(features))) if phase == "predicted" else None
+    return spectrum_to_audio(codec.magnitude(features), phasors, config, length)
