@@ -114,16 +114,41 @@ def test_a_bad_single_input_is_one_clear_error(accompaniment_model, tmp_path, ca
     assert code == 2 and "x.wav: not a readable audio file" in capsys.readouterr().err
 
 
-def test_evaluate_writes_metrics_for_the_model_and_both_baselines(accompaniment_model, dataset_dir, tmp_path):
+def test_evaluate_scores_the_model_against_baselines_and_the_oracle(accompaniment_model, dataset_dir, tmp_path):
     args = ["evaluate", "--model", accompaniment_model, "--data_dir", dataset_dir, "--output_dir", str(tmp_path)]
     assert main(args) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert set(metrics["overall"]) == {"model", "silence", "average"}
+    assert set(metrics["overall"]) == set(evaluate.SYSTEMS)
     assert metrics["segments"] == 6 and len(metrics["tracks"]) == 2
     for system in metrics["overall"].values():
-        assert set(system) == set(evaluate.METRICS) and all(np.isfinite(v) for v in system.values())
-    assert metrics["overall"]["silence"]["chroma"] == 0.0  # silence plays no pitch class
-    assert "| average |" in (tmp_path / "metrics.md").read_text()
+        for level, values in system.items():
+            assert set(values) == set(evaluate.LEVELS[level]) and all(np.isfinite(v) for v in values.values())
+    table = (tmp_path / "metrics.md").read_text()
+    assert "song level" in table and "| retrieval |" in table and "| oracle |" in table
+
+
+def test_evaluate_knows_the_answers_for_the_oracle_and_silence(accompaniment_model, dataset_dir):
+    overall = evaluate.evaluate(export.load_model(accompaniment_model), dataset_dir)["overall"]
+    for level in ("song", "accompaniment"):
+        oracle = overall["oracle"][level]
+        assert oracle["lsd_db"] == pytest.approx(0, abs=1e-6) and oracle["chroma"] == pytest.approx(1, abs=1e-6)
+        assert oracle["spectral_convergence"] == pytest.approx(0, abs=1e-6)
+    assert overall["oracle"]["accompaniment"]["frame_excess_db"] == pytest.approx(0, abs=1e-6)
+    assert overall["silence"]["accompaniment"]["chroma"] == 0.0  # silence plays no pitch class
+    assert overall["silence"]["accompaniment"]["spectral_convergence"] == pytest.approx(1.0)
+    assert overall["silence"]["accompaniment"]["frame_excess_db"] < -60
+    assert 0 < overall["silence"]["song"]["chroma"] < 1  # the vocal alone: part of the mixture's harmony
+
+
+def test_retrieval_lends_another_tracks_accompaniment_at_this_ones_level():
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(8, 10)) + 1j * rng.normal(size=(8, 10))
+    donor = 5 * (rng.normal(size=(8, 4)) + 1j * rng.normal(size=(8, 4)))
+    case = evaluate.Case("a", np.zeros_like(truth), truth, 2560)
+    lent = evaluate.retrieved(donor, case)
+    assert lent.shape == truth.shape
+    np.testing.assert_allclose(lent[:, 4:8], lent[:, :4])  # tiled
+    assert np.linalg.norm(lent) == pytest.approx(np.linalg.norm(truth))
 
 
 def test_magnitude_only_models_default_to_griffin_lim(dataset_dir, tmp_path):
