@@ -82,6 +82,40 @@ def test_tiny_model_overfits_one_batch(dataset_dir, tmp_path):
     assert l1[-1] < l1[0] / 2, (l1[0], l1[-1])
 
 
+def tone_features(frequencies: list[float], codec) -> tf.Tensor:
+    """Normalised log-magnitude features of a chord of four-harmonic tones: ``(1, 512, frames, 1)``.
+    (1024-point frames are 43 Hz apart: pitch classes resolve from about 500 Hz up.)"""
+    from vocals2song import codec as spectral
+    from vocals2song.config import SpectralConfig
+
+    t = np.arange(22050) / 44100
+    chord = sum(0.2 / h * np.sin(2 * np.pi * h * f * t) for f in frequencies for h in range(1, 5))
+    chord = chord[np.newaxis].astype(np.float32)
+    return tf.constant(codec.encode(spectral.stft(chord, SpectralConfig())[0])[np.newaxis])
+
+
+def test_the_chroma_term_is_zero_for_the_target_and_high_for_other_pitch_classes():
+    from trainer import losses
+    from vocals2song.config import SpectralConfig
+    from vocals2song.features import FeatureCodec, FeatureConfig
+
+    codec = FeatureCodec(FeatureConfig(kind="logmag"), np.full(513, -5.0), np.full(513, 2.0))
+    distance = losses.ChromaDistance(codec, SpectralConfig())
+    c_major = tone_features([523.3, 659.3, 784.0], codec)
+    same_classes = tone_features([1046.5, 1318.5, 1568.0], codec)  # an octave up
+    f_sharp = tone_features([740.0, 932.3, 554.4], codec)  # F# major: no pitch class in common
+    assert float(distance(c_major, c_major)[0]) == pytest.approx(0.0, abs=1e-4)
+    assert float(distance(same_classes, c_major)[0]) < 0.3
+    assert float(distance(f_sharp, c_major)[0]) > 1.0  # anti-correlated profiles
+
+
+def test_training_with_the_chroma_term_logs_it_and_lowers_it(dataset_dir, tmp_path):
+    trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), learning_rate=1e-3, chroma_weight=10.0))
+    batch = distributed_batch(trainer.strategy, next(iter(trainer.dataset("train", True))))
+    chroma = [trainer.train_step(batch)["chroma"] for _ in range(60)]
+    assert chroma[-1] < chroma[0] * 0.7, (chroma[0], chroma[-1])
+
+
 def _command(dataset_dir: str, model_dir: str, steps: int) -> list[str]:
     return [
         sys.executable, "-m", "vocals2song.cli", "train", "--data_dir", dataset_dir, "--model_dir", model_dir,

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from trainer import distribute, export, input, models
+from trainer import distribute, export, input, losses, models
 from vocals2song import storage
 from vocals2song.config import ConfigMismatchError, SpectralConfig
 from vocals2song.features import KINDS, FeatureConfig, to_waveform
@@ -44,6 +44,7 @@ class TrainConfig:
     learning_rate: float = 2e-4
     beta_1: float = 0.5
     l1_weight: float = 100.0
+    chroma_weight: float = 0.0
     checkpoint_every: int = 500
     summary_every: int = 500
     log_every: int = 50
@@ -72,6 +73,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--batch_size", type=int, default=defaults.batch_size, help="global batch, split across replicas")
     add("--learning_rate", type=float, default=defaults.learning_rate, help="Adam learning rate")
     add("--l1_weight", type=float, default=defaults.l1_weight, help="weight of the L1 term in the generator loss")
+    add(
+        "--chroma_weight",
+        type=float,
+        default=defaults.chroma_weight,
+        help="weight of the chroma term (1 - per-frame pitch-class correlation with the target)",
+    )
     add("--checkpoint_every", type=int, default=defaults.checkpoint_every, help="steps between checkpoints")
     add("--summary_every", type=int, default=defaults.summary_every, help="steps between TensorBoard images/audio")
     add("--log_every", type=int, default=defaults.log_every, help="steps between progress lines and scalars")
@@ -101,6 +108,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         l1_weight=args.l1_weight,
+        chroma_weight=args.chroma_weight,
         checkpoint_every=args.checkpoint_every,
         summary_every=args.summary_every,
         log_every=args.log_every,
@@ -173,6 +181,7 @@ class Trainer:
         if config.batch_size % replicas:
             raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
         self.source_codec, self.target_codec = input.stem_codecs(self.manifest, config.input)
+        self.chroma = losses.ChromaDistance(self.target_codec, self.manifest.config) if config.chroma_weight else None
         tf.keras.utils.set_random_seed(config.seed)
         channels, bins = config.input.features.channels, config.input.features.bins
         with self.strategy.scope():
@@ -242,28 +251,28 @@ class Trainer:
             per_patch = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
             return tf.reduce_mean(per_patch, axis=[1, 2, 3])
 
-        l1 = tf.reduce_mean(tf.abs(target - fake), axis=[1, 2, 3])
+        l1 = losses.l1(fake, target)
         gan = bce(tf.ones_like(fake_logits), fake_logits)
+        g_loss = gan + self.config.l1_weight * l1
         d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
         average = lambda x: tf.nn.compute_average_loss(x, global_batch_size=batch)  # noqa: E731
-        losses = {
-            "g_loss": average(gan + self.config.l1_weight * l1),
-            "d_loss": average(d_loss),
-            "g_gan": average(gan),
-            "l1": average(l1),
-        }
-        return losses, fake
+        terms = {"g_gan": average(gan), "l1": average(l1)}
+        if self.chroma is not None:
+            chroma = self.chroma(fake, target)
+            g_loss += self.config.chroma_weight * chroma
+            terms["chroma"] = average(chroma)
+        return {"g_loss": average(g_loss), "d_loss": average(d_loss), **terms}, fake
 
     def _replica_step(self, source, target):
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            losses, _ = self._losses(source, target)
-            g_scaled, d_scaled = losses["g_loss"], losses["d_loss"]
+            values, _ = self._losses(source, target)
+            g_scaled, d_scaled = values["g_loss"], values["d_loss"]
             if self.config.mixed_precision:
                 g_scaled, d_scaled = self.g_optimizer.scale_loss(g_scaled), self.d_optimizer.scale_loss(d_scaled)
         g_vars, d_vars = self.generator.trainable_variables, self.discriminator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars, strict=True))
-        return losses
+        return values
 
     def _distributed_step(self, batch):
         per_replica = self.strategy.run(self._replica_step, args=batch)
@@ -384,34 +393,34 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     log_path = storage.join(config.model_dir, LOG_FILE)
     examples_per_step = config.batch_size
     started, window_start, window_step = time.monotonic(), time.monotonic(), start
-    losses: dict[str, float] = {}
+    values: dict[str, float] = {}
     step = start
     try:
         with tf.io.gfile.GFile(log_path, "a") if trainer.chief else open(os.devnull, "w") as log_file:
             while step < config.steps:
-                losses = trainer.train_step(next(batches))
+                values = trainer.train_step(next(batches))
                 step = int(trainer.step.numpy())
-                if not all(np.isfinite(value) for value in losses.values()):
-                    raise FloatingPointError(f"non-finite loss at step {step}: {losses}")
+                if not all(np.isfinite(value) for value in values.values()):
+                    raise FloatingPointError(f"non-finite loss at step {step}: {values}")
                 if step % config.checkpoint_every == 0 or step == config.steps:
                     trainer.manager.save(checkpoint_number=step)
                 if step % config.log_every == 0 or step == config.steps:
                     now = time.monotonic()
                     rate = (step - window_step) / max(now - window_start, 1e-9)
                     window_start, window_step = now, step
-                    row = {"step": step, **losses, "steps_per_s": rate, "examples_per_s": rate * examples_per_step}
+                    row = {"step": step, **values, "steps_per_s": rate, "examples_per_s": rate * examples_per_step}
                     if summaries and (step % config.eval_every == 0 or step == config.steps):
                         row["valid_l1"] = trainer.validation_l1()
                         if row["valid_l1"] is not None:
                             summaries.scalars(summaries.valid, {"l1": row["valid_l1"]}, step)
                     if summaries:
-                        summaries.scalars(summaries.train, {**losses, "steps_per_s": rate}, step)
+                        summaries.scalars(summaries.train, {**values, "steps_per_s": rate}, step)
                     log_file.write(json.dumps(row) + "\n")
                     log_file.flush()
                     valid = f" valid_l1 {row['valid_l1']:.4f}" if row.get("valid_l1") is not None else ""
                     print(
-                        f"step {step}/{config.steps} d_loss {losses['d_loss']:.4f} g_loss {losses['g_loss']:.4f} "
-                        f"l1 {losses['l1']:.4f}{valid} | {rate:.2f} steps/s {rate * examples_per_step:.1f} examples/s "
+                        f"step {step}/{config.steps} d_loss {values['d_loss']:.4f} g_loss {values['g_loss']:.4f} "
+                        f"l1 {values['l1']:.4f}{valid} | {rate:.2f} steps/s {rate * examples_per_step:.1f} examples/s "
                         f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}",
                         flush=True,
                     )
@@ -429,4 +438,4 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     elapsed = time.monotonic() - started
     where = f"generator exported to {path}" if path else f"machine {trainer.worker}: the chief exports"
     print(f"trained to step {step} in {elapsed:.0f} s; {where}", flush=True)
-    return {"step": step, "losses": losses, "export": path, "seconds": elapsed}
+    return {"step": step, "losses": values, "export": path, "seconds": elapsed}

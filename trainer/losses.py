@@ -1,0 +1,49 @@
+"""Generator losses besides the adversarial one, on batches of features ``(batch, bins, frames, C)``.
+
+L1 on normalised log-magnitude (pix2pix's reconstruction term) averages the harmonies a
+vocal allows into a blur. The chroma term scores what the evaluation scores: per frame, the
+Pearson correlation of the 12 pitch-class energies of the generated and the true magnitudes
+(librosa's chroma filterbank, the evaluation's own), so the generator is paid for playing the
+right pitch classes, in whatever octave and timbre.
+"""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+import tensorflow as tf
+
+from vocals2song.config import SpectralConfig
+from vocals2song.features import BOUND_STD, LOG_EPSILON, FeatureCodec
+
+CORRELATION_EPSILON = 1e-6
+
+
+def l1(fake: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
+    """Mean absolute difference per example ``(batch,)``."""
+    return tf.reduce_mean(tf.abs(real - fake), axis=[1, 2, 3])
+
+
+class ChromaDistance:
+    """1 - per-frame Pearson correlation of chroma, averaged over frames: ``(batch,)``."""
+
+    def __init__(self, codec: FeatureCodec, spectral: SpectralConfig):
+        bins = codec.config.bins
+        filters = librosa.filters.chroma(sr=spectral.sample_rate, n_fft=spectral.n_fft, tuning=0.0)[:, :bins]
+        self._filters = tf.constant(filters.T, tf.float32)  # (bins, 12)
+        self._mean = tf.constant(np.asarray(codec.mean[:bins], np.float32)[:, None])
+        self._std = tf.constant(np.maximum(np.asarray(codec.std[:bins], np.float32), 1e-3)[:, None])
+
+    def _chroma(self, features: tf.Tensor) -> tf.Tensor:
+        """Normalised log-magnitude channel -> mean-centred chroma ``(batch, frames, 12)``."""
+        # Clipped as generation clips it; an unbounded output would overflow exp early in training.
+        log_magnitude = tf.minimum(features[..., 0], BOUND_STD) * self._std + self._mean  # (batch, bins, frames)
+        power = tf.square(tf.maximum(tf.exp(log_magnitude) - LOG_EPSILON, 0.0))
+        chroma = tf.einsum("bkt,kc->btc", power, self._filters)
+        return chroma - tf.reduce_mean(chroma, axis=-1, keepdims=True)
+
+    def __call__(self, fake: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
+        c_fake, c_real = self._chroma(fake), self._chroma(real)
+        dot = tf.reduce_sum(c_fake * c_real, axis=-1)
+        norms = tf.norm(c_fake, axis=-1) * tf.norm(c_real, axis=-1)
+        return tf.reduce_mean(1.0 - dot / (norms + CORRELATION_EPSILON), axis=1)
