@@ -125,6 +125,8 @@ def test_evaluate_scores_the_model_against_baselines_and_the_oracle(accompanimen
             assert set(values) == set(evaluate.LEVELS[level]) and all(np.isfinite(v) for v in values.values())
     table = (tmp_path / "metrics.md").read_text()
     assert "song level" in table and "| retrieval |" in table and "| oracle |" in table
+    assert main([*args, "--segments_per_track", "1"]) == 0
+    assert json.loads((tmp_path / "metrics.json").read_text())["segments"] == 2
 
 
 def test_evaluate_knows_the_answers_for_the_oracle_and_silence(accompaniment_model, dataset_dir):

@@ -77,14 +77,17 @@ class Case:
         self.track, self.vocals, self.accompaniment, self.samples = track, vocals, accompaniment, samples
 
 
-def cases(model: ExportedModel, data_dir: str, split: str) -> Iterator[Case]:
-    """The split's segments as Cases, cut to their valid frames."""
+def cases(model: ExportedModel, data_dir: str, split: str, per_track: int | None = None) -> Iterator[Case]:
+    """The split's segments as Cases, cut to their valid frames; only the first ``per_track``
+    of each track when given."""
     manifest = read_manifest(data_dir)
     model.spectral.check_matches(
         type(model.spectral)(**{**manifest.config.to_dict(), "segment_seconds": model.spectral.segment_seconds}),
         data_dir,
     )
     for segment in inspection.read_segments(manifest, data_dir, split):
+        if per_track is not None and segment.index >= per_track:
+            continue
         stems = {name: codec.stored_to_complex(array).mean(axis=0) for name, array in segment.stems.items()}
         target = stems["accompaniment"] if "accompaniment" in stems else stems["mixture"] - stems["vocals"]
         valid = min(manifest.config.frames(segment.valid_samples), target.shape[1])
@@ -137,8 +140,9 @@ def score(model: ExportedModel, case: Case, systems: dict[str, np.ndarray]) -> d
     return rows
 
 
-def evaluate(model: ExportedModel, data_dir: str, split: str = "test") -> dict:
-    """Metrics per track and overall (mean over segments) for the model, baselines and oracle."""
+def evaluate(model: ExportedModel, data_dir: str, split: str = "test", per_track: int | None = None) -> dict:
+    """Metrics per track and overall (mean over segments) for the model, baselines and oracle;
+    ``per_track`` limits the segments scored per track (the first ones)."""
     rows: dict[str, list[dict]] = {}
 
     def add(case: Case, donor: np.ndarray) -> None:
@@ -146,7 +150,7 @@ def evaluate(model: ExportedModel, data_dir: str, split: str = "test") -> dict:
 
     first_track: list[Case] = []  # wait for a second track to lend them its accompaniment
     latest, other = None, None  # the latest case; the latest accompaniment of another track
-    for case in cases(model, data_dir, split):
+    for case in cases(model, data_dir, split, per_track):
         if latest is not None and latest.track != case.track:
             other = latest.accompaniment
         latest = case

@@ -91,7 +91,8 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     from trainer import evaluate, export
     from vocals2song import storage
 
-    metrics = evaluate.evaluate(export.load_model(args.model), args.data_dir, args.split)
+    model = export.load_model(args.model)
+    metrics = evaluate.evaluate(model, args.data_dir, args.split, args.segments_per_track)
     json_path, md_path = evaluate.write(metrics, args.output_dir or storage.join(args.model, "eval"))
     print(evaluate.markdown(metrics))
     print(f"metrics: {json_path}\ntable: {md_path}")
@@ -168,11 +169,16 @@ def parser() -> argparse.ArgumentParser:
     generate.add_argument("--no-vocals", action="store_true", help="write the accompaniment alone")
     generate.set_defaults(run=_generate, passthrough=False)
 
-    evaluate = commands.add_parser("evaluate", help="metrics of a model and two baselines on a data set split")
+    evaluate = commands.add_parser(
+        "evaluate", help="song and accompaniment metrics of a model, three baselines and the oracle on a split"
+    )
     evaluate.add_argument("--model", required=True, help="model_dir of `vocals2song train` (or its export/)")
     evaluate.add_argument("--data_dir", required=True, help="data set made by `vocals2song dataset`")
     evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"), help="split to evaluate")
     evaluate.add_argument("--output_dir", default=None, help="where metrics.json/.md go (default MODEL/eval)")
+    evaluate.add_argument(
+        "--segments_per_track", type=int, default=None, help="score only each track's first N segments (default: all)"
+    )
     evaluate.set_defaults(run=_evaluate, passthrough=False)
 
     serve = commands.add_parser("serve", help="a web page to record or upload a vocal and hear the song")
