@@ -1,5 +1,6 @@
 """The pix2pix trainer on generated data: tiny model, short crops, two logical CPUs."""
 
+import dataclasses
 import json
 import os
 import re
@@ -114,6 +115,21 @@ def test_training_with_the_chroma_term_logs_it_and_lowers_it(dataset_dir, tmp_pa
     batch = distributed_batch(trainer.strategy, next(iter(trainer.dataset("train", True))))
     chroma = [trainer.train_step(batch)["chroma"] for _ in range(60)]
     assert chroma[-1] < chroma[0] * 0.7, (chroma[0], chroma[-1])
+
+
+def test_empty_shards_never_make_a_machines_share_empty(dataset_dir):
+    from vocals2song.manifest import DatasetError, read_manifest
+
+    manifest = read_manifest(dataset_dir)
+    first = next(shard for shard in manifest.shards if shard.split == "train")
+    emptied = [  # every train track but one dead-lettered: their shards hold no segments
+        shard if shard.split != "train" or shard is first else dataclasses.replace(shard, segments=0)
+        for shard in manifest.shards
+    ]
+    with pytest.raises(DatasetError, match=r"'train' .* has 1 shard\(s\) holding segments for 2 machines"):
+        input.make_dataset(
+            dataclasses.replace(manifest, shards=emptied), dataset_dir, "train", TINY_INPUT, 2, True, worker=(1, 2)
+        )
 
 
 def _command(dataset_dir: str, model_dir: str, steps: int) -> list[str]:

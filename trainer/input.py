@@ -91,20 +91,23 @@ def make_dataset(
     Training: shuffled shards and crops, random crop positions, repeated forever.
     Evaluation: shards in order, one crop from the start of each segment, one pass.
     Batches are always full (drop_remainder) so every replica gets the same share.
-    ``worker`` = (index, count): with several machines each reads every count-th shard from
-    its index (tf.distribute's own auto-sharding is switched off, so the split is ours).
+    ``worker`` = (index, count): with several machines each reads every count-th shard that
+    holds segments from its index (tf.distribute's own auto-sharding is switched off, so the
+    split is ours; empty shards of dead-lettered tracks never make a machine's share empty).
     """
-    paths = manifest.shard_paths(data_dir, split)
-    if not paths or manifest.segments(split) == 0:
+    shards = [shard for shard in manifest.shards if shard.split == split and shard.segments > 0]
+    if not shards:
         raise DatasetError(f"split {split!r} of {data_dir} holds no segments")
     index, workers = worker
     if workers > 1:
-        if len(paths) < workers:
+        if len(shards) < workers:
             raise DatasetError(
-                f"split {split!r} of {data_dir} has {len(paths)} shards for {workers} machines, which read a share "
-                "each: rebuild it with more shards (--tracks_per_shard 1)"
+                f"split {split!r} of {data_dir} has {len(shards)} shard(s) holding segments for {workers} machines, "
+                "which read a share each: rebuild it with more shards (--tracks_per_shard 1) or use fewer machines"
             )
-        paths = paths[index::workers]
+        shards = shards[index::workers]
+    paths = [manifest.shard_path(data_dir, shard) for shard in shards]
+    if workers > 1:
         log.info("machine %d of %d reads %d %s shards: %s", index, workers, len(paths), split, ", ".join(paths))
     frames = manifest.config.segment_frames
     if config.crop_frames > frames:
