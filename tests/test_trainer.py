@@ -117,6 +117,19 @@ def test_training_with_the_chroma_term_logs_it_and_lowers_it(dataset_dir, tmp_pa
     assert chroma[-1] < chroma[0] * 0.7, (chroma[0], chroma[-1])
 
 
+def test_a_resumed_run_seeds_its_input_from_the_step(dataset_dir, tmp_path, monkeypatch):
+    """A restart must not replay the first shard order and crops: the input seed moves on."""
+    seeds = []
+    real = input.make_dataset
+    monkeypatch.setattr(input, "make_dataset", lambda *a, **k: seeds.append(k["seed"]) or real(*a, **k))
+    trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), seed=7))
+    trainer.dataset("train", True)
+    trainer.step.assign(40)  # as after restoring a checkpoint at step 40
+    trainer.dataset("train", True)
+    trainer.dataset("valid", False)
+    assert seeds == [7, 47, None]
+
+
 def test_empty_shards_never_make_a_machines_share_empty(dataset_dir):
     from vocals2song.manifest import DatasetError, read_manifest
 

@@ -229,6 +229,8 @@ class Trainer:
         return int(self.step.numpy())
 
     def dataset(self, split: str, training: bool, batch_size: int | None = None) -> tf.data.Dataset:
+        """Batches of ``split``. Training input is seeded from the seed *and the step*, so a
+        resumed run draws new shard orders and crops instead of replaying the first ones."""
         return input.make_dataset(
             self.manifest,
             self.config.data_dir,
@@ -236,7 +238,7 @@ class Trainer:
             self.config.input,
             batch_size or self.config.batch_size,
             training=training,
-            seed=self.config.seed if training else None,
+            seed=self.config.seed + int(self.step.numpy()) if training else None,
             worker=(self.worker, self.workers) if training else (0, 1),
         )
 
