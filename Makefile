@@ -28,10 +28,10 @@ $(BIN)/vocals2song: setup.py
 install: $(BIN)/vocals2song
 
 # The browser and render tests need Debian packages (chromium, fluidsynth, soundfonts);
-# tests/install_debian.sh installs them when it can
+# infra/install_debian.sh installs them when it can
 # (they are skipped, saying why, when it cannot). Screenshots land in test-artifacts/.
 test: install
-	bash tests/install_debian.sh
+	bash infra/install_debian.sh
 	$(BIN)/python -m pytest -q tests
 
 lint: install

@@ -1,11 +1,12 @@
 """The render job: scores -> tracks in MUSDB18-HQ layout, ready for the dataset job.
 
 One element per score: a worker parses it, draws its arrangements (``--keys`` per score)
-and writes ``OUT/<split>/<score> <shift>/{vocals,drums,bass,other,mixture}.wav``. A score
-that fails to parse or render becomes a dead letter in ``OUT/failures/render-*.jsonl``
-naming the file and the reason; the others are written. Like the dataset job, ``run`` is a
-library function with Beam options passed through, so it runs on the DirectRunner here and
-on Dataflow (whose worker image needs fluidsynth and the soundfont: infra/Dockerfile.dataflow).
+and writes ``OUT/<split>/<score> <shift>/{vocals,drums,bass,other,mixture}.wav``, listed with
+their choices in ``OUT/render-<split>.jsonl``. A score that fails to parse or render becomes a
+dead letter in ``OUT/failures/render-<split>.jsonl`` naming the file and the reason; the
+others are written. Like the dataset job, ``run`` is a library function with Beam options
+passed through, so it runs on the DirectRunner here and on Dataflow (whose worker image needs
+fluidsynth and the soundfonts: infra/Dockerfile.dataflow).
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import apache_beam as beam
 from pipelines import progress
 from vocals2song import render, scores, storage
 
-FAILURES = "failures/render"
-TRACKS = "render"
 DEAD_LETTER = "dead_letter"
 COUNTER_NAMESPACE = "vocals2song_render"
 SPLITS = ("train", "test")
@@ -125,7 +124,8 @@ def run(options: RenderJobOptions, beam_args: list[str]) -> dict[str, Any]:
             | "Spread" >> beam.Reshuffle()
             | "Render" >> beam.ParDo(RenderScore(options, len(paths), started)).with_outputs(DEAD_LETTER, main="tracks")
         )
-        for name, collection in ((TRACKS, rendered.tracks), (FAILURES, rendered[DEAD_LETTER])):
+        tracks_name, failures_name = f"render-{options.split}", f"failures/render-{options.split}"
+        for name, collection in ((tracks_name, rendered.tracks), (failures_name, rendered[DEAD_LETTER])):
             _ = (
                 collection
                 | f"Json {name}" >> beam.Map(json.dumps, sort_keys=True)
@@ -138,8 +138,8 @@ def run(options: RenderJobOptions, beam_args: list[str]) -> dict[str, Any]:
                 )
             )
     progress.clear(options.output_dir)
-    tracks = _rows(storage.join(options.output_dir, TRACKS + ".jsonl"))
-    failures = _rows(storage.join(options.output_dir, FAILURES + ".jsonl"))
+    tracks = _rows(storage.join(options.output_dir, tracks_name + ".jsonl"))
+    failures = _rows(storage.join(options.output_dir, failures_name + ".jsonl"))
     return {"tracks": len(tracks), "failures": failures, "seconds": sum(row["seconds"] for row in tracks)}
 
 

@@ -2,7 +2,7 @@
 `vocals2song serve`'s app on 127.0.0.1. Uploads a file, records from a fake microphone,
 generates, and checks the player and the picture. Screenshots go to ``test-artifacts/``.
 
-Chromium comes from Debian's ``chromium`` package (``tests/install_debian.sh``, run by
+Chromium comes from Debian's ``chromium`` package (``infra/install_debian.sh``, run by
 ``make test``; ``.ci/run`` insists on it). Without it the tests skip and say why.
 """
 
@@ -35,7 +35,7 @@ RESULT_TIMEOUT_MS = 180_000
 
 if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
     pytest.skip(
-        f"no Chromium at {CHROMIUM}: run tests/install_debian.sh (Debian package chromium) to run the browser tests",
+        f"no Chromium at {CHROMIUM}: run infra/install_debian.sh (Debian package chromium) to run the browser tests",
         allow_module_level=True,
     )
 playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the [dev] extra")

@@ -16,7 +16,7 @@ from vocals2song.cli import main
 SOUNDFONT = render.DEV_SOUNDFONT
 pytestmark = pytest.mark.skipif(
     not (os.path.exists(SOUNDFONT) and render.shutil.which("fluidsynth")),
-    reason="fluidsynth and timgm6mb-soundfont are not installed (tests/install_debian.sh installs them)",
+    reason="fluidsynth and timgm6mb-soundfont are not installed (infra/install_debian.sh installs them)",
 )
 MELODY = (72, 74, 76, 77, 79, 77, 76, 74, 72, 71, 72, 74, 76, 74, 72, 72)  # MIDI notes, one per beat
 BASS = (48, 43, 45, 41)  # one per bar
@@ -47,7 +47,7 @@ def rendered(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("rendered"))
     args = ["render", "--scores_dir", str(folder), "--output_dir", out, "--keys", "2", "--soundfont", SOUNDFONT]
     assert main([*args, "--tempo", "120:120", "--runner", "DirectRunner"]) == 0
-    rows = {row["track"]: row for row in map(json.loads, open(os.path.join(out, "render.jsonl")))}
+    rows = {row["track"]: row for row in map(json.loads, open(os.path.join(out, "render-train.jsonl")))}
     return out, rows
 
 
@@ -98,7 +98,7 @@ def test_scores_that_fail_to_parse_are_dead_letters_naming_the_file(rendered):
     out, _ = rendered
     failures = {
         os.path.basename(row["file"]): row["reason"]
-        for row in map(json.loads, open(os.path.join(out, "failures", "render.jsonl")))
+        for row in map(json.loads, open(os.path.join(out, "failures", "render-train.jsonl")))
     }
     assert set(failures) == {"broken.musicxml", "noise.mid"}
     assert "noise.mid: not a readable MIDI file" in failures["noise.mid"]
