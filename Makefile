@@ -12,12 +12,19 @@ TRAIN_ARGS ?=
 VOCALS ?=
 SONG ?= data/song.wav
 DEMO ?= data/demo
-# The demo model: small enough to train in minutes on 2 CPU cores.
+DEMO_SCORES ?= 0:60
+DEV_SOUNDFONT ?= /usr/share/sounds/sf2/TimGM6mb.sf2
+RELEASE ?= data/release
+# The released model's recipe (docs/model-notes.md says why), and the demo's: the same model,
+# shorter crops and fewer steps, small enough to train in minutes on 2 CPU cores.
+RELEASE_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
+	--crop_frames 256 --batch_size 8 --steps 500 --learning_rate 1e-3 --chroma_weight 50 --log_every 25 \
+	--checkpoint_every 100 --summary_every 250 --eval_every 250
 DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
-	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 --checkpoint_every 100 \
-	--summary_every 100 --eval_every 100
+	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --chroma_weight 50 --log_every 25 \
+	--checkpoint_every 100 --summary_every 100 --eval_every 100
 
-.PHONY: install test lint dataset inspect synth train generate evaluate demo serve dataset-dataflow train-vertex bench bench-scale clean
+.PHONY: install test lint dataset inspect synth train generate evaluate demo model serve dataset-dataflow train-vertex bench bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,14 +63,19 @@ generate: install
 evaluate: install
 	$(BIN)/vocals2song evaluate --model $(MODEL) --data_dir $(DATA)
 
-# Fresh synthetic MUSDB18-HQ-layout data -> Beam job -> short training -> evaluation ->
-# a song from a held-out (test split) vocal.
+# Rendered chorales (music21's Bach corpus, FluidSynth) in MUSDB18-HQ layout -> Beam job ->
+# short training -> evaluation on held-out chorales rendered with another soundfont -> a song
+# from a held-out vocal. The whole pipeline in about a quarter of an hour on 2 cores.
 demo: install
+	bash infra/install_debian.sh --require render
 	rm -rf $(DEMO)
-	$(BIN)/vocals2song synth-musdb $(DEMO)/musdb --tracks 12 --seconds 30 --seed 0
+	$(BIN)/vocals2song render --output_dir $(DEMO)/musdb --bach $(DEMO_SCORES) --except_every 10:5 --max_seconds 45 \
+		--direct_running_mode=multi_processing --direct_num_workers=2
+	$(BIN)/vocals2song render --output_dir $(DEMO)/musdb --bach $(DEMO_SCORES) --every 10:5 --split test \
+		--soundfont $(DEV_SOUNDFONT) --seed 1 --max_seconds 45
 	$(BIN)/vocals2song dataset --musdb_root $(DEMO)/musdb --output_dir $(DEMO)/dataset --runner DirectRunner
 	$(BIN)/vocals2song train --data_dir $(DEMO)/dataset --model_dir $(DEMO)/model $(DEMO_TRAIN_ARGS)
-	$(BIN)/vocals2song evaluate --model $(DEMO)/model --data_dir $(DEMO)/dataset --output_dir $(DEMO)
+	$(BIN)/vocals2song evaluate --model $(DEMO)/model --data_dir $(DEMO)/dataset --output_dir $(DEMO) --segments_per_track 1
 	$(BIN)/vocals2song generate --model $(DEMO)/model --output $(DEMO)/song.wav \
 		--vocals "$$(ls -d $(DEMO)/musdb/test/*/ | head -n 1)vocals.wav"
 	@echo
@@ -73,10 +85,27 @@ demo: install
 	@echo "  metrics:     $(DEMO)/metrics.json ($(DEMO)/metrics.md)"
 	@echo "  TensorBoard: $(BIN)/tensorboard --logdir $(DEMO)/model/summaries"
 
-# The web page for a trained model (after `make demo`: MODEL=data/demo/model, the default here
-# when it exists). Binds to 127.0.0.1; open http://127.0.0.1:$(PORT)/.
+# The released model (models/chorales): the training corpus and the dev set rendered from the
+# chorales outside the reserved tail, trained with RELEASE_TRAIN_ARGS, exported into models/,
+# scored on the dev set (models/chorales/metrics.md). See docs/model-notes.md.
+model: install
+	bash infra/install_debian.sh --require render
+	rm -rf $(RELEASE)
+	$(BIN)/vocals2song render --output_dir $(RELEASE)/chorales --bach 0:373 --except_every 10:5 \
+		--direct_running_mode=multi_processing --direct_num_workers=2
+	$(BIN)/vocals2song render --output_dir $(RELEASE)/chorales --bach 0:373 --every 10:5 --split test \
+		--soundfont $(DEV_SOUNDFONT) --seed 1
+	$(BIN)/vocals2song dataset --musdb_root $(RELEASE)/chorales --output_dir $(RELEASE)/dataset \
+		--direct_running_mode=multi_processing --direct_num_workers=2
+	$(BIN)/vocals2song train --data_dir $(RELEASE)/dataset --model_dir $(RELEASE)/model $(RELEASE_TRAIN_ARGS)
+	rm -rf models/chorales && mkdir -p models/chorales && cp $(RELEASE)/model/export/* models/chorales/
+	$(BIN)/vocals2song evaluate --model models/chorales --data_dir $(RELEASE)/dataset --output_dir models/chorales \
+		--segments_per_track 1
+
+# The web page: the `make demo` model when there is one, else the released model
+# (models/chorales). Binds to 127.0.0.1; open http://127.0.0.1:$(PORT)/.
 PORT ?= 8000
-SERVE_MODEL ?= $(if $(wildcard $(DEMO)/model/export),$(DEMO)/model,$(MODEL))
+SERVE_MODEL ?= $(if $(wildcard $(DEMO)/model/export),$(DEMO)/model,models/chorales)
 serve: install
 	$(BIN)/vocals2song serve --model $(SERVE_MODEL) --port $(PORT)
 

@@ -154,12 +154,20 @@ def _command(dataset_dir: str, model_dir: str, steps: int) -> list[str]:
 
 
 def _wait_for_checkpoint(process: subprocess.Popen, model_dir: str, number: int) -> None:
-    path = os.path.join(model_dir, "checkpoints", f"ckpt-{number}.index")
+    """Until the checkpoint state (what a rerun restores from) names step ``number`` or later:
+    its .index file alone appears before the state is updated, and a kill between the two
+    leaves the previous checkpoint the latest."""
+    folder = os.path.join(model_dir, "checkpoints")
     deadline = time.monotonic() + 240
-    while not os.path.exists(path):
+    while _latest_step(folder) < number:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "no checkpoint in time"
         time.sleep(0.05)
+
+
+def _latest_step(folder: str) -> int:
+    latest = tf.train.latest_checkpoint(folder) if os.path.isdir(folder) else None
+    return int(latest.rsplit("-", 1)[1]) if latest else -1
 
 
 def _checkpoint_numbers(model_dir: str) -> list[int]:

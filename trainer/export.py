@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import pathlib
 import tempfile
 
 import numpy as np
@@ -18,6 +19,8 @@ from vocals2song import storage
 from vocals2song.config import SpectralConfig
 from vocals2song.features import FeatureCodec, FeatureConfig
 
+RELEASED_MODEL = str(pathlib.Path(__file__).resolve().parents[1] / "models" / "chorales")
+"""The model released with the repository (models/chorales: `make model` retrains it)."""
 EXPORT_DIR = "export"
 GENERATOR_FILE = "generator.keras"
 METADATA_FILE = "model.json"
@@ -50,10 +53,12 @@ def export(model_dir: str, generator, metadata: dict) -> str:
     return out
 
 
-def load_model(path: str) -> ExportedModel:
-    """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://)."""
+def load_model(path: str | None = None) -> ExportedModel:
+    """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://);
+    without a path, the released model."""
     import keras
 
+    path = path or RELEASED_MODEL
     if not storage.exists(storage.join(path, METADATA_FILE)):
         path = storage.join(path, EXPORT_DIR)
     metadata_path = storage.join(path, METADATA_FILE)

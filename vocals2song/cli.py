@@ -118,7 +118,7 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
         allowed_origins=tuple(filter(None, args.allowed_origins.split(","))),
     )
     web = app.create_app(export.load_model(args.model), settings)
-    print(f"serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    print(f"serving {args.model or export.RELEASED_MODEL} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.run(web, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
 
@@ -160,7 +160,9 @@ def parser() -> argparse.ArgumentParser:
     train.set_defaults(run=_train, passthrough=False)
 
     generate = commands.add_parser("generate", help="vocals (a file or a folder of files) in, song out")
-    generate.add_argument("--model", required=True, help="model_dir of `vocals2song train` (or its export/)")
+    generate.add_argument(
+        "--model", default=None, help="model_dir of `vocals2song train` or its export/ (default: the released model)"
+    )
     generate.add_argument("--vocals", required=True, help="a vocal recording (WAV/FLAC/OGG/MP3) or a folder of them")
     generate.add_argument("--output", required=True, help="song .wav (a .png is written beside it), or a folder")
     generate.add_argument(
@@ -183,7 +185,9 @@ def parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="a web page to record or upload a vocal and hear the song")
     serve.add_argument(
-        "--model", required=True, help="model_dir of `vocals2song train` (or its export/), local or gs://"
+        "--model",
+        default=None,
+        help="model_dir of `vocals2song train` or its export/, local or gs:// (default: the released model)",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
     serve.add_argument("--port", type=int, default=8000, help="TCP port")
