@@ -108,6 +108,19 @@ def test_bad_inputs_get_their_error_and_batch_mode_does_the_rest(accompaniment_m
     assert sorted(os.listdir(tmp_path / "o")) == ["good.png", "good.wav"]
 
 
+def test_without_a_model_generate_uses_the_released_one_or_says_where_it_is_missing(
+    accompaniment_model, tmp_path, monkeypatch, capsys
+):
+    audio.write(str(tmp_path / "v.wav"), sung(1.0, 44100, 1), 44100)
+    args = ["generate", "--vocals", str(tmp_path / "v.wav"), "--output", str(tmp_path / "song.wav")]
+    monkeypatch.setattr(export, "RELEASED_MODEL", str(tmp_path / "models" / "chorales"))
+    assert main(args) == 2
+    error = capsys.readouterr().err
+    assert f"no released model in {tmp_path / 'models' / 'chorales'}" in error and "make model" in error
+    monkeypatch.setattr(export, "RELEASED_MODEL", os.path.join(accompaniment_model, "export"))
+    assert main(args) == 0 and os.path.exists(tmp_path / "song.wav")
+
+
 def test_a_bad_single_input_is_one_clear_error(accompaniment_model, tmp_path, capsys):
     (tmp_path / "x.wav").write_bytes(b"RIFF....nonsense")
     code = main(["generate", "--model", accompaniment_model, "--vocals", str(tmp_path / "x.wav"), "--output", "s.wav"])

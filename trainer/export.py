@@ -58,6 +58,8 @@ def load_model(path: str | None = None) -> ExportedModel:
     without a path, the released model."""
     import keras
 
+    if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
+        raise FileNotFoundError(f"no --model given and no released model in {RELEASED_MODEL} (`make model` trains it)")
     path = path or RELEASED_MODEL
     if not storage.exists(storage.join(path, METADATA_FILE)):
         path = storage.join(path, EXPORT_DIR)
