@@ -21,7 +21,7 @@ RELEASE_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --de
 	--crop_frames 256 --batch_size 8 --steps 500 --learning_rate 1e-3 --chroma_weight 50 --log_every 25 \
 	--checkpoint_every 100 --summary_every 250 --eval_every 250
 DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
-	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --chroma_weight 50 --log_every 25 \
+	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100
 
 .PHONY: install test lint dataset inspect synth train generate evaluate demo model serve dataset-dataflow train-vertex bench bench-scale clean

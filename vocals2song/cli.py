@@ -118,7 +118,8 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
         allowed_origins=tuple(filter(None, args.allowed_origins.split(","))),
     )
     web = app.create_app(export.load_model(args.model), settings)
-    print(f"serving {args.model or export.RELEASED_MODEL} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
+    where = args.model or export.RELEASED_MODEL
+    print(f"serving {where} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.run(web, host=args.host, port=args.port, log_level=args.log_level.lower())
     return 0
 
