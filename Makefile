@@ -24,7 +24,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100
 
-.PHONY: install test lint dataset inspect synth train generate evaluate demo model serve dataset-dataflow train-vertex bench bench-scale clean
+.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo model serve dataset-dataflow train-vertex bench bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ install: $(BIN)/vocals2song
 test: install
 	bash infra/install_debian.sh
 	$(BIN)/python -m pytest -q tests
+
+# The quick part of the suite for working on the code: everything but the slow, browser, gcs and
+# packaging groups (pyproject.toml). `make test` (what CI runs) still runs them all.
+test-fast: install
+	$(BIN)/python -m pytest -q tests -m "not slow and not browser and not gcs and not packaging"
 
 lint: install
 	$(BIN)/ruff check .

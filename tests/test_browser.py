@@ -19,6 +19,8 @@ from conftest import free_port, sung
 
 from webapp import app as webapp
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = os.environ.get("VOCALS2SONG_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
 # Chromium's own network chatter is refused on a closed network; these keep it quiet.

@@ -13,6 +13,8 @@ from benchmarks import peak_rss
 from vocals2song import synth
 from vocals2song.manifest import DatasetError, read_manifest
 
+pytestmark = pytest.mark.slow
+
 
 def job_command(root: str, out: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "vocals2song.cli", "dataset", "--musdb_root", root, "--output_dir", out, *extra]

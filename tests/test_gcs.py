@@ -13,6 +13,8 @@ from conftest import SEGMENT_SECONDS, shard_bytes, sung
 
 from vocals2song import storage
 
+pytestmark = pytest.mark.gcs
+
 BUCKET = "vocals2song-test"
 pytest.importorskip("gcp_storage_emulator", reason="gcp-storage-emulator is in the [dev] extra")
 

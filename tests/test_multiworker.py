@@ -16,6 +16,8 @@ from conftest import free_port
 from trainer import distribute
 from vocals2song.manifest import read_manifest
 
+pytestmark = pytest.mark.slow
+
 STEPS = 3
 
 

@@ -12,7 +12,10 @@ import subprocess
 import sys
 import tarfile
 
+import pytest
 from conftest import SEGMENT_SECONDS, shard_bytes
+
+pytestmark = pytest.mark.packaging
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

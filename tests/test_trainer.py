@@ -175,6 +175,7 @@ def _checkpoint_numbers(model_dir: str) -> list[int]:
     return sorted(int(m.group(1)) for m in (re.match(r"ckpt-(\d+)\.index$", n) for n in names) if m)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_from_its_last_checkpoint(dataset_dir, tmp_path):
     model_dir = str(tmp_path / "killed")
     process = subprocess.Popen(_command(dataset_dir, model_dir, 60), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -193,6 +194,7 @@ def test_killed_run_resumes_from_its_last_checkpoint(dataset_dir, tmp_path):
     assert export.load_model(model_dir).step == 60
 
 
+@pytest.mark.slow
 def test_sigterm_writes_a_checkpoint_before_exiting(dataset_dir, tmp_path):
     model_dir = str(tmp_path / "term")
     process = subprocess.Popen(
