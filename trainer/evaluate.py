@@ -21,6 +21,7 @@ loudest frame over the true accompaniment's loudest (dB) and L1 of normalised lo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -70,11 +71,14 @@ def frame_excess_db(truth: np.ndarray, estimate: np.ndarray) -> float:
     return 10 * float(np.log10(loudest[0] / loudest[1]))
 
 
+@dataclasses.dataclass(frozen=True)
 class Case:
     """One test segment: complex mono spectra of vocals and true accompaniment, valid frames."""
 
-    def __init__(self, track: str, vocals: np.ndarray, accompaniment: np.ndarray, samples: int):
-        self.track, self.vocals, self.accompaniment, self.samples = track, vocals, accompaniment, samples
+    track: str
+    vocals: np.ndarray
+    accompaniment: np.ndarray
+    samples: int
 
 
 def cases(model: ExportedModel, data_dir: str, split: str, per_track: int | None = None) -> Iterator[Case]:
