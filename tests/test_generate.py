@@ -180,3 +180,23 @@ def test_magnitude_only_models_default_to_griffin_lim(dataset_dir, tmp_path):
     assert generate.generate(model, sung(2.0, 44100, 1), 44100).shape == (1, 88200)
     with pytest.raises(ValueError, match="--phase griffinlim"):
         generate.generate(model, sung(2.0, 44100, 1), 44100, phase="predicted")
+
+
+def test_a_log_frequency_model_trains_exports_and_sings(dataset_dir, tmp_path):
+    features = FeatureConfig("logmag", frequency="log", log_bins=256)
+    config = train.TrainConfig(
+        dataset_dir,
+        str(tmp_path / "m"),
+        steps=2,
+        batch_size=2,
+        input=train_input.InputConfig(crop_frames=64, shuffle_buffer=4, features=features, target="accompaniment"),
+        model=models.ModelConfig(filters=4, depth=4, dropout=0.0, disc_filters=4),
+    )
+    train.train(config)
+    model = export.load_model(str(tmp_path / "m"))
+    assert model.features == features and model.generator.input_shape[1] == 256
+    vocal = sung(2.0, 44100, 1)
+    song = generate.generate(model, vocal, 44100)
+    assert song.shape == (1, 88200)
+    accompaniment = song - vocal
+    assert audio.rms_db(accompaniment) > audio.rms_db(vocal) - 40  # the generator's rows reach the audio

@@ -95,12 +95,14 @@ def tone_features(frequencies: list[float], codec) -> tf.Tensor:
     return tf.constant(codec.encode(spectral.stft(chord, SpectralConfig())[0])[np.newaxis])
 
 
-def test_the_chroma_term_is_zero_for_the_target_and_high_for_other_pitch_classes():
+@pytest.mark.parametrize("frequency", ["linear", "log"])
+def test_the_chroma_term_is_zero_for_the_target_and_high_for_other_pitch_classes(frequency):
     from trainer import losses
     from vocals2song.config import SpectralConfig
     from vocals2song.features import FeatureCodec, FeatureConfig
 
-    codec = FeatureCodec(FeatureConfig(kind="logmag"), np.full(513, -5.0), np.full(513, 2.0))
+    features = FeatureConfig(kind="logmag", frequency=frequency)
+    codec = FeatureCodec(features, np.full(513, -5.0), np.full(513, 2.0), SpectralConfig())
     distance = losses.ChromaDistance(codec, SpectralConfig())
     c_major = tone_features([523.3, 659.3, 784.0], codec)
     same_classes = tone_features([1046.5, 1318.5, 1568.0], codec)  # an octave up

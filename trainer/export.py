@@ -75,14 +75,16 @@ def load_model(path: str | None = None) -> ExportedModel:
         fs.get_file(resolved, local)
         generator = keras.models.load_model(local, compile=False)
     features = FeatureConfig(**metadata["features"])
+    spectral = SpectralConfig.from_dict(metadata["spectral"])
 
     def codec(stem: str) -> FeatureCodec:
         stats = metadata["stats"][stem]
-        return FeatureCodec(features, np.asarray(stats["mean"], np.float32), np.asarray(stats["std"], np.float32))
+        mean, std = (np.asarray(stats[key], np.float32) for key in ("mean", "std"))
+        return FeatureCodec(features, mean, std, spectral)
 
     return ExportedModel(
         generator=generator,
-        spectral=SpectralConfig.from_dict(metadata["spectral"]),
+        spectral=spectral,
         features=features,
         source=metadata["source"],
         target=metadata["target"],

@@ -52,8 +52,8 @@ def stem_codecs(manifest: Manifest, config: InputConfig) -> tuple[FeatureCodec, 
     if target_stats != config.target:
         log.info("target %s has no statistics in the data set; normalising it with the mixture's", config.target)
     return (
-        FeatureCodec(config.features, *manifest.stat_arrays(config.source)),
-        FeatureCodec(config.features, *manifest.stat_arrays(target_stats)),
+        FeatureCodec(config.features, *manifest.stat_arrays(config.source), manifest.config),
+        FeatureCodec(config.features, *manifest.stat_arrays(target_stats), manifest.config),
     )
 
 
@@ -130,7 +130,7 @@ def make_dataset(
             end = start + config.crop_frames
             return source_codec.encode_tf(source[:, :, start:end]), target_codec.encode_tf(target[:, :, start:end])
 
-        shape = (config.features.bins, config.crop_frames, config.features.channels)
+        shape = (config.features.rows, config.crop_frames, config.features.channels)
         signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32))
         return tf.data.Dataset.from_tensor_slices(tf.map_fn(crop, starts, fn_output_signature=signature))
 

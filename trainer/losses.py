@@ -10,11 +10,11 @@ right pitch classes, in whatever octave and timbre.
 from __future__ import annotations
 
 import librosa
-import numpy as np
 import tensorflow as tf
+import tensorflow.experimental.numpy as tnp
 
 from vocals2song.config import SpectralConfig
-from vocals2song.features import BOUND_STD, LOG_EPSILON, FeatureCodec
+from vocals2song.features import LOG_EPSILON, FeatureCodec
 
 CORRELATION_EPSILON = 1e-6
 
@@ -28,16 +28,14 @@ class ChromaDistance:
     """1 - per-frame Pearson correlation of chroma, averaged over frames: ``(batch,)``."""
 
     def __init__(self, codec: FeatureCodec, spectral: SpectralConfig):
-        bins = codec.config.bins
-        filters = librosa.filters.chroma(sr=spectral.sample_rate, n_fft=spectral.n_fft, tuning=0.0)[:, :bins]
-        self._filters = tf.constant(filters.T, tf.float32)  # (bins, 12)
-        self._mean = tf.constant(np.asarray(codec.mean[:bins], np.float32)[:, None])
-        self._std = tf.constant(np.maximum(np.asarray(codec.std[:bins], np.float32), 1e-3)[:, None])
+        self._codec = codec
+        filters = librosa.filters.chroma(sr=spectral.sample_rate, n_fft=spectral.n_fft, tuning=0.0)
+        self._filters = tf.constant(filters[:, : codec.config.bins].T, tf.float32)  # (bins, 12)
 
     def _chroma(self, features: tf.Tensor) -> tf.Tensor:
         """Normalised log-magnitude channel -> mean-centred chroma ``(batch, frames, 12)``."""
         # Clipped as generation clips it; an unbounded output would overflow exp early in training.
-        log_magnitude = tf.minimum(features[..., 0], BOUND_STD) * self._std + self._mean  # (batch, bins, frames)
+        log_magnitude = self._codec.linear_log_magnitude(features[..., 0], tnp)  # (batch, bins, frames)
         power = tf.square(tf.maximum(tf.exp(log_magnitude) - LOG_EPSILON, 0.0))
         chroma = tf.einsum("bkt,kc->btc", power, self._filters)
         return chroma - tf.reduce_mean(chroma, axis=-1, keepdims=True)

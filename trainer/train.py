@@ -25,7 +25,7 @@ import tensorflow as tf
 from trainer import distribute, export, input, losses, models
 from vocals2song import storage
 from vocals2song.config import ConfigMismatchError, SpectralConfig
-from vocals2song.features import KINDS, FeatureConfig, to_waveform
+from vocals2song.features import FREQUENCY_SCALES, KINDS, FeatureConfig, to_waveform
 from vocals2song.manifest import Manifest, read_manifest
 
 CONFIG_FILE = "train_config.json"
@@ -94,6 +94,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--crops_per_segment", type=int, default=inputs.crops_per_segment, help="random crops per segment")
     add("--shuffle_buffer", type=int, default=inputs.shuffle_buffer, help="crops held in the shuffle buffer")
     add("--features", default=inputs.features.kind, choices=sorted(KINDS), help="model features")
+    add(
+        "--frequency",
+        default=inputs.features.frequency,
+        choices=FREQUENCY_SCALES,
+        help="the features' frequency axis: STFT bins, or log-spaced rows (intervals become translations)",
+    )
+    add("--log_bins", type=int, default=inputs.features.log_bins, help="rows of a log-frequency axis")
+    add("--bins_per_octave", type=int, default=inputs.features.bins_per_octave, help="log-frequency rows per octave")
+    add("--fmin", type=float, default=inputs.features.fmin, help="lowest log-frequency row, Hz")
     add("--filters", type=int, default=model.filters, help="generator base filters")
     add("--depth", type=int, default=model.depth, help="U-Net depth (input sides must divide by 2**depth)")
     add("--dropout", type=float, default=model.dropout, help="dropout in the first decoder blocks")
@@ -124,7 +133,13 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             crop_frames=args.crop_frames,
             crops_per_segment=args.crops_per_segment,
             shuffle_buffer=args.shuffle_buffer,
-            features=FeatureConfig(kind=args.features),
+            features=FeatureConfig(
+                kind=args.features,
+                frequency=args.frequency,
+                log_bins=args.log_bins,
+                bins_per_octave=args.bins_per_octave,
+                fmin=args.fmin,
+            ),
         ),
         model=models.ModelConfig(
             filters=args.filters, depth=args.depth, dropout=args.dropout, disc_filters=args.disc_filters
@@ -167,9 +182,10 @@ class Trainer:
         self.manifest = read_manifest(config.data_dir)
         input.check_stems(self.manifest, config.input)
         check_data(self.manifest, config.model_dir, config)
-        if config.model.multiple > config.input.features.bins or config.input.crop_frames % config.model.multiple:
+        rows, multiple = config.input.features.rows, config.model.multiple
+        if multiple > rows or rows % multiple or config.input.crop_frames % multiple:
             raise ValueError(
-                f"--crop_frames {config.input.crop_frames} and {config.input.features.bins} bins must be multiples "
+                f"--crop_frames {config.input.crop_frames} and {rows} frequency rows must be multiples "
                 f"of 2**depth = {config.model.multiple}"
             )
         if config.mixed_precision:
@@ -183,7 +199,7 @@ class Trainer:
         self.source_codec, self.target_codec = input.stem_codecs(self.manifest, config.input)
         self.chroma = losses.ChromaDistance(self.target_codec, self.manifest.config) if config.chroma_weight else None
         tf.keras.utils.set_random_seed(config.seed)
-        channels, bins = config.input.features.channels, config.input.features.bins
+        channels, bins = config.input.features.channels, config.input.features.rows
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             self.generator = models.generator(config.model, channels, bins)

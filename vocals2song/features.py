@@ -10,6 +10,7 @@ and drop the Nyquist bin, so 1024-point frames give 512 bins, a power of two for
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -28,6 +29,7 @@ stem's mean in every bin (with the input at the training level)."""
 ACTIVE_DB = 50.0
 """Frames more than this far below a recording's loudest frame do not count for its level."""
 KINDS = {"logmag_phase": 2, "logmag": 1}
+FREQUENCY_SCALES = ("linear", "log")
 
 
 def log_magnitude(spectrum: np.ndarray) -> np.ndarray:
@@ -57,22 +59,66 @@ class FeatureConfig:
       kind: "logmag_phase": channel 0 the log-magnitude normalised per bin with the data
         set's statistics, channel 1 the phase / pi in [-1, 1] (the seed's R and G);
         "logmag": the first channel only (phase is rebuilt at generation).
-      bins: frequency bins kept from the bottom (512 of 513: Nyquist dropped).
+      bins: STFT bins kept from the bottom (512 of 513: Nyquist dropped).
+      frequency: "linear": the model's rows are those STFT bins; "log": ``log_bins`` rows
+        spaced ``bins_per_octave`` per octave from ``fmin`` Hz, so that a musical interval
+        is the same number of rows at every pitch and transposing is a translation (a
+        convolution can learn "a third below" once, not once per note).
     """
 
     kind: str = "logmag_phase"
     bins: int = 512
+    frequency: str = "linear"
+    log_bins: int = 320
+    bins_per_octave: int = 36
+    fmin: float = 41.2
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"feature kind must be one of {sorted(KINDS)}, got {self.kind!r}")
+        if self.frequency not in FREQUENCY_SCALES:
+            raise ValueError(f"frequency scale must be one of {FREQUENCY_SCALES}, got {self.frequency!r}")
+        if self.frequency == "log" and self.channels > 1:
+            raise ValueError("a log-frequency axis has no per-bin phase: use features 'logmag' with it")
 
     @property
     def channels(self) -> int:
         return KINDS[self.kind]
 
+    @property
+    def rows(self) -> int:
+        """Rows of the model's feature image (its frequency axis)."""
+        return self.log_bins if self.frequency == "log" else self.bins
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+@functools.lru_cache(maxsize=8)
+def log_frequency_maps(config: FeatureConfig, sample_rate: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed maps between ``config.bins`` STFT bins and ``config.log_bins`` log rows.
+
+    Returns ``(to_log, to_linear)``: ``to_log`` (rows, bins) averages STFT magnitudes under a
+    triangle one row-spacing wide (at least one STFT bin: low rows interpolate between bins,
+    which are coarser there); ``to_linear`` (bins, rows) interpolates log-magnitudes back
+    between the two nearest row centres. STFT bins above the top row get no weight (floor).
+    """
+    centres = config.fmin * n_fft / sample_rate * 2.0 ** (np.arange(config.log_bins) / config.bins_per_octave)
+    if centres[-1] >= config.bins:
+        top = centres[-1] * sample_rate / n_fft
+        raise ValueError(f"log-frequency rows reach {top:.0f} Hz, above the {config.bins} STFT bins kept")
+    linear = np.arange(config.bins, dtype=np.float64)
+    widths = np.maximum(centres * (2.0 ** (1.0 / config.bins_per_octave) - 1.0), 1.0)
+    to_log = np.maximum(0.0, 1.0 - np.abs(linear[np.newaxis] - centres[:, np.newaxis]) / widths[:, np.newaxis])
+    to_log /= to_log.sum(axis=1, keepdims=True)
+    to_linear = np.zeros((config.bins, config.log_bins))
+    inside = (linear >= centres[0]) & (linear <= centres[-1])
+    below = np.clip(np.searchsorted(centres, linear[inside], side="right") - 1, 0, config.log_bins - 2)
+    fraction = (linear[inside] - centres[below]) / (centres[below + 1] - centres[below])
+    rows = np.flatnonzero(inside)
+    to_linear[rows, below], to_linear[rows, below + 1] = 1.0 - fraction, fraction
+    to_linear[linear < centres[0], 0] = 1.0
+    return to_log.astype(np.float32), to_linear.astype(np.float32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,29 +126,51 @@ class FeatureCodec:
     """Encodes one stem's STFT to features and back, with that stem's per-bin statistics.
 
     ``mean`` and ``std`` are per-bin log-magnitude statistics over all STFT bins (513);
-    only the first ``config.bins`` are used.
+    only the first ``config.bins`` are used. On a log-frequency axis each row's statistics
+    are the STFT bins' mapped like the magnitudes (a fixed shift and scale per row, undone
+    exactly on the way back). ``spectral`` says where the STFT bins lie in Hz.
     """
 
     config: FeatureConfig
     mean: np.ndarray
     std: np.ndarray
+    spectral: Any
 
     @property
-    def _mean(self) -> np.ndarray:
+    def _linear_mean(self) -> np.ndarray:
         return np.asarray(self.mean[: self.config.bins], dtype=np.float32)
 
     @property
-    def _std(self) -> np.ndarray:
+    def _linear_std(self) -> np.ndarray:
         return np.maximum(np.asarray(self.std[: self.config.bins], dtype=np.float32), STD_FLOOR)
+
+    @property
+    def _maps(self) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.config.frequency == "linear":
+            return None
+        return log_frequency_maps(self.config, self.spectral.sample_rate, self.spectral.n_fft)
+
+    @property
+    def _mean(self) -> np.ndarray:
+        maps = self._maps
+        return self._linear_mean if maps is None else maps[0] @ self._linear_mean
+
+    @property
+    def _std(self) -> np.ndarray:
+        maps = self._maps
+        return self._linear_std if maps is None else maps[0] @ self._linear_std
 
     def encode_tf(self, stored):
         """Stored STFT ``(channels, bins_all, frames, 2)`` (any float dtype) -> float32
-        features ``(bins, frames, feature_channels)``, in TensorFlow."""
+        features ``(rows, frames, feature_channels)``, in TensorFlow."""
         import tensorflow as tf
 
         stft = tf.reduce_mean(tf.cast(stored, tf.float32), axis=0)[: self.config.bins]
         real, imag = stft[..., 0], stft[..., 1]
-        logmag = tf.math.log(tf.sqrt(real * real + imag * imag) + LOG_EPSILON)
+        magnitude = tf.sqrt(real * real + imag * imag)
+        if self._maps is not None:
+            magnitude = tf.matmul(self._maps[0], magnitude)
+        logmag = tf.math.log(magnitude + LOG_EPSILON)
         channels = [(logmag - self._mean[:, None]) / self._std[:, None]]
         if self.config.kind == "logmag_phase":
             channels.append(tf.math.atan2(imag, real) / np.pi)
@@ -111,7 +179,8 @@ class FeatureCodec:
     def encode(self, spectrum: np.ndarray) -> np.ndarray:
         """Complex mono STFT ``(bins_all, frames)`` -> float32 features, in numpy."""
         spectrum = spectrum[: self.config.bins]
-        channels = [(log_magnitude(spectrum) - self._mean[:, None]) / self._std[:, None]]
+        magnitude = np.abs(spectrum) if self._maps is None else self._maps[0] @ np.abs(spectrum)
+        channels = [(np.log(magnitude + LOG_EPSILON) - self._mean[:, None]) / self._std[:, None]]
         if self.config.kind == "logmag_phase":
             channels.append(np.angle(spectrum) / np.pi)
         return np.stack(channels, axis=-1).astype(np.float32)
@@ -120,20 +189,30 @@ class FeatureCodec:
         """Amplitude factor that brings a complex ``(bins_all, frames)`` spectrum to the level
         of this stem's training data (so a quiet take and a loud one look the same)."""
         ours = level_energy(active_log_mean(spectrum[: self.config.bins]))
-        return math.sqrt(level_energy(self._mean) / max(ours, 1e-30))
+        return math.sqrt(level_energy(self._linear_mean) / max(ours, 1e-30))
 
     def cap_frames(self, magnitude: np.ndarray) -> np.ndarray:
         """Scales down every frame of ``(bins_all, frames)`` louder than ``CEILING_STD``
         standard deviations above this stem's mean in every bin."""
-        ceiling = level_energy(self._mean + CEILING_STD * self._std)
+        ceiling = level_energy(self._linear_mean + CEILING_STD * self._linear_std)
         energy = np.sum(np.square(magnitude[: self.config.bins], dtype=np.float64), axis=0)
         return magnitude * np.sqrt(np.minimum(1.0, ceiling / np.maximum(energy, 1e-30)))[np.newaxis].astype(np.float32)
 
+    def linear_log_magnitude(self, normalised, xp=np):
+        """Normalised log-magnitude rows ``(..., rows, frames)`` -> natural-log magnitude of the
+        kept STFT bins ``(..., bins, frames)``, clipped at ``BOUND_STD``. ``xp``: numpy, or
+        ``tensorflow.experimental.numpy`` inside a graph (the training losses)."""
+        logmag = xp.minimum(normalised, BOUND_STD) * self._std[:, None] + self._mean[:, None]
+        if self._maps is None:
+            return logmag
+        to_linear = self._maps[1]
+        floor = (1.0 - to_linear.sum(axis=1)) * np.float32(np.log(LOG_EPSILON))
+        return xp.matmul(to_linear, logmag) + floor[:, None]
+
     def magnitude(self, features: np.ndarray) -> np.ndarray:
-        """Features ``(bins, frames, C)`` -> linear magnitude ``(bins_all, frames)``; the
+        """Features ``(rows, frames, C)`` -> linear magnitude ``(bins_all, frames)``; the
         dropped top bins are zero. Log-magnitudes are clipped at ``BOUND_STD``."""
-        logmag = np.minimum(features[..., 0], BOUND_STD) * self._std[:, None] + self._mean[:, None]
-        magnitude = np.maximum(np.exp(logmag) - LOG_EPSILON, 0.0)
+        magnitude = np.maximum(np.exp(self.linear_log_magnitude(features[..., 0])) - LOG_EPSILON, 0.0)
         full = len(self.mean)
         return np.pad(magnitude, ((0, full - self.config.bins), (0, 0))).astype(np.float32)
 
