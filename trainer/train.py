@@ -72,6 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--steps", type=int, default=defaults.steps, help="total steps to reach (a rerun resumes)")
     add("--batch_size", type=int, default=defaults.batch_size, help="global batch, split across replicas")
     add("--learning_rate", type=float, default=defaults.learning_rate, help="Adam learning rate")
+    add("--beta_1", type=float, default=defaults.beta_1, help="Adam's first-moment decay (pix2pix: 0.5)")
     add("--l1_weight", type=float, default=defaults.l1_weight, help="weight of the L1 term in the generator loss")
     add(
         "--chroma_weight",
@@ -109,41 +110,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--disc_filters", type=int, default=model.disc_filters, help="discriminator base filters")
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(
-        data_dir=args.data_dir,
-        model_dir=args.model_dir,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        l1_weight=args.l1_weight,
-        chroma_weight=args.chroma_weight,
-        checkpoint_every=args.checkpoint_every,
-        summary_every=args.summary_every,
-        log_every=args.log_every,
-        eval_every=args.eval_every,
-        eval_batches=args.eval_batches,
-        cpu_replicas=args.cpu_replicas,
-        mixed_precision=args.mixed_precision,
-        jit=args.jit,
-        seed=args.seed,
-        input=input.InputConfig(
-            source=args.source,
-            target=args.target,
-            crop_frames=args.crop_frames,
-            crops_per_segment=args.crops_per_segment,
-            shuffle_buffer=args.shuffle_buffer,
-            features=FeatureConfig(
-                kind=args.features,
-                frequency=args.frequency,
-                log_bins=args.log_bins,
-                bins_per_octave=args.bins_per_octave,
-                fmin=args.fmin,
-            ),
-        ),
-        model=models.ModelConfig(
-            filters=args.filters, depth=args.depth, dropout=args.dropout, disc_filters=args.disc_filters
-        ),
+def _fields(cls) -> set[str]:
+    return {field.name for field in dataclasses.fields(cls)}
+
+
+def option_names() -> set[str]:
+    """Every keyword ``config_from_options`` accepts ("features" names the feature kind)."""
+    nested = _fields(input.InputConfig) | _fields(models.ModelConfig) | _fields(FeatureConfig)
+    return (_fields(TrainConfig) | nested | {"features"}) - {"data_dir", "model_dir", "input", "model", "kind"}
+
+
+def config_from_options(data_dir: str, model_dir: str, **options: Any) -> TrainConfig:
+    """A TrainConfig from flat keyword options (``steps=500, crop_frames=256, depth=6``):
+    each goes to the dataclass that owns it; unset ones keep that dataclass's default."""
+    unknown = set(options) - option_names()
+    if unknown:
+        raise TypeError(f"unknown training option(s) {sorted(unknown)}; known: {', '.join(sorted(option_names()))}")
+
+    def part(cls, **renamed: Any):
+        values = {key: options[key] for key in (_fields(cls) & set(options)) - set(renamed)}
+        return cls(**values, **renamed)
+
+    kind = {"kind": options["features"]} if "features" in options else {}
+    features = part(FeatureConfig, **kind)
+    return part(
+        TrainConfig,
+        data_dir=data_dir,
+        model_dir=model_dir,
+        input=part(input.InputConfig, features=features),
+        model=part(models.ModelConfig),
     )
 
 

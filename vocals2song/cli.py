@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 
+from vocals2song import api
 from vocals2song.audio import AudioError
 from vocals2song.config import ConfigMismatchError
 from vocals2song.manifest import DatasetError
@@ -65,17 +66,18 @@ def _inspect(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _train(args: argparse.Namespace, extra: list[str]) -> int:
-    from trainer import train
+    from trainer.train import option_names
 
-    train.train(train.config_from_args(args))
+    options = {key: value for key, value in vars(args).items() if key in option_names()}
+    api.train(args.data_dir, args.model_dir, **options)
     return 0
 
 
 def _generate(args: argparse.Namespace, extra: list[str]) -> int:
-    from trainer import export, generate
+    from trainer import generate
     from vocals2song import storage
 
-    model = export.load_model(args.model)
+    model = api.load_model(args.model)
     fs, resolved = storage.filesystem(args.vocals)
     if fs.isdir(resolved):
         results = generate.generate_dir(model, args.vocals, args.output, args.phase, not args.no_vocals)
@@ -88,11 +90,10 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
-    from trainer import evaluate, export
+    from trainer import evaluate
     from vocals2song import storage
 
-    model = export.load_model(args.model)
-    metrics = evaluate.evaluate(model, args.data_dir, args.split, args.segments_per_track)
+    metrics = api.evaluate(args.model, args.data_dir, args.split, args.segments_per_track)
     json_path, md_path = evaluate.write(metrics, args.output_dir or storage.join(args.model, "eval"))
     print(evaluate.markdown(metrics))
     print(f"metrics: {json_path}\ntable: {md_path}")
@@ -117,7 +118,7 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
         host=args.host,
         allowed_origins=tuple(filter(None, args.allowed_origins.split(","))),
     )
-    web = app.create_app(export.load_model(args.model), settings)
+    web = app.create_app(api.load_model(args.model), settings)
     where = args.model or export.RELEASED_MODEL
     print(f"serving {where} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.run(web, host=args.host, port=args.port, log_level=args.log_level.lower())

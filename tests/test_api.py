@@ -1,0 +1,58 @@
+"""The public Python API: cheap to import, flat keyword options, the same functions as the CLI."""
+
+import inspect
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import sung
+
+import vocals2song
+from trainer import train
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    code = "import vocals2song, sys; print(*(m in sys.modules for m in ('tensorflow', 'apache_beam', 'librosa')))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == [
+        "False",
+        "False",
+        "False",
+    ]
+
+
+@pytest.mark.parametrize("name", vocals2song.__all__)
+def test_every_public_function_has_a_docstring_with_an_example(name):
+    doc = inspect.getdoc(getattr(vocals2song, name))
+    assert doc and f"vocals2song.{name}(" in doc, name
+
+
+def test_flat_options_go_to_the_dataclass_that_owns_them():
+    config = train.config_from_options("d", "m", steps=7, crop_frames=128, depth=5, features="logmag", frequency="log")
+    assert (config.steps, config.input.crop_frames, config.model.depth) == (7, 128, 5)
+    assert (config.input.features.kind, config.input.features.frequency) == ("logmag", "log")
+    assert config.model.filters == train.models.ModelConfig().filters  # unset: the dataclass default
+    with pytest.raises(TypeError, match=r"unknown training option\(s\) \['stepz'\]"):
+        train.config_from_options("d", "m", stepz=7)
+
+
+def test_load_dataset_gives_feature_batches(dataset_dir):
+    batch = next(iter(vocals2song.load_dataset(dataset_dir, "valid", batch_size=2, crop_frames=64)))
+    source, target = (np.asarray(part) for part in batch)
+    assert source.shape == target.shape == (2, 512, 64, 2)
+    assert np.all(np.isfinite(source)) and abs(float(source[..., 0].mean())) < 3  # normalised log-magnitude
+
+
+def test_train_load_generate_and_evaluate_through_the_api(dataset_dir, tmp_path):
+    model_dir = str(tmp_path / "model")
+    tiny = dict(crop_frames=64, batch_size=2, filters=4, depth=4, disc_filters=4, dropout=0.0, shuffle_buffer=4)
+    summary = vocals2song.train(dataset_dir, model_dir, steps=2, target="accompaniment", features="logmag", **tiny)
+    assert summary["step"] == 2
+    model = vocals2song.load_model(model_dir)
+    vocal = sung(1.5, 22050, 2)
+    song, rate = vocals2song.generate(model, vocal, 22050)
+    assert rate == 22050 and song.shape == vocal.shape
+    accompaniment, _ = vocals2song.generate(model, vocal, 22050, vocals=False)
+    assert accompaniment.shape == vocal.shape and not np.allclose(accompaniment, song, atol=0.01)
+    metrics = vocals2song.evaluate(model_dir, dataset_dir, "test", segments_per_track=1)
+    assert metrics["overall"]["oracle"]["song"]["lsd_db"] == pytest.approx(0.0, abs=1e-3)

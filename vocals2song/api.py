@@ -1,0 +1,128 @@
+"""The public Python API: the functions a notebook or a script calls, and the CLI too.
+
+Every import of TensorFlow, Beam or librosa happens inside the function that needs it, so
+``import vocals2song`` stays cheap (a test checks that TensorFlow is not imported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import tensorflow as tf
+
+    from trainer.export import ExportedModel
+
+
+def render_scores(output_dir: str, beam_args: Sequence[str] = (), **options: Any) -> dict[str, Any]:
+    """Renders scores to a MUSDB18-HQ-layout folder with FluidSynth (an Apache Beam job).
+
+    ``options`` are ``RenderJobOptions`` fields (``bach=(0, 20)``, ``scores_dir``, ``split``,
+    ``every``, ``except_every``) and ``RenderOptions`` fields (``soundfont``, ``keys``,
+    ``tempo_range``, ``max_seconds``, ``seed``). Returns counts and the dead letters.
+
+    >>> vocals2song.render_scores("chorales", bach=(0, 10), max_seconds=30)  # doctest: +SKIP
+    """
+    import dataclasses
+
+    from pipelines import render as job
+    from vocals2song import render
+
+    ours = {field.name for field in dataclasses.fields(render.RenderOptions)}
+    rendering = render.RenderOptions(**{key: value for key, value in options.items() if key in ours})
+    rest = {key: value for key, value in options.items() if key not in ours}
+    return job.run(job.RenderJobOptions(output_dir=output_dir, render=rendering, **rest), list(beam_args))
+
+
+def build_dataset(musdb_root: str, output_dir: str, beam_args: Sequence[str] = (), **options: Any) -> dict[str, Any]:
+    """MUSDB18-HQ layout -> float16 STFT TFRecords (the Beam job; DirectRunner unless
+    ``beam_args`` names a runner). ``options``: ``DatasetOptions`` fields, e.g.
+    ``stems=("vocals", "mixture")``, ``segment_seconds``, ``overwrite``. Returns a summary.
+
+    >>> vocals2song.build_dataset("chorales", "data", overwrite=True)  # doctest: +SKIP
+    """
+    import sys
+
+    from pipelines import dataset
+
+    return dataset.run(dataset.DatasetOptions(musdb_root, output_dir, **options), list(beam_args), sys.argv)
+
+
+def load_dataset(
+    data_dir: str,
+    split: str = "train",
+    batch_size: int = 4,
+    training: bool | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> tf.data.Dataset:
+    """A ``tf.data.Dataset`` of ``(source, target)`` feature batches ``(batch, rows, frames, C)``
+    for your own training code. ``training`` (default: split is "train") shuffles and repeats;
+    ``options`` are training options of the input (``source``, ``target``, ``crop_frames``,
+    ``features``, ``frequency``...), as ``train`` takes them.
+
+    >>> source, target = next(iter(vocals2song.load_dataset("data", target="accompaniment")))  # doctest: +SKIP
+    """
+    from trainer import input, train
+    from vocals2song.manifest import read_manifest
+
+    config = train.config_from_options(data_dir, "", **options).input
+    training = split == "train" if training is None else training
+    return input.make_dataset(read_manifest(data_dir), data_dir, split, config, batch_size, training, seed)
+
+
+def train(data_dir: str, model_dir: str, **options: Any) -> dict[str, Any]:
+    """Trains (or resumes) a model; ``options`` are the ``vocals2song train`` flags as keywords
+    (``steps=500, batch_size=8, crop_frames=256, depth=6, features="logmag"``). Returns the
+    run's summary; the export is in ``model_dir/export``.
+
+    >>> vocals2song.train("data", "model", steps=200, target="accompaniment")  # doctest: +SKIP
+    """
+    from trainer import train as trainer
+
+    return trainer.train(trainer.config_from_options(data_dir, model_dir, **options))
+
+
+def load_model(path: str | None = None) -> ExportedModel:
+    """A trained model from ``model_dir`` or its ``export/`` (local or gs://); ``None`` loads the
+    released model shipped in the repository, or raises FileNotFoundError saying how to make it.
+
+    >>> model = vocals2song.load_model("model")  # doctest: +SKIP
+    """
+    from trainer import export
+
+    return export.load_model(path)
+
+
+def generate(
+    model: ExportedModel | str | None, waveform: np.ndarray, sample_rate: int, **options: Any
+) -> tuple[np.ndarray, int]:
+    """Vocals ``(channels, samples)`` -> ``(song, sample_rate)``, same shape and rate.
+    ``options``: ``phase`` ("auto", "predicted", "griffinlim"), ``vocals=False`` for the
+    accompaniment alone. ``model`` may be a path (or None: the released model).
+
+    >>> song, rate = vocals2song.generate(model, vocal, 44100)  # doctest: +SKIP
+    """
+    from trainer import generate as generation
+
+    model = _model(model)
+    return generation.generate(model, waveform, sample_rate, **options), sample_rate
+
+
+def evaluate(
+    model: ExportedModel | str | None, data_dir: str, split: str = "test", segments_per_track: int | None = None
+) -> dict[str, Any]:
+    """Song and accompaniment metrics of the model, the baselines and the oracle on a split
+    (``metrics["overall"]["model"]["song"]["chroma"]``, and per track); see ``vocals2song evaluate``.
+
+    >>> vocals2song.evaluate(model, "data", segments_per_track=1)["overall"]["model"]["song"]  # doctest: +SKIP
+    """
+    from trainer import evaluate as evaluation
+
+    return evaluation.evaluate(_model(model), data_dir, split, segments_per_track)
+
+
+def _model(model: ExportedModel | str | None) -> ExportedModel:
+    return load_model(model) if model is None or isinstance(model, str) else model
