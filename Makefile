@@ -44,11 +44,12 @@ test: install
 # The quick part of the suite for working on the code: everything but the slow, browser, gcs and
 # packaging groups (pyproject.toml). `make test` (what CI runs) still runs them all.
 test-fast: install
-	$(BIN)/python -m pytest -q tests -m "not slow and not browser and not gcs and not packaging"
+	$(BIN)/python -m pytest -q tests -m "not slow and not browser and not gcs and not packaging and not notebook"
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python infra/check_notebooks.py
 
 synth: install
 	$(BIN)/vocals2song synth-musdb $(MUSDB) --tracks 12 --seconds 30

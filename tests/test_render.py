@@ -124,3 +124,15 @@ def test_the_reserved_chorales_and_soundfonts_cannot_be_rendered():
     assert len(scores.bach_sources(total - scores.RESERVED_BACH - 1)) == 1
     with pytest.raises(ValueError, match="reserved for evaluation"):
         render.RenderOptions(soundfont="/usr/share/sounds/sf2/MuseScore_General.sf3")
+
+
+def test_render_scores_through_the_python_api(tmp_path):
+    import vocals2song
+
+    folder = tmp_path / "scores"
+    folder.mkdir()
+    write_duet(str(folder / "duet.musicxml"))
+    out = str(tmp_path / "out")
+    summary = vocals2song.render_scores(out, scores_dir=str(folder), soundfont=SOUNDFONT, tempo_range=(120.0, 120.0))
+    assert summary["tracks"] == 1 and summary["failures"] == []
+    assert len(os.listdir(os.path.join(out, "train"))) == 1
