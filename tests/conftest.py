@@ -99,6 +99,16 @@ def sung(seconds: float, rate: int, channels: int) -> np.ndarray:
     return np.repeat(voice[np.newaxis], channels, axis=0).astype(np.float32)
 
 
+def vocal_in_song(song: np.ndarray, vocal: np.ndarray) -> tuple[float, float]:
+    """``(gain, rest)``: the least-squares gain of the input vocal inside the song (1 when it was
+    added back untouched, less where the limiter worked) and the RMS of what else the song
+    holds (the accompaniment), relative to the vocal's RMS. Both ``(channels, samples)``."""
+    song, vocal = np.asarray(song, np.float64).ravel(), np.asarray(vocal, np.float64).ravel()
+    gain = float(song @ vocal / (vocal @ vocal))
+    rest = float(np.sqrt(np.mean((song - gain * vocal) ** 2) / np.mean(vocal**2)))
+    return gain, rest
+
+
 def shard_bytes(out: str) -> dict[str, bytes]:
     """Every shard of a data set directory, by relative path: for byte-for-byte comparisons."""
     paths = sorted(glob.glob(os.path.join(out, "*", "*.tfrecord*")))

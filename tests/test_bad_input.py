@@ -84,3 +84,19 @@ def test_dead_letters_name_the_file(damaged):
     assert len(rows) == 10
     missing = next(row for row in rows if "missing stem" in row["reason"])
     assert missing["file"].endswith(os.path.join(missing["track"], "vocals.wav"))
+
+
+def test_a_truncated_training_shard_is_named_not_a_bare_data_loss_error(dataset_dir, tmp_path, capsys):
+    import shutil
+
+    data = str(tmp_path / "data")
+    shutil.copytree(dataset_dir, data)
+    manifest = read_manifest(data)
+    victim = manifest.shard_paths(data, "train")[0]
+    with open(victim, "r+b") as handle:
+        handle.truncate(os.path.getsize(victim) // 2)
+    tiny = ["--filters", "4", "--depth", "4", "--disc_filters", "4", "--crop_frames", "64", "--batch_size", "2"]
+    assert main(["train", "--data_dir", data, "--model_dir", str(tmp_path / "m"), "--steps", "20", *tiny]) == 2
+    error = capsys.readouterr().err
+    assert f"unreadable training shard(s) in {data}: {victim}" in error and "rebuild" in error.lower()
+    assert error.count(".tfrecord") == 1  # the healthy shards are not blamed

@@ -64,16 +64,23 @@ def distributed_batch(strategy, batch):
     return next(iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))))
 
 
-def test_one_and_two_replicas_give_the_same_first_step_losses(dataset_dir, tmp_path):
+def test_one_and_two_replicas_train_the_same_weights(dataset_dir, tmp_path):
+    """Two steps on one device and on two replicas: the same losses at the second step (after an
+    update) and the same generator weights, so a multi-GPU run trains the same model."""
     batch = next(iter(train.Trainer(tiny_config(dataset_dir, str(tmp_path / "a"))).dataset("train", True)))
-    losses = []
+    losses, weights = [], []
     for devices in (["/cpu:0"], ["/cpu:0", "/cpu:1"]):
         strategy = tf.distribute.MirroredStrategy(devices, cross_device_ops=tf.distribute.ReductionToOneDevice())
         trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / str(len(devices)))), strategy)
         assert trainer.strategy.num_replicas_in_sync == len(devices)
+        first = trainer.train_step(distributed_batch(strategy, batch))
         losses.append(trainer.train_step(distributed_batch(strategy, batch)))
+        assert losses[-1]["l1"] != first["l1"]  # the weights moved between the steps
+        weights.append([np.asarray(variable) for variable in trainer.generator.trainable_variables])
     for name in losses[0]:
         np.testing.assert_allclose(losses[0][name], losses[1][name], rtol=1e-4, err_msg=name)
+    for one, two in zip(*weights, strict=True):
+        np.testing.assert_allclose(one, two, rtol=1e-3, atol=1e-5)
 
 
 def test_tiny_model_overfits_one_batch(dataset_dir, tmp_path):

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 import soundfile
-from conftest import sung
+from conftest import sung, vocal_in_song
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -72,7 +72,8 @@ def test_a_vocal_becomes_a_job_then_a_song_and_a_picture(client):
     assert song.status_code == 200 and song.headers["content-type"] == "audio/wav"
     data, rate = soundfile.read(io.BytesIO(song.content), always_2d=True)
     assert rate == RATE and data.shape == (vocal.shape[1], 2)
-    assert np.abs(data).max() > 0.1
+    gain, rest = vocal_in_song(data.T, vocal)
+    assert 0.4 < gain < 1.02 and rest > 0.05, (gain, rest)  # the vocal, at most limited, and an accompaniment
     picture = client.get(f"/api/jobs/{job['id']}/song.png")
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(picture.content)).size[0] > 300

@@ -23,10 +23,10 @@ import numpy as np
 import tensorflow as tf
 
 from trainer import distribute, export, input, losses, models
-from vocals2song import storage
+from vocals2song import inspection, storage
 from vocals2song.config import ConfigMismatchError, SpectralConfig
 from vocals2song.features import FREQUENCY_SCALES, KINDS, FeatureConfig, to_waveform
-from vocals2song.manifest import Manifest, read_manifest
+from vocals2song.manifest import DatasetError, Manifest, read_manifest
 
 CONFIG_FILE = "train_config.json"
 LOG_FILE = "train_log.jsonl"
@@ -382,6 +382,22 @@ def _eta(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _next_batch(batches, trainer: Trainer):
+    """The next training batch; a damaged shard becomes a DatasetError naming it (tf.data's
+    own error names only a byte offset)."""
+    try:
+        return next(batches)
+    except tf.errors.DataLossError as error:
+        data_dir = trainer.config.data_dir
+        print(f"a training shard is damaged ({str(error).splitlines()[0]}); finding which", flush=True)
+        bad = inspection.unreadable_shards(trainer.manifest, data_dir, "train")
+        named = "; ".join(f"{path}: {reason}" for path, reason in bad) or "(none found on a second read)"
+        raise DatasetError(
+            f"unreadable training shard(s) in {data_dir}: {named}. Rebuild the data set "
+            "(`vocals2song dataset --overwrite`) or restore the file(s)"
+        ) from error
+
+
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
     """Trains to ``config.steps`` (resuming if model_dir has a checkpoint) and exports.
 
@@ -411,7 +427,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     try:
         with tf.io.gfile.GFile(log_path, "a") if trainer.chief else open(os.devnull, "w") as log_file:
             while step < config.steps:
-                values = trainer.train_step(next(batches))
+                values = trainer.train_step(_next_batch(batches, trainer))
                 step = int(trainer.step.numpy())
                 if not all(np.isfinite(value) for value in values.values()):
                     raise FloatingPointError(f"non-finite loss at step {step}: {values}")

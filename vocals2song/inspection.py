@@ -56,6 +56,21 @@ def check_shards(data_dir: str) -> tuple[Manifest, list[ShardCheck]]:
     return manifest, checks
 
 
+def unreadable_shards(manifest: Manifest, data_dir: str, split: str) -> list[tuple[str, str]]:
+    """``(path, first line of the error)`` of every shard of ``split`` whose records cannot be
+    read to the end (truncated or damaged): what a bare DataLossError in training does not say."""
+    import tensorflow as tf
+
+    bad = []
+    for path in manifest.shard_paths(data_dir, split):
+        try:
+            for _ in tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression):
+                pass
+        except tf.errors.OpError as error:
+            bad.append((path, str(error).splitlines()[0]))
+    return bad
+
+
 def summary(manifest: Manifest) -> str:
     config = manifest.config
     lines = [
