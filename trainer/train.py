@@ -382,6 +382,19 @@ def _eta(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _agreed_stop(trainer: Trainer, stop_signal: list[int]) -> int:
+    """The signal that asked this run to stop (0: none). With several machines every one must
+    stop after the same step, or those not signalled block in the next all-reduce while the
+    signalled one exits: the flags are summed across machines each step (two floats), so all
+    of them save one checkpoint at that step and exit with the same code."""
+    local = float(stop_signal[0]) if stop_signal else 0.0
+    if trainer.workers == 1:
+        return int(local)
+    replica_flags = trainer.strategy.run(lambda: tf.constant([local, 1.0 if local else 0.0]))
+    signals, signalled = trainer.strategy.reduce(tf.distribute.ReduceOp.SUM, replica_flags, axis=None).numpy()
+    return int(round(signals / signalled)) if signalled else 0
+
+
 def _next_batch(batches, trainer: Trainer):
     """The next training batch; a damaged shard becomes a DatasetError naming it (tf.data's
     own error names only a byte offset)."""
@@ -456,7 +469,9 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
                 if summaries and (step % config.summary_every == 0 or step == config.steps):
                     source, target = next(iter(trainer.dataset("train", training=True).take(1)))
                     summaries.media(source, target, step)
-                if stop_signal:
+                stop = _agreed_stop(trainer, stop_signal)
+                if stop:
+                    stop_signal[:] = [stop]
                     trainer.manager.save(checkpoint_number=step)
                     print(f"signal {stop_signal[0]}: checkpoint saved at step {step}; rerun to resume", flush=True)
                     raise Preempted(128 + stop_signal[0])
