@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import importlib.metadata
 import json
 import logging
@@ -170,6 +171,7 @@ def prepare_output(options: DatasetOptions, needed_bytes: int) -> None:
     for split in SPLITS:
         storage.remove_matching(storage.join(options.output_dir, split), f"{split}-*-of-*.tfrecord*")
     storage.remove_matching(storage.join(options.output_dir, FAILURES_DIR), "failures-*.jsonl")
+    storage.remove_matching(storage.join(options.output_dir, FAILURES_DIR), "beam-temp-*")  # a failed run's
     progress.clear(options.output_dir)
 
 
@@ -248,6 +250,13 @@ def build(pipeline, planned: Plan, options: DatasetOptions, command: list[str]) 
     )
 
 
+def _disk_full(error: BaseException) -> bool:
+    """Beam re-raises a worker's OSError as a RuntimeError carrying its text."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return True
+    return "[Errno 28]" in str(error) or "No space left on device" in str(error)
+
+
 def run(options: DatasetOptions, beam_args: list[str], command: list[str] | None = None) -> dict[str, Any]:
     """Plans, checks the output, runs the pipeline; returns a summary of what was written.
 
@@ -267,8 +276,18 @@ def run(options: DatasetOptions, beam_args: list[str], command: list[str] | None
         beam_args = ["--runner=DirectRunner", *beam_args]
     pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
     build(pipeline, planned, options, command if command is not None else sys.argv)
-    result = pipeline.run()
-    result.wait_until_finish()
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as error:
+        if _disk_full(error):
+            raise OSError(
+                errno.ENOSPC,
+                f"{options.output_dir}: the disk filled up while writing the data set; nothing was published "
+                f"(no {MANIFEST_NAME}). Free space (it needs about {planned.estimated_bytes / 1e9:.2f} GB) and "
+                "rerun the same command: it clears the partial shards",
+            ) from error
+        raise
     counters = result.metrics().query(MetricsFilter().with_namespace(shards.COUNTER_NAMESPACE))["counters"]
     manifest = read_manifest(options.output_dir)
     return {

@@ -100,3 +100,33 @@ def test_a_truncated_training_shard_is_named_not_a_bare_data_loss_error(dataset_
     error = capsys.readouterr().err
     assert f"unreadable training shard(s) in {data}: {victim}" in error and "rebuild" in error.lower()
     assert error.count(".tfrecord") == 1  # the healthy shards are not blamed
+
+
+def test_a_full_disk_fails_the_job_with_one_message_and_a_rerun_with_space_completes(musdb_root, tmp_path, capsys):
+    import errno
+
+    from pipelines import shards
+
+    out = str(tmp_path / "data")
+    command = ["dataset", "--musdb_root", musdb_root, "--output_dir", out, "--segment_seconds", "2"]
+    real, calls = shards._TFRecordUtil.write_record, []
+
+    def fills_up(handle, record):
+        calls.append(1)
+        if len(calls) >= 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(handle, record)
+
+    shards._TFRecordUtil.write_record = fills_up
+    try:
+        assert main(command) == 2
+    finally:
+        shards._TFRecordUtil.write_record = real
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"vocals2song dataset: error: [Errno 28] {out}: the disk filled up"), error
+    assert not os.path.exists(os.path.join(out, "dataset.json"))
+
+    assert main(command) == 0
+    assert read_manifest(out).segments("train") > 0
+    left = [name for _, _, names in os.walk(out) for name in names if name.endswith(".incomplete")]
+    assert left == [] and not [name for name in os.listdir(os.path.join(out, "failures")) if "beam-temp" in name]

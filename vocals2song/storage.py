@@ -68,11 +68,12 @@ def remove(path: str) -> None:
 
 
 def remove_matching(folder: str, pattern: str) -> None:
-    """Deletes the files in ``folder`` whose names match the glob ``pattern``; nothing else."""
+    """Deletes the files (and folders) in ``folder`` whose names match the glob ``pattern``;
+    nothing else."""
     fs, resolved = filesystem(folder)
     if fs.isdir(resolved):
         for name in fs.glob(posixpath.join(resolved, pattern)):
-            fs.rm(name)
+            fs.rm(name, recursive=fs.isdir(name))
 
 
 def free_bytes(path: str) -> int | None:
