@@ -24,7 +24,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100
 
-.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo model serve dataset-dataflow train-vertex bench bench-scale clean
+.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo model serve dataset-dataflow train-vertex bench soak bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -133,6 +133,10 @@ train-vertex:
 # figures of `make bench-scale` (the dataset job on 3 h of audio, ~30 min, run separately).
 bench: install
 	$(BIN)/python -m benchmarks.run_all
+
+# 200 jobs from 8 clients against a real `vocals2song serve`; replaces the soak section of RESULTS.md.
+soak: install
+	$(BIN)/python -m benchmarks.run_all --only bench_soak
 
 bench-scale: install
 	$(BIN)/python -m benchmarks.bench_dataset_scale > benchmarks/RESULTS-dataset-scale.md

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 from pipelines import dataset
 from vocals2song import synth
@@ -14,3 +15,10 @@ def small_dataset(scratch: str, tracks: int = 6, seconds: float = 30.0) -> str:
     synth.write_musdb(root, tracks, seconds, seed=17)
     dataset.run(dataset.DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner"], ["bench"])
     return out
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for servers tests and benchmarks start)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

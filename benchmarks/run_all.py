@@ -17,7 +17,15 @@ import subprocess
 import sys
 import time
 
-NAMES = ("bench_codec", "bench_pipeline", "bench_input", "bench_train", "bench_memory", "bench_generate")
+NAMES = (
+    "bench_codec",
+    "bench_pipeline",
+    "bench_input",
+    "bench_train",
+    "bench_memory",
+    "bench_generate",
+    "bench_soak",
+)
 RESULTS = os.path.join(os.path.dirname(__file__), "RESULTS.md")
 SCALE_RESULTS = os.path.join(os.path.dirname(__file__), "RESULTS-dataset-scale.md")  # `make bench-scale`
 

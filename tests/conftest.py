@@ -5,7 +5,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 
 import numpy as np
 import pytest
@@ -113,10 +112,3 @@ def shard_bytes(out: str) -> dict[str, bytes]:
     """Every shard of a data set directory, by relative path: for byte-for-byte comparisons."""
     paths = sorted(glob.glob(os.path.join(out, "*", "*.tfrecord*")))
     return {os.path.relpath(path, out): open(path, "rb").read() for path in paths}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now (for servers the tests start)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]

@@ -15,8 +15,9 @@ import time
 
 import pytest
 import soundfile
-from conftest import free_port, sung
+from conftest import sung
 
+from benchmarks.fixtures import free_port
 from webapp import app as webapp
 
 pytestmark = pytest.mark.browser

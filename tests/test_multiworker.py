@@ -13,8 +13,8 @@ import types
 
 import pytest
 import tensorflow as tf
-from conftest import free_port
 
+from benchmarks.fixtures import free_port
 from trainer import distribute
 from vocals2song.manifest import read_manifest
 
