@@ -162,10 +162,11 @@ def tiny_model(scratch: str) -> str:
     """A tiny accompaniment model trained for a few steps on generated data: its model_dir."""
     from benchmarks.fixtures import small_dataset
     from trainer import train
+    from trainer.config import config_from_options
 
     data, model_dir = small_dataset(scratch, tracks=3, seconds=20.0), os.path.join(scratch, "model")
     tiny = dict(filters=8, depth=4, disc_filters=8, crop_frames=64, batch_size=2, log_every=10**6)
-    train.train(train.config_from_options(data, model_dir, steps=2, target="accompaniment", **tiny))
+    train.train(config_from_options(data, model_dir, steps=2, target="accompaniment", **tiny))
     return model_dir
 
 

@@ -9,7 +9,8 @@ import pytest
 from conftest import sung
 
 import vocals2song
-from trainer import train
+from trainer import config as train_config
+from trainer import models
 
 
 def test_importing_the_package_loads_no_heavy_library():
@@ -21,6 +22,12 @@ def test_importing_the_package_loads_no_heavy_library():
     ]
 
 
+def test_the_command_line_is_built_without_tensorflow():
+    code = "import sys; from vocals2song import cli; cli.parser(); print('tensorflow' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
+
+
 @pytest.mark.parametrize("name", vocals2song.__all__)
 def test_every_public_function_has_a_docstring_with_an_example(name):
     doc = inspect.getdoc(getattr(vocals2song, name))
@@ -28,12 +35,14 @@ def test_every_public_function_has_a_docstring_with_an_example(name):
 
 
 def test_flat_options_go_to_the_dataclass_that_owns_them():
-    config = train.config_from_options("d", "m", steps=7, crop_frames=128, depth=5, features="logmag", frequency="log")
+    config = train_config.config_from_options(
+        "d", "m", steps=7, crop_frames=128, depth=5, features="logmag", frequency="log"
+    )
     assert (config.steps, config.input.crop_frames, config.model.depth) == (7, 128, 5)
     assert (config.input.features.kind, config.input.features.frequency) == ("logmag", "log")
-    assert config.model.filters == train.models.ModelConfig().filters  # unset: the dataclass default
+    assert config.model.filters == models.ModelConfig().filters  # unset: the dataclass default
     with pytest.raises(TypeError, match=r"unknown training option\(s\) \['stepz'\]"):
-        train.config_from_options("d", "m", stepz=7)
+        train_config.config_from_options("d", "m", stepz=7)
 
 
 def test_load_dataset_gives_feature_batches(dataset_dir):

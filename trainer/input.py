@@ -9,36 +9,15 @@ number of segments.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 import tensorflow as tf
 
-from vocals2song.features import FeatureCodec, FeatureConfig
+from trainer.config import InputConfig
+from vocals2song.features import FeatureCodec
 from vocals2song.manifest import DatasetError, Manifest
 
-TARGETS = ("mixture", "accompaniment")
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class InputConfig:
-    """How examples are drawn.
-
-    Attributes:
-      source, target: stems; target "accompaniment" is mixture - vocals when not stored.
-      crop_frames: STFT frames per crop (512 frames = 3 s at 44.1 kHz, hop 256).
-      crops_per_segment: random crops drawn from each segment per pass.
-      shuffle_buffer: crops held for shuffling (each 2 x 512 x crop_frames x C float32).
-      features: what the model sees.
-    """
-
-    source: str = "vocals"
-    target: str = "mixture"
-    crop_frames: int = 512
-    crops_per_segment: int = 4
-    shuffle_buffer: int = 64
-    features: FeatureConfig = FeatureConfig()
 
 
 def stem_codecs(manifest: Manifest, config: InputConfig) -> tuple[FeatureCodec, FeatureCodec]:

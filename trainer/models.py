@@ -8,36 +8,10 @@ one device with the same global batch (multi-GPU runs train the same model).
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
-
 import keras
 from keras import layers
 
-
-@dataclasses.dataclass(frozen=True)
-class ModelConfig:
-    """Sizes of the networks.
-
-    Attributes:
-      filters: filters of the first encoder block; doubled per block up to 8x.
-      depth: encoder blocks (8 in pix2pix: 512 bins -> 2); input sides must divide by 2**depth.
-      dropout: rate in the first three decoder blocks (0.5 in pix2pix; 0 makes steps
-        deterministic, which the replica-equivalence test needs).
-      disc_filters: filters of the first discriminator block (64 in pix2pix, 70x70 patches).
-    """
-
-    filters: int = 64
-    depth: int = 8
-    dropout: float = 0.5
-    disc_filters: int = 64
-
-    @property
-    def multiple(self) -> int:
-        return 2**self.depth
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+from trainer.config import ModelConfig
 
 
 def _norm() -> layers.Layer:

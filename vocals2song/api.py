@@ -65,10 +65,11 @@ def load_dataset(
 
     >>> source, target = next(iter(vocals2song.load_dataset("data", target="accompaniment")))  # doctest: +SKIP
     """
-    from trainer import input, train
+    from trainer import input
+    from trainer.config import config_from_options
     from vocals2song.manifest import read_manifest
 
-    config = train.config_from_options(data_dir, "", **options).input
+    config = config_from_options(data_dir, "", **options).input
     training = split == "train" if training is None else training
     return input.make_dataset(read_manifest(data_dir), data_dir, split, config, batch_size, training, seed)
 
@@ -81,8 +82,9 @@ def train(data_dir: str, model_dir: str, **options: Any) -> dict[str, Any]:
     >>> vocals2song.train("data", "model", steps=200, target="accompaniment")  # doctest: +SKIP
     """
     from trainer import train as trainer
+    from trainer.config import config_from_options
 
-    return trainer.train(trainer.config_from_options(data_dir, model_dir, **options))
+    return trainer.train(config_from_options(data_dir, model_dir, **options))
 
 
 def load_model(path: str | None = None) -> ExportedModel:

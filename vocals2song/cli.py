@@ -66,7 +66,7 @@ def _inspect(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _train(args: argparse.Namespace, extra: list[str]) -> int:
-    from trainer.train import option_names
+    from trainer.config import option_names
 
     options = {key: value for key, value in vars(args).items() if key in option_names()}
     api.train(args.data_dir, args.model_dir, **options)
@@ -155,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
     add_arguments(dataset)
     dataset.set_defaults(run=_dataset, passthrough=True)
 
-    from trainer.train import add_arguments as add_train_arguments
+    from trainer.config import add_arguments as add_train_arguments
 
     train = commands.add_parser("train", help="train the pix2pix model on a data set (resumes from model_dir)")
     add_train_arguments(train)
