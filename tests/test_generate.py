@@ -200,3 +200,20 @@ def test_a_log_frequency_model_trains_exports_and_sings(dataset_dir, tmp_path):
     assert song.shape == (1, 88200)
     accompaniment = song - vocal
     assert audio.rms_db(accompaniment) > audio.rms_db(vocal) - 40  # the generator's rows reach the audio
+
+
+def test_crossfaded_windows_match_one_window_over_the_whole_input(model, monkeypatch):
+    """Windows placed, weighted and joined right give what one call over everything gives,
+    but at the windows' edges (the generator sees less context there)."""
+    import math
+
+    from vocals2song import codec
+
+    spectrum = codec.stft(sung(8.0, 44100, 1), model.spectral)[0]
+    windowed, _ = generate.crossfaded(model, spectrum, "griffinlim")
+    whole_window = math.ceil(spectrum.shape[1] / model.multiple) * model.multiple
+    monkeypatch.setattr(generate, "generation_window", lambda *_: whole_window)
+    whole, _ = generate.crossfaded(model, spectrum, "griffinlim")
+    error = float(np.abs(windowed - whole).mean() / np.abs(whole).mean())
+    shifted = float(np.abs(np.roll(windowed, 8, axis=1) - whole).mean() / np.abs(whole).mean())
+    assert error < 0.1 and error < shifted / 3, (error, shifted)
