@@ -28,7 +28,7 @@ def mean_rows(codec: FeatureCodec, waveform: np.ndarray) -> np.ndarray:
 def test_log_rows_are_spaced_by_bins_per_octave_and_stay_inside_the_stft():
     to_log, to_linear = log_frequency_maps(LOG, CONFIG.sample_rate, CONFIG.n_fft)
     assert to_log.shape == (320, 512) and to_linear.shape == (512, 320)
-    assert np.allclose(to_log.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(to_log.sum(axis=1), 1.0, atol=1e-5) and np.allclose(to_linear.sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(ValueError, match="above the 512 STFT bins"):
         log_frequency_maps(FeatureConfig(kind="logmag", frequency="log", log_bins=384), 44100, 1024)
 

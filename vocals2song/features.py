@@ -101,7 +101,8 @@ def log_frequency_maps(config: FeatureConfig, sample_rate: int, n_fft: int) -> t
     Returns ``(to_log, to_linear)``: ``to_log`` (rows, bins) averages STFT magnitudes under a
     triangle one row-spacing wide (at least one STFT bin: low rows interpolate between bins,
     which are coarser there); ``to_linear`` (bins, rows) interpolates log-magnitudes back
-    between the two nearest row centres. STFT bins above the top row get no weight (floor).
+    between the two nearest row centres; STFT bins below the first row or above the last take
+    that row's level (a floor there would put a silent band into every generated spectrum).
     """
     centres = config.fmin * n_fft / sample_rate * 2.0 ** (np.arange(config.log_bins) / config.bins_per_octave)
     if centres[-1] >= config.bins:
@@ -118,6 +119,7 @@ def log_frequency_maps(config: FeatureConfig, sample_rate: int, n_fft: int) -> t
     rows = np.flatnonzero(inside)
     to_linear[rows, below], to_linear[rows, below + 1] = 1.0 - fraction, fraction
     to_linear[linear < centres[0], 0] = 1.0
+    to_linear[linear > centres[-1], -1] = 1.0
     return to_log.astype(np.float32), to_linear.astype(np.float32)
 
 
@@ -205,9 +207,7 @@ class FeatureCodec:
         logmag = xp.minimum(normalised, BOUND_STD) * self._std[:, None] + self._mean[:, None]
         if self._maps is None:
             return logmag
-        to_linear = self._maps[1]
-        floor = (1.0 - to_linear.sum(axis=1)) * np.float32(np.log(LOG_EPSILON))
-        return xp.matmul(to_linear, logmag) + floor[:, None]
+        return xp.matmul(self._maps[1], logmag)
 
     def magnitude(self, features: np.ndarray) -> np.ndarray:
         """Features ``(rows, frames, C)`` -> linear magnitude ``(bins_all, frames)``; the
