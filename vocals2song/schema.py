@@ -16,6 +16,18 @@ from vocals2song.config import SpectralConfig
 
 SCHEMA_VERSION = 1
 STORED_DTYPE_NAME = "float16"
+SCALAR_FIELDS = (  # (record field, Segment attribute, bytes or int): the one list of them
+    ("track", "track", bytes),
+    ("split", "split", bytes),
+    ("segment_index", "index", int),
+    ("start_sample", "start_sample", int),
+    ("valid_samples", "valid_samples", int),
+    ("sample_rate", "sample_rate", int),
+    ("n_fft", "n_fft", int),
+    ("hop_length", "hop_length", int),
+)
+TF_FIELDS = ("track", "segment_index", "valid_samples")
+"""The scalar fields the training input needs (``parse_tf`` reads only these)."""
 
 
 class RecordError(ValueError):
@@ -79,17 +91,10 @@ class RecordSpec:
         missing = set(self.stems) - set(segment.stems)
         if missing:
             raise RecordError(f"segment {segment.index} of {segment.track!r} lacks stems {sorted(missing)}")
-        feature = {
-            "schema_version": _int([SCHEMA_VERSION]),
-            "track": _bytes(segment.track.encode()),
-            "split": _bytes(segment.split.encode()),
-            "segment_index": _int([segment.index]),
-            "start_sample": _int([segment.start_sample]),
-            "valid_samples": _int([segment.valid_samples]),
-            "sample_rate": _int([segment.sample_rate]),
-            "n_fft": _int([segment.n_fft]),
-            "hop_length": _int([segment.hop_length]),
-        }
+        feature = {"schema_version": _int([SCHEMA_VERSION])}
+        for name, attribute, kind in SCALAR_FIELDS:
+            value = getattr(segment, attribute)
+            feature[name] = _bytes(value.encode()) if kind is bytes else _int([value])
         for stem in self.stems:
             array = segment.stems[stem]
             if array.dtype != np.float16 or array.shape != self.stem_shape:
@@ -109,9 +114,11 @@ class RecordSpec:
 
         feature = tf.train.Example.FromString(serialized).features.feature
 
-        def scalar(name: str) -> int:
+        def scalar(name: str, kind: type = int) -> int | str:
             if name not in feature:
                 raise RecordError(f"record has no field {name!r}")
+            if kind is bytes:
+                return feature[name].bytes_list.value[0].decode()
             return int(feature[name].int64_list.value[0])
 
         version = scalar("schema_version")
@@ -126,17 +133,7 @@ class RecordSpec:
             self._check(stem, dtype, shape, len(feature[f"{stem}/stft"].bytes_list.value[0]))
             raw = feature[f"{stem}/stft"].bytes_list.value[0]
             stems[stem] = np.frombuffer(raw, dtype=np.float16).reshape(shape)
-        return Segment(
-            track=feature["track"].bytes_list.value[0].decode(),
-            split=feature["split"].bytes_list.value[0].decode(),
-            index=scalar("segment_index"),
-            start_sample=scalar("start_sample"),
-            valid_samples=scalar("valid_samples"),
-            sample_rate=scalar("sample_rate"),
-            n_fft=scalar("n_fft"),
-            hop_length=scalar("hop_length"),
-            stems=stems,
-        )
+        return Segment(**{attribute: scalar(name, kind) for name, attribute, kind in SCALAR_FIELDS}, stems=stems)
 
     def _check(self, stem: str, dtype: str, shape: tuple[int, ...], nbytes: int) -> None:
         if dtype != STORED_DTYPE_NAME:
@@ -157,12 +154,9 @@ class RecordSpec:
         """
         import tensorflow as tf
 
-        spec = {
-            "schema_version": tf.io.FixedLenFeature([], tf.int64),
-            "track": tf.io.FixedLenFeature([], tf.string),
-            "segment_index": tf.io.FixedLenFeature([], tf.int64),
-            "valid_samples": tf.io.FixedLenFeature([], tf.int64),
-        }
+        kinds = {name: tf.string if kind is bytes else tf.int64 for name, _, kind in SCALAR_FIELDS}
+        spec = {name: tf.io.FixedLenFeature([], kinds[name]) for name in TF_FIELDS}
+        spec["schema_version"] = tf.io.FixedLenFeature([], tf.int64)
         for stem in self.stems:
             spec[f"{stem}/stft"] = tf.io.FixedLenFeature([], tf.string)
             spec[f"{stem}/shape"] = tf.io.FixedLenFeature([4], tf.int64)
@@ -175,7 +169,7 @@ class RecordSpec:
                 message=f"record schema version differs from {SCHEMA_VERSION}",
             )
         ]
-        out = {name: features[name] for name in ("track", "segment_index", "valid_samples")}
+        out = {name: features[name] for name in TF_FIELDS}
         for stem in self.stems:
             raw = tf.io.decode_raw(features[f"{stem}/stft"], tf.float16)
             checks += [
