@@ -8,6 +8,7 @@ from vocals2song.config import SpectralConfig
 from vocals2song.features import FeatureCodec, FeatureConfig, log_frequency_maps
 
 LOG = FeatureConfig(kind="logmag", frequency="log")
+HYBRID = FeatureConfig(kind="logmag", frequency="hybrid", log_bins=128, bins_per_octave=24, fmin=32.7)
 CONFIG = SpectralConfig()
 
 
@@ -17,8 +18,8 @@ def harmonic_tone(fundamental: float, seconds: float = 1.0, harmonics: int = 8) 
     return (0.1 * tone)[np.newaxis].astype(np.float32)
 
 
-def log_codec() -> FeatureCodec:
-    return FeatureCodec(LOG, np.full(513, -1.0), np.full(513, 2.0), CONFIG)  # bound e^7: nothing clipped
+def log_codec(features: FeatureConfig = LOG) -> FeatureCodec:
+    return FeatureCodec(features, np.full(513, -1.0), np.full(513, 2.0), CONFIG)  # bound e^7: nothing clipped
 
 
 def mean_rows(codec: FeatureCodec, waveform: np.ndarray) -> np.ndarray:
@@ -34,20 +35,28 @@ def test_log_rows_are_spaced_by_bins_per_octave_and_stay_inside_the_stft():
 
 
 @pytest.mark.parametrize("semitones", [3, 5, 7])
-def test_transposing_a_tone_shifts_its_log_rows_by_three_per_semitone(semitones):
-    """A tone's profile above ~600 Hz (where the STFT resolves harmonics) moves as a block."""
-    codec = log_codec()
+@pytest.mark.parametrize(
+    ("features", "per_semitone", "region"),
+    [(LOG, 3, slice(100, 260)), (HYBRID, 2, slice(40, 100))],  # rows of ~0.3-6.9 kHz; ~1.7-6.9 kHz
+    ids=["log", "hybrid"],
+)
+def test_transposing_a_tone_shifts_its_log_rows_by_a_fixed_count_per_semitone(
+    semitones, features, per_semitone, region
+):
+    """A tone's profile where rows are log-spaced and the STFT resolves harmonics moves as a block."""
+    codec = log_codec(features)
     low, high = mean_rows(codec, harmonic_tone(220.0)), mean_rows(codec, harmonic_tone(220.0 * 2 ** (semitones / 12)))
-    region = slice(100, 260)  # ~284 Hz .. 6.9 kHz of rows; harmonics 2..8 of both tones
-    errors = [np.abs(low[region] - high[region.start + k : region.stop + k]).mean() for k in range(30)]
-    assert abs(int(np.argmin(errors)) - 3 * semitones) <= 1, errors
-    assert errors[3 * semitones] < 0.5 * errors[0], errors
+    errors = [np.abs(low[region] - high[region.start + k : region.stop + k]).mean() for k in range(25)]
+    shift = per_semitone * semitones
+    assert abs(int(np.argmin(errors)) - shift) <= 1, errors
+    assert errors[shift] < 0.5 * errors[0], errors
 
 
-def test_log_features_invert_to_the_same_pitch_classes_and_level():
+@pytest.mark.parametrize("features", [LOG, HYBRID], ids=["log", "hybrid"])
+def test_log_features_invert_to_the_same_pitch_classes_and_level(features):
     from trainer.evaluate import chroma
 
-    codec = log_codec()
+    codec = log_codec(features)
     chord = sum(harmonic_tone(f) for f in (261.6, 329.6, 392.0))
     spectrum = spectral.stft(chord, CONFIG)[0]
     rebuilt = codec.magnitude(codec.encode(spectrum))

@@ -29,7 +29,7 @@ stem's mean in every bin (with the input at the training level)."""
 ACTIVE_DB = 50.0
 """Frames more than this far below a recording's loudest frame do not count for its level."""
 KINDS = {"logmag_phase": 2, "logmag": 1}
-FREQUENCY_SCALES = ("linear", "log")
+FREQUENCY_SCALES = ("linear", "log", "hybrid")
 
 
 def log_magnitude(spectrum: np.ndarray) -> np.ndarray:
@@ -63,7 +63,9 @@ class FeatureConfig:
       frequency: "linear": the model's rows are those STFT bins; "log": ``log_bins`` rows
         spaced ``bins_per_octave`` per octave from ``fmin`` Hz, so that a musical interval
         is the same number of rows at every pitch and transposing is a translation (a
-        convolution can learn "a third below" once, not once per note).
+        convolution can learn "a third below" once, not once per note); "hybrid": the same,
+        but rows are never closer than one STFT bin (linear at the bottom, where log rows would
+        only interpolate the few bins there, log above).
     """
 
     kind: str = "logmag_phase"
@@ -78,7 +80,7 @@ class FeatureConfig:
             raise ValueError(f"feature kind must be one of {sorted(KINDS)}, got {self.kind!r}")
         if self.frequency not in FREQUENCY_SCALES:
             raise ValueError(f"frequency scale must be one of {FREQUENCY_SCALES}, got {self.frequency!r}")
-        if self.frequency == "log" and self.channels > 1:
+        if self.frequency != "linear" and self.channels > 1:
             raise ValueError("a log-frequency axis has no per-bin phase: use features 'logmag' with it")
 
     @property
@@ -88,10 +90,22 @@ class FeatureConfig:
     @property
     def rows(self) -> int:
         """Rows of the model's feature image (its frequency axis)."""
-        return self.log_bins if self.frequency == "log" else self.bins
+        return self.bins if self.frequency == "linear" else self.log_bins
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _row_centres(config: FeatureConfig, sample_rate: int, n_fft: int) -> np.ndarray:
+    """Row centres in STFT-bin units: ``bins_per_octave`` per octave from ``fmin``; for
+    "hybrid", steps of at least one bin."""
+    first, ratio = config.fmin * n_fft / sample_rate, 2.0 ** (1.0 / config.bins_per_octave)
+    if config.frequency == "log":
+        return first * ratio ** np.arange(config.log_bins)
+    centres = [first]
+    while len(centres) < config.log_bins:
+        centres.append(centres[-1] + max(1.0, centres[-1] * (ratio - 1.0)))
+    return np.asarray(centres)
 
 
 @functools.lru_cache(maxsize=8)
@@ -104,12 +118,12 @@ def log_frequency_maps(config: FeatureConfig, sample_rate: int, n_fft: int) -> t
     between the two nearest row centres; STFT bins below the first row or above the last take
     that row's level (a floor there would put a silent band into every generated spectrum).
     """
-    centres = config.fmin * n_fft / sample_rate * 2.0 ** (np.arange(config.log_bins) / config.bins_per_octave)
+    centres = _row_centres(config, sample_rate, n_fft)
     if centres[-1] >= config.bins:
         top = centres[-1] * sample_rate / n_fft
         raise ValueError(f"log-frequency rows reach {top:.0f} Hz, above the {config.bins} STFT bins kept")
     linear = np.arange(config.bins, dtype=np.float64)
-    widths = np.maximum(centres * (2.0 ** (1.0 / config.bins_per_octave) - 1.0), 1.0)
+    widths = np.maximum(np.diff(centres, append=centres[-1] * 2.0 ** (1.0 / config.bins_per_octave)), 1.0)
     to_log = np.maximum(0.0, 1.0 - np.abs(linear[np.newaxis] - centres[:, np.newaxis]) / widths[:, np.newaxis])
     to_log /= to_log.sum(axis=1, keepdims=True)
     to_linear = np.zeros((config.bins, config.log_bins))
