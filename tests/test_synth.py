@@ -41,10 +41,24 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path):
     assert vocals(tmp_path / "a") != vocals(tmp_path / "c")
 
 
-def test_a_30_second_track_takes_under_two_seconds():
-    started = time.perf_counter()
-    synth.synth_track(30.0, np.random.default_rng(0))
-    assert time.perf_counter() - started < 2.0
+def test_synthesising_a_track_costs_at_most_a_few_stfts_of_its_stems():
+    """Timed against work in the same process, as machines differ: making 30 s of stems takes at
+    most 8x their STFT (about 3x measured on 2 cores), so generated test data stays cheap."""
+    from vocals2song import codec
+    from vocals2song.config import SpectralConfig
+
+    def best_of_two(work) -> float:
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    _, stems = synth.synth_track(30.0, np.random.default_rng(0))
+    making = best_of_two(lambda: synth.synth_track(30.0, np.random.default_rng(0)))
+    encoding = best_of_two(lambda: [codec.stft(stem, SpectralConfig()) for stem in stems.values()])
+    assert making < 8 * encoding, (making, encoding)
 
 
 def test_accompaniment_plays_in_the_vocal_key():
