@@ -25,7 +25,11 @@ def main(quick: bool = False) -> str:
     vocal = sung(seconds)
     sizes = {
         "default (64 filters, depth 8)": (models.ModelConfig(), 512, "logmag_phase"),
-        "demo (16 filters, depth 6)": (models.ModelConfig(16, 6, 0.5, 16), 128, "logmag"),
+        "demo (16 filters, depth 6)": (
+            models.ModelConfig(filters=16, depth=6, dropout=0.5, disc_filters=16),
+            128,
+            "logmag",
+        ),
     }
     lines = [
         "## Generation speed (`bench_generate`)",

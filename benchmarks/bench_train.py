@@ -84,7 +84,10 @@ def analytic_step_flops(trainer: train.Trainer, crop: int) -> tuple[int, int, in
 def main(quick: bool = False) -> str:
     distribute.split_cpu(2)
     sizes = {
-        "tiny (8 filters, depth 4, 512x128 crops)": (models.ModelConfig(8, 4, 0.5, 8), 128),
+        "tiny (8 filters, depth 4, 512x128 crops)": (
+            models.ModelConfig(filters=8, depth=4, dropout=0.5, disc_filters=8),
+            128,
+        ),
         "default (64 filters, depth 8, 512x512 crops)": (models.ModelConfig(), 512),
     }
     matmul = matmul_flops_per_second()

@@ -217,3 +217,21 @@ def test_crossfaded_windows_match_one_window_over_the_whole_input(model, monkeyp
     error = float(np.abs(windowed - whole).mean() / np.abs(whole).mean())
     shifted = float(np.abs(np.roll(windowed, 8, axis=1) - whole).mean() / np.abs(whole).mean())
     assert error < 0.1 and error < shifted / 3, (error, shifted)
+
+
+def test_a_temporal_generator_trains_exports_and_sings_any_length(dataset_dir, tmp_path):
+    config = train.TrainConfig(
+        dataset_dir,
+        str(tmp_path / "m"),
+        steps=2,
+        batch_size=2,
+        input=train_input.InputConfig(crop_frames=48, shuffle_buffer=4, target="accompaniment"),
+        model=models.ModelConfig(generator="temporal", temporal_channels=16, temporal_layers=2, disc_filters=4),
+    )
+    train.train(config)
+    model = export.load_model(str(tmp_path / "m"))
+    assert model.multiple == 1  # nothing to pad: no downsampling
+    vocal = sung(1.3, 44100, 1)
+    song = generate.generate(model, vocal, 44100)
+    assert song.shape == vocal.shape
+    assert audio.rms_db(song - vocal) > audio.rms_db(vocal) - 40

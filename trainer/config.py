@@ -14,28 +14,39 @@ from typing import Any
 from vocals2song.features import FREQUENCY_SCALES, KINDS, FeatureConfig
 
 TARGETS = ("mixture", "accompaniment")
+GENERATORS = ("unet", "temporal")
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Sizes of the networks.
+    """Which networks, and their sizes.
 
     Attributes:
+      generator: "unet" (pix2pix's image-to-image U-Net) or "temporal" (each frame's spectrum
+        as one vector, dilated 1-D convolutions over time: a few seconds of context on either
+        side at a small fraction of the U-Net's cost per step).
       filters: filters of the first encoder block; doubled per block up to 8x.
       depth: encoder blocks (8 in pix2pix: 512 bins -> 2); input sides must divide by 2**depth.
       dropout: rate in the first three decoder blocks (0.5 in pix2pix; 0 makes steps
         deterministic, which the replica-equivalence test needs).
       disc_filters: filters of the first discriminator block (64 in pix2pix, 70x70 patches).
+      temporal_channels: width of the temporal generator.
+      temporal_layers: its residual blocks; block i is dilated 2**(i % 8), so 8 blocks see
+        255 frames (1.5 s at hop 256) on either side.
     """
 
+    generator: str = "unet"
     filters: int = 64
     depth: int = 8
     dropout: float = 0.5
     disc_filters: int = 64
+    temporal_channels: int = 256
+    temporal_layers: int = 8
 
     @property
     def multiple(self) -> int:
-        return 2**self.depth
+        """Input sides must be multiples of this: the U-Net halves them depth times."""
+        return 2**self.depth if self.generator == "unet" else 1
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -132,10 +143,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--log_bins", type=int, default=inputs.features.log_bins, help="rows of a log-frequency axis")
     add("--bins_per_octave", type=int, default=inputs.features.bins_per_octave, help="log-frequency rows per octave")
     add("--fmin", type=float, default=inputs.features.fmin, help="lowest log-frequency row, Hz")
+    add("--generator", default=model.generator, choices=GENERATORS, help="generator family")
     add("--filters", type=int, default=model.filters, help="generator base filters")
     add("--depth", type=int, default=model.depth, help="U-Net depth (input sides must divide by 2**depth)")
     add("--dropout", type=float, default=model.dropout, help="dropout in the first decoder blocks")
     add("--disc_filters", type=int, default=model.disc_filters, help="discriminator base filters")
+    add("--temporal_channels", type=int, default=model.temporal_channels, help="temporal generator width")
+    add("--temporal_layers", type=int, default=model.temporal_layers, help="temporal generator residual blocks")
 
 
 def _fields(cls) -> set[str]:

@@ -15,6 +15,7 @@ import tempfile
 
 import numpy as np
 
+from trainer.config import ModelConfig
 from vocals2song import storage
 from vocals2song.config import SpectralConfig
 from vocals2song.features import FeatureCodec, FeatureConfig
@@ -26,21 +27,90 @@ GENERATOR_FILE = "generator.keras"
 METADATA_FILE = "model.json"
 
 
-@dataclasses.dataclass
-class ExportedModel:
-    generator: object  # keras.Model
+@dataclasses.dataclass(frozen=True)
+class StemStatistics:
+    """Per-row mean and standard deviation of a stem's log-magnitude (the data set's)."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {"mean": np.asarray(self.mean).tolist(), "std": np.asarray(self.std).tolist()}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> StemStatistics:
+        return cls(np.asarray(values["mean"], np.float32), np.asarray(values["std"], np.float32))
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportMetadata:
+    """Everything generation needs besides the weights (``model.json``): how audio becomes
+    features (STFT and feature configs, statistics), which stems, and the network's config
+    (which fixes the input multiple)."""
+
     spectral: SpectralConfig
     features: FeatureConfig
+    model: ModelConfig
     source: str
     target: str
-    source_codec: FeatureCodec
-    target_codec: FeatureCodec
-    multiple: int  # input sides must be multiples of this (2**depth)
-    window_frames: int  # frames per generator call at generation: the training crop
+    source_stats: StemStatistics
+    target_stats: StemStatistics
     step: int
+    window_frames: int  # frames per generator call at generation: the training crop
+    data_dir: str
+
+    def to_dict(self) -> dict:
+        return {
+            "spectral": self.spectral.to_dict(),
+            "features": self.features.to_dict(),
+            "model": self.model.to_dict(),
+            "source": self.source,
+            "target": self.target,
+            "stats": {"source": self.source_stats.to_dict(), "target": self.target_stats.to_dict()},
+            "step": self.step,
+            "window_frames": self.window_frames,
+            "data_dir": self.data_dir,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ExportMetadata:
+        return cls(
+            spectral=SpectralConfig.from_dict(values["spectral"]),
+            features=FeatureConfig(**values["features"]),
+            model=ModelConfig(**values["model"]),
+            source=values["source"],
+            target=values["target"],
+            source_stats=StemStatistics.from_dict(values["stats"]["source"]),
+            target_stats=StemStatistics.from_dict(values["stats"]["target"]),
+            step=values["step"],
+            window_frames=values["window_frames"],
+            data_dir=values["data_dir"],
+        )
+
+    def codec(self, stem: str) -> FeatureCodec:
+        stats = self.source_stats if stem == "source" else self.target_stats
+        return FeatureCodec(self.features, stats.mean, stats.std, self.spectral)
 
 
-def export(model_dir: str, generator, metadata: dict) -> str:
+class ExportedModel:
+    """A loaded export: the generator, its metadata and the stems' feature codecs."""
+
+    def __init__(self, generator, metadata: ExportMetadata):
+        self.generator = generator  # keras.Model
+        self.metadata = metadata
+        self.source_codec = metadata.codec("source")
+        self.target_codec = metadata.codec("target")
+
+    spectral = property(lambda self: self.metadata.spectral)
+    features = property(lambda self: self.metadata.features)
+    source = property(lambda self: self.metadata.source)
+    target = property(lambda self: self.metadata.target)
+    step = property(lambda self: self.metadata.step)
+    window_frames = property(lambda self: self.metadata.window_frames)
+    multiple = property(lambda self: self.metadata.model.multiple, doc="input sides must be multiples of this")
+
+
+def export(model_dir: str, generator, metadata: ExportMetadata) -> str:
     """Writes the generator and its metadata under ``model_dir/export``; returns that path."""
     out = storage.join(model_dir, EXPORT_DIR)
     with tempfile.TemporaryDirectory() as scratch:  # Keras writes local files; then copy (gs:// too)
@@ -49,7 +119,7 @@ def export(model_dir: str, generator, metadata: dict) -> str:
         fs, resolved = storage.filesystem(out)
         fs.makedirs(resolved, exist_ok=True)
         fs.put_file(local, f"{resolved}/{GENERATOR_FILE}")
-    storage.write_text(storage.join(out, METADATA_FILE), json.dumps(metadata, indent=1, sort_keys=True))
+    storage.write_text(storage.join(out, METADATA_FILE), json.dumps(metadata.to_dict(), indent=1, sort_keys=True))
     return out
 
 
@@ -68,29 +138,10 @@ def load_model(path: str | None = None) -> ExportedModel:
         raise FileNotFoundError(
             f"no exported model at {path} ({METADATA_FILE} missing; train with `vocals2song train`)"
         )
-    metadata = json.loads(storage.read_text(metadata_path))
+    metadata = ExportMetadata.from_dict(json.loads(storage.read_text(metadata_path)))
     with tempfile.TemporaryDirectory() as scratch:
         local = os.path.join(scratch, GENERATOR_FILE)
         fs, resolved = storage.filesystem(storage.join(path, GENERATOR_FILE))
         fs.get_file(resolved, local)
         generator = keras.models.load_model(local, compile=False)
-    features = FeatureConfig(**metadata["features"])
-    spectral = SpectralConfig.from_dict(metadata["spectral"])
-
-    def codec(stem: str) -> FeatureCodec:
-        stats = metadata["stats"][stem]
-        mean, std = (np.asarray(stats[key], np.float32) for key in ("mean", "std"))
-        return FeatureCodec(features, mean, std, spectral)
-
-    return ExportedModel(
-        generator=generator,
-        spectral=spectral,
-        features=features,
-        source=metadata["source"],
-        target=metadata["target"],
-        source_codec=codec("source"),
-        target_codec=codec("target"),
-        multiple=2 ** metadata["model"]["depth"],
-        window_frames=metadata["window_frames"],
-        step=metadata["step"],
-    )
+    return ExportedModel(generator, metadata)

@@ -72,7 +72,7 @@ class Trainer:
         if multiple > rows or rows % multiple or config.input.crop_frames % multiple:
             raise ValueError(
                 f"--crop_frames {config.input.crop_frames} and {rows} frequency rows must be multiples "
-                f"of 2**depth = {config.model.multiple}"
+                f"of {config.model.multiple} (2**depth of the U-Net)"
             )
         if config.mixed_precision:
             import keras
@@ -213,21 +213,18 @@ class Trainer:
         """Exports the generator (the chief only; None on other machines)."""
         if not self.chief:
             return None
-        source_mean, source_std = self.source_codec.mean, self.source_codec.std
-        metadata = {
-            "spectral": self.manifest.config.to_dict(),
-            "features": self.config.input.features.to_dict(),
-            "model": self.config.model.to_dict(),
-            "source": self.config.input.source,
-            "target": self.config.input.target,
-            "stats": {
-                "source": {"mean": source_mean.tolist(), "std": source_std.tolist()},
-                "target": {"mean": self.target_codec.mean.tolist(), "std": self.target_codec.std.tolist()},
-            },
-            "step": int(self.step.numpy()),
-            "window_frames": self.config.input.crop_frames,
-            "data_dir": self.config.data_dir,
-        }
+        metadata = export.ExportMetadata(
+            spectral=self.manifest.config,
+            features=self.config.input.features,
+            model=self.config.model,
+            source=self.config.input.source,
+            target=self.config.input.target,
+            source_stats=export.StemStatistics(self.source_codec.mean, self.source_codec.std),
+            target_stats=export.StemStatistics(self.target_codec.mean, self.target_codec.std),
+            step=int(self.step.numpy()),
+            window_frames=self.config.input.crop_frames,
+            data_dir=self.config.data_dir,
+        )
         return export.export(self.config.model_dir, self.generator, metadata)
 
 
