@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from pipelines import progress, segments, shards, stats, tracks
-from vocals2song import storage
+from vocals2song import flags, storage
 from vocals2song.config import STEMS, SpectralConfig
 from vocals2song.manifest import MANIFEST_NAME, SPLITS, Manifest, ShardInfo, manifest_path, read_manifest
 
@@ -31,21 +31,39 @@ class OutputExistsError(FileExistsError):
     """The output directory already holds a data set and --overwrite was not given."""
 
 
+def _stem_list(text: str) -> tuple[str, ...]:
+    return tuple(stem.strip() for stem in text.split(",") if stem.strip())
+
+
 @dataclasses.dataclass(frozen=True)
 class DatasetOptions:
-    """Everything the job needs besides the Beam options. Defaults are the design's."""
+    """Everything the job needs besides the Beam options. Defaults are the design's.
+
+    Attributes:
+      musdb_root: MUSDB18-HQ root (local or gs://) with train/ and test/.
+      output_dir: where the data set is written (local or gs://).
+      stems: comma-separated stems to store, from vocals, mixture, accompaniment, drums, bass, other.
+      channels: downmix ("mono") or keep "stereo".
+      spectral: how audio becomes a spectrogram (every field a flag).
+      hop_seconds: segment hop in seconds (default: no overlap).
+      min_vocal_db: skip segments whose vocals' RMS is below this dBFS (counted).
+      valid_fraction: share of train tracks for valid when the official validation tracks are absent.
+      tracks_per_shard: tracks written into one shard.
+      compression: shard compression.
+      overwrite: replace a data set already in --output_dir.
+      dry_run: print the plan and the size estimate, write nothing.
+    """
 
     musdb_root: str
     output_dir: str
-    stems: tuple[str, ...] = ("vocals", "mixture")
-    channels: str = "mono"
-    sample_rate: int = 44100
-    segment_seconds: float = 15.0
+    stems: tuple[str, ...] = dataclasses.field(default=("vocals", "mixture"), metadata={"parse": _stem_list})
+    channels: str = dataclasses.field(default="mono", metadata={"choices": sorted(segments.CHANNELS)})
+    spectral: SpectralConfig = SpectralConfig()
     hop_seconds: float | None = None
     min_vocal_db: float | None = None
     valid_fraction: float = 0.14
     tracks_per_shard: int = 1
-    compression: str = "none"
+    compression: str = dataclasses.field(default="none", metadata={"choices": sorted(shards.COMPRESSION)})
     overwrite: bool = False
     dry_run: bool = False
 
@@ -64,52 +82,30 @@ class DatasetOptions:
 
     @property
     def segment_options(self) -> segments.SegmentOptions:
-        config = SpectralConfig(sample_rate=self.sample_rate, segment_seconds=self.segment_seconds)
-        return segments.SegmentOptions(config, self.stems, self.channels, self.hop_seconds, self.min_vocal_db)
+        return segments.SegmentOptions(
+            config=self.spectral,
+            stems=self.stems,
+            channels=self.channels,
+            hop_seconds=self.hop_seconds,
+            min_vocal_db=self.min_vocal_db,
+        )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own flags; anything else on the command line is a Beam option."""
-    parser.add_argument("--musdb_root", required=True, help="MUSDB18-HQ root (local or gs://) with train/ and test/")
-    parser.add_argument("--output_dir", required=True, help="where the data set is written (local or gs://)")
-    parser.add_argument(
-        "--stems", default="vocals,mixture", help=f"comma-separated stems to store, from {','.join(STEMS)}"
-    )
-    parser.add_argument("--channels", default="mono", choices=sorted(segments.CHANNELS), help="downmix or keep stereo")
-    parser.add_argument("--sample_rate", type=int, default=44100, help="Hz; other rates are resampled")
-    parser.add_argument("--segment_seconds", type=float, default=15.0, help="segment length in seconds")
-    parser.add_argument("--hop_seconds", type=float, default=None, help="segment hop in seconds (default: no overlap)")
-    parser.add_argument(
-        "--min_vocal_db", type=float, default=None, help="skip segments whose vocals' RMS is below this dBFS (counted)"
-    )
-    parser.add_argument(
-        "--valid_fraction",
-        type=float,
-        default=0.14,
-        help="share of train tracks for valid when the official validation tracks are absent",
-    )
-    parser.add_argument("--tracks_per_shard", type=int, default=1, help="tracks written into one shard")
-    parser.add_argument("--compression", default="none", choices=sorted(shards.COMPRESSION), help="shard compression")
-    parser.add_argument("--overwrite", action="store_true", help="replace a data set already in --output_dir")
-    parser.add_argument("--dry_run", action="store_true", help="print the plan and the size estimate, write nothing")
+    """The job's own flags (DatasetOptions' and SpectralConfig's fields); anything else on the
+    command line is a Beam option."""
+    flags.add_arguments(parser, DatasetOptions)
+
+
+def make_options(musdb_root: str, output_dir: str, **values: Any) -> DatasetOptions:
+    """DatasetOptions from flat flag values (``segment_seconds=2.0, stems=("vocals",)``)."""
+    fixed = {"musdb_root": musdb_root, "output_dir": output_dir}
+    return flags.build(DatasetOptions, values, skip=tuple(fixed), what="dataset", **fixed)
 
 
 def options_from_args(args: argparse.Namespace) -> DatasetOptions:
-    return DatasetOptions(
-        musdb_root=args.musdb_root,
-        output_dir=args.output_dir,
-        stems=tuple(stem.strip() for stem in args.stems.split(",") if stem.strip()),
-        channels=args.channels,
-        sample_rate=args.sample_rate,
-        segment_seconds=args.segment_seconds,
-        hop_seconds=args.hop_seconds,
-        min_vocal_db=args.min_vocal_db,
-        valid_fraction=args.valid_fraction,
-        tracks_per_shard=args.tracks_per_shard,
-        compression=args.compression,
-        overwrite=args.overwrite,
-        dry_run=args.dry_run,
-    )
+    values = {key: value for key, value in vars(args).items() if key in flags.names(DatasetOptions)}
+    return make_options(**values)
 
 
 @dataclasses.dataclass

@@ -56,7 +56,7 @@ def dataset_dir(musdb_root, tmp_path_factory) -> str:
     from pipelines import dataset
 
     out = str(tmp_path_factory.mktemp("dataset") / "data")
-    options = dataset.DatasetOptions(musdb_root=musdb_root, output_dir=out, segment_seconds=SEGMENT_SECONDS)
+    options = dataset.make_options(musdb_root, out, segment_seconds=SEGMENT_SECONDS)
     dataset.run(options, ["--runner=DirectRunner"], ["test"])
     return out
 

@@ -17,7 +17,7 @@ from vocals2song.manifest import SPLITS, read_manifest
 
 
 def run_job(root: str, out: str, *beam_args: str, **options) -> dict:
-    job = dataset.DatasetOptions(musdb_root=root, output_dir=out, segment_seconds=SEGMENT_SECONDS, **options)
+    job = dataset.make_options(root, out, segment_seconds=SEGMENT_SECONDS, **options)
     return dataset.run(job, ["--runner=DirectRunner", *beam_args], ["test"])
 
 
@@ -190,3 +190,13 @@ def test_gzip_and_uncompressed_shards_read_back_identically(job, musdb_root, tmp
     assert sum(os.path.getsize(p) for p in glob.glob(os.path.join(out, "*", "*.gz"))) < sum(
         os.path.getsize(p) for p in glob.glob(os.path.join(job, "*", "*.tfrecord"))
     )
+
+
+def test_the_stft_flags_reach_the_manifest_and_the_records(musdb_root, tmp_path):
+    out = str(tmp_path / "d")
+    run_job(musdb_root, out, n_fft=2048, hop_length=512)
+    manifest = read_manifest(out)
+    assert (manifest.config.n_fft, manifest.config.hop_length) == (2048, 512)
+    segment = next(inspection.read_segments(manifest, out, "train"))
+    spectrum = codec.stored_to_complex(segment.stems["vocals"])
+    assert spectrum.shape[1:] == (1025, manifest.config.segment_frames)

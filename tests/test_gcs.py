@@ -37,7 +37,7 @@ def gs_dataset(gcs, musdb_root) -> str:
     fs, _ = storage.filesystem(f"gs://{BUCKET}/")
     fs.put(musdb_root.rstrip("/") + "/", f"{BUCKET}/musdb", recursive=True)
     out = f"gs://{BUCKET}/datasets/test"
-    options = dataset.DatasetOptions(musdb_root=f"gs://{BUCKET}/musdb", output_dir=out, segment_seconds=SEGMENT_SECONDS)
+    options = dataset.make_options(f"gs://{BUCKET}/musdb", out, segment_seconds=SEGMENT_SECONDS)
     dataset.run(options, ["--runner=DirectRunner"], ["test"])
     return out
 

@@ -47,7 +47,7 @@ def build_dataset(musdb_root: str, output_dir: str, beam_args: Sequence[str] = (
 
     from pipelines import dataset
 
-    return dataset.run(dataset.DatasetOptions(musdb_root, output_dir, **options), list(beam_args), sys.argv)
+    return dataset.run(dataset.make_options(musdb_root, output_dir, **options), list(beam_args), sys.argv)
 
 
 def load_dataset(

@@ -66,11 +66,14 @@ class FeatureConfig:
         convolution can learn "a third below" once, not once per note); "hybrid": the same,
         but rows are never closer than one STFT bin (linear at the bottom, where log rows would
         only interpolate the few bins there, log above).
+      log_bins: rows of a log or hybrid frequency axis.
+      bins_per_octave: rows per octave of a log or hybrid axis.
+      fmin: Hz of the lowest row of a log or hybrid axis.
     """
 
-    kind: str = "logmag_phase"
+    kind: str = dataclasses.field(default="logmag_phase", metadata={"flag": "features", "choices": sorted(KINDS)})
     bins: int = 512
-    frequency: str = "linear"
+    frequency: str = dataclasses.field(default="linear", metadata={"choices": FREQUENCY_SCALES})
     log_bins: int = 320
     bins_per_octave: int = 36
     fmin: float = 41.2

@@ -1,0 +1,59 @@
+"""Flags derived from the config dataclasses: every default in one place."""
+
+import argparse
+import dataclasses
+
+import pytest
+
+from pipelines import dataset
+from trainer import config as train_config
+from vocals2song import flags
+from vocals2song.config import SpectralConfig
+
+
+def parse(add, argv):
+    parser = argparse.ArgumentParser()
+    add(parser)
+    return parser.parse_args(argv)
+
+
+def test_without_flags_the_dataset_options_are_the_dataclass_defaults():
+    args = parse(dataset.add_arguments, ["--musdb_root", "m", "--output_dir", "o"])
+    assert dataset.options_from_args(args) == dataset.DatasetOptions("m", "o")
+
+
+def test_every_spectral_field_is_a_dataset_flag_and_lands_in_the_config():
+    argv = ["--musdb_root", "m", "--output_dir", "o", "--n_fft", "2048", "--hop_length", "512", "--window", "hamming"]
+    argv += ["--sample_rate", "22050", "--segment_seconds", "2.5", "--stems", "vocals, drums", "--overwrite"]
+    options = dataset.options_from_args(parse(dataset.add_arguments, argv))
+    assert options.spectral == SpectralConfig(22050, 2048, 512, "hamming", 2.5)
+    assert options.stems == ("vocals", "drums") and options.overwrite
+    assert {field.name for field in dataclasses.fields(SpectralConfig)} <= flags.names(dataset.DatasetOptions)
+
+
+def test_train_flags_and_keyword_options_build_the_same_config():
+    argv = ["--data_dir", "d", "--model_dir", "m", "--steps", "7", "--features", "logmag", "--generator", "temporal"]
+    argv += ["--frequency", "hybrid", "--crop_frames", "96", "--jit"]
+    args = vars(parse(train_config.add_arguments, argv))
+    options = {key: value for key, value in args.items() if key in train_config.option_names()}
+    built = train_config.config_from_options("d", "m", **options)
+    assert built == train_config.config_from_options(
+        "d", "m", steps=7, features="logmag", generator="temporal", frequency="hybrid", crop_frames=96, jit=True
+    )
+    assert (built.input.features.kind, built.model.generator, built.input.crop_frames) == ("logmag", "temporal", 96)
+    assert built.learning_rate == train_config.TrainConfig("d", "m").learning_rate  # unset: the default
+
+
+def test_help_comes_from_the_field_docs_and_choices_are_enforced(capsys):
+    parser = argparse.ArgumentParser()
+    train_config.add_arguments(parser)
+    helps = {action.dest: action.help for action in parser._actions}
+    assert helps["fmin"].startswith("Hz of the lowest row") and "(default: 41.2)" in helps["fmin"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--data_dir", "d", "--model_dir", "m", "--generator", "transformer"])
+    assert "invalid choice: 'transformer'" in capsys.readouterr().err
+
+
+def test_an_unknown_option_names_itself_and_the_known_ones():
+    with pytest.raises(TypeError, match=r"unknown dataset option\(s\) \['nfft'\]; known: .*n_fft"):
+        dataset.make_options("m", "o", nfft=2048)

@@ -1,0 +1,141 @@
+"""Command-line flags derived from the config dataclasses, so every default lives once.
+
+A dataclass field becomes ``--name`` with the field's type, its default and, as help, its line
+under "Attributes:" in the class docstring. A field whose default is itself a config dataclass
+(``TrainConfig.input``, ``DatasetOptions.spectral``) contributes its own fields as flat flags,
+and ``build`` puts flat values back into the nested dataclasses. Field metadata can rename a
+flag (``{"flag": "features"}``), limit its values (``{"choices": ...}``) or say how a string
+becomes the value (``{"parse": ...}``, e.g. a comma-separated list).
+
+TensorFlow- and Beam-free: the CLI builds its parser from these without importing either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+_ATTRIBUTE = re.compile(r"^(\s+)([\w, ]+):\s*(.*)$")
+
+
+def _docs(cls: type) -> dict[str, str]:
+    """Field name -> its description under "Attributes:" (continuation lines joined)."""
+    docs: dict[str, str] = {}
+    _, found, section = (cls.__doc__ or "").partition("Attributes:")
+    lines = section.splitlines() if found else []
+    names: list[str] = []
+    indent = None
+    for line in lines:
+        match = _ATTRIBUTE.match(line)
+        if match and (indent is None or len(match.group(1)) == indent):
+            indent = len(match.group(1))
+            names = [name.strip() for name in match.group(2).split(",")]
+            for name in names:
+                docs[name] = match.group(3).strip()
+        elif line.strip() and names:
+            for name in names:
+                docs[name] = f"{docs[name]} {line.strip()}"
+    return docs
+
+
+def _is_config(field: dataclasses.Field) -> bool:
+    return dataclasses.is_dataclass(field.default) or (
+        field.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(field.default_factory())
+    )
+
+
+def _default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag:
+    """One flat option: where it lives in the nested dataclasses and how it is parsed."""
+
+    name: str
+    path: tuple[str, ...]  # field names from the outer dataclass down to this field
+    field: dataclasses.Field
+    kind: Any  # the resolved type
+    default: Any
+    help: str
+
+
+def flags(cls: type, skip: tuple[str, ...] = ()) -> Iterator[Flag]:
+    """Every flat flag of ``cls``, nested config dataclasses expanded."""
+    hints, docs = typing.get_type_hints(cls), _docs(cls)
+    for field in dataclasses.fields(cls):
+        if field.name in skip or not field.init:
+            continue
+        if _is_config(field):
+            for inner in flags(type(_default(field)), skip):
+                yield dataclasses.replace(inner, path=(field.name, *inner.path))
+            continue
+        name = field.metadata.get("flag", field.name)
+        yield Flag(name, (field.name,), field, hints[field.name], _default(field), docs.get(field.name, ""))
+
+
+def _scalar(kind: Any) -> Any:
+    """``float | None`` -> float; ``int`` -> int."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        return next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    return kind
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    """Adds ``cls``'s flags to ``parser``; fields without a default become required flags."""
+    for flag in flags(cls, skip):
+        meta, helptext = flag.field.metadata, (flag.help or flag.name).rstrip(".")
+        if flag.default is dataclasses.MISSING:
+            parser.add_argument(f"--{flag.name}", required=True, help=helptext.replace("%", "%%"))
+        elif _scalar(flag.kind) is bool:
+            action = argparse.BooleanOptionalAction if flag.default else "store_true"
+            parser.add_argument(f"--{flag.name}", action=action, default=flag.default, help=helptext.replace("%", "%%"))
+        else:
+            parse = meta.get("parse") or _scalar(flag.kind)
+            shown = ",".join(flag.default) if isinstance(flag.default, tuple) else flag.default
+            parser.add_argument(
+                f"--{flag.name}",
+                type=parse,
+                default=flag.default,
+                choices=meta.get("choices"),
+                help=f"{helptext} (default: {shown})".replace("%", "%%") if shown is not None else helptext,
+            )
+
+
+def names(cls: type, skip: tuple[str, ...] = ()) -> set[str]:
+    return {flag.name for flag in flags(cls, skip)}
+
+
+def build(cls: type, options: Mapping[str, Any], skip: tuple[str, ...] = (), what: str = "", **fixed: Any) -> Any:
+    """``cls`` from flat ``options`` (flag names) and ``fixed`` top-level fields; options not
+    given keep their dataclass defaults. An unknown option is a TypeError listing the known."""
+    known = {flag.name: flag for flag in flags(cls, skip)}
+    unknown = set(options) - set(known)
+    if unknown:
+        raise TypeError(f"unknown {what} option(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
+    tree: dict[str, Any] = dict(fixed)
+    for name, value in options.items():
+        *parents, leaf = known[name].path
+        node = tree
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return _construct(cls, tree)
+
+
+def _construct(cls: type, values: dict[str, Any]) -> Any:
+    nested = {
+        field.name: _construct(type(_default(field)), values[field.name])
+        for field in dataclasses.fields(cls)
+        if field.name in values and _is_config(field)
+    }
+    return cls(**{**values, **nested})
