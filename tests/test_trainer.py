@@ -119,11 +119,43 @@ def test_the_chroma_term_is_zero_for_the_target_and_high_for_other_pitch_classes
     assert float(distance(f_sharp, c_major)[0]) > 1.0  # anti-correlated profiles
 
 
+def test_compressed_l2_keeps_a_note_that_one_harmony_in_three_plays_and_l1_drops_it():
+    """Three equally likely targets for one row: the note on in one (x = 2), off in two
+    (x = -2). L1 is least at the median (the note silenced); the compressed squared error at
+    the mean of the compressed magnitudes, which keeps the note at a third of its level."""
+    from trainer import losses
+    from vocals2song.config import SpectralConfig
+    from vocals2song.features import FeatureCodec, FeatureConfig
+
+    codec = FeatureCodec(FeatureConfig(kind="logmag", bins=4), np.zeros(513), np.full(513, 2.0), SpectralConfig())
+    targets = tf.constant([2.0, -2.0, -2.0])[:, None, None, None] * tf.ones((3, 4, 1, 1))
+    guesses = np.linspace(-3.0, 3.0, 601, dtype=np.float32)
+
+    def best(loss) -> float:
+        totals = [float(tf.reduce_sum(loss(tf.fill((3, 4, 1, 1), guess), targets))) for guess in guesses]
+        return float(guesses[int(np.argmin(totals))])
+
+    scale = 0.3 * 2.0
+    mean_of_compressed = (np.exp(scale * 2.0) + 2 * np.exp(-scale * 2.0)) / 3
+    assert best(losses.l1) == pytest.approx(-2.0, abs=0.011)
+    assert best(losses.CompressedL2(codec)) == pytest.approx(np.log(mean_of_compressed) / scale, abs=0.011)
+    assert np.log(mean_of_compressed) / scale > 0.0  # audible: above the row's mean level
+
+
 def test_training_with_the_chroma_term_logs_it_and_lowers_it(dataset_dir, tmp_path):
     trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), learning_rate=1e-3, chroma_weight=10.0))
     batch = distributed_batch(trainer.strategy, next(iter(trainer.dataset("train", True))))
     chroma = [trainer.train_step(batch)["chroma"] for _ in range(60)]
     assert chroma[-1] < chroma[0] * 0.7, (chroma[0], chroma[-1])
+
+
+def test_training_with_the_compressed_l2_term_logs_it_and_lowers_it(dataset_dir, tmp_path):
+    config = tiny_config(dataset_dir, str(tmp_path / "m"), learning_rate=1e-3, reconstruction="compressed_l2")
+    trainer = train.Trainer(config)
+    batch = distributed_batch(trainer.strategy, next(iter(trainer.dataset("train", True))))
+    values = [trainer.train_step(batch) for _ in range(30)]
+    assert values[-1]["compressed_l2"] < values[0]["compressed_l2"] * 0.7
+    assert values[-1]["l1"] < values[0]["l1"]  # still logged, and it falls too
 
 
 def test_a_resumed_run_seeds_its_input_from_the_step(dataset_dir, tmp_path, monkeypatch):

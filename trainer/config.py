@@ -16,6 +16,7 @@ from vocals2song.features import FeatureConfig
 
 TARGETS = ("mixture", "accompaniment")
 GENERATORS = ("unet", "temporal")
+RECONSTRUCTIONS = ("l1", "compressed_l2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +86,10 @@ class TrainConfig:
       batch_size: global batch, split across replicas.
       learning_rate: Adam learning rate.
       beta_1: Adam's first-moment decay (pix2pix: 0.5).
-      l1_weight: weight of the L1 term in the generator loss.
+      reconstruction: the generator's reconstruction term: "l1" (pix2pix's, on normalised
+        log-magnitude: per bin the median of the possible harmonies) or "compressed_l2" (squared
+        error of magnitude ** 0.3: their mean, so every likely chord keeps its notes).
+      l1_weight: weight of the reconstruction term in the generator loss.
       chroma_weight: weight of the chroma term (1 - per-frame pitch-class correlation with the target).
       checkpoint_every: steps between checkpoints.
       summary_every: steps between TensorBoard images and audio.
@@ -104,6 +108,7 @@ class TrainConfig:
     batch_size: int = 4
     learning_rate: float = 2e-4
     beta_1: float = 0.5
+    reconstruction: str = dataclasses.field(default="l1", metadata={"choices": RECONSTRUCTIONS})
     l1_weight: float = 100.0
     chroma_weight: float = 0.0
     checkpoint_every: int = 500

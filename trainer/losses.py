@@ -14,7 +14,7 @@ import tensorflow as tf
 import tensorflow.experimental.numpy as tnp
 
 from vocals2song.config import SpectralConfig
-from vocals2song.features import LOG_EPSILON, FeatureCodec
+from vocals2song.features import BOUND_STD, LOG_EPSILON, FeatureCodec
 
 CORRELATION_EPSILON = 1e-6
 
@@ -22,6 +22,29 @@ CORRELATION_EPSILON = 1e-6
 def l1(fake: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
     """Mean absolute difference per example ``(batch,)``."""
     return tf.reduce_mean(tf.abs(real - fake), axis=[1, 2, 3])
+
+
+class CompressedL2:
+    """Squared difference of compressed magnitudes (``magnitude ** exponent``), each row
+    scaled by its mean, per example ``(batch,)``.
+
+    Where several harmonies fit a vocal, L1 on log-magnitude is minimised by the per-bin
+    median of the log, which keeps only the notes most harmonies share and drops the rest to
+    the floor: a blur without chords. A squared error on magnitudes is minimised by their
+    mean, which keeps every plausible note at its probability's share of the energy, so the
+    pitch classes of the likely chords survive. The compression keeps quiet rows in the loss.
+    On normalised features ``x`` a row's compressed magnitude over its mean is
+    ``exp(exponent * std * x)``.
+    """
+
+    def __init__(self, codec: FeatureCodec, exponent: float = 0.3):
+        self._scale = tf.constant(exponent * codec.row_std[:, None, None], tf.float32)  # (rows, 1, 1)
+
+    def _compressed(self, features: tf.Tensor) -> tf.Tensor:
+        return tf.exp(self._scale * tf.minimum(features[..., :1], BOUND_STD))
+
+    def __call__(self, fake: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_mean(tf.square(self._compressed(fake) - self._compressed(real)), axis=[1, 2, 3])
 
 
 class ChromaDistance:

@@ -84,6 +84,7 @@ class Trainer:
             raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
         self.source_codec, self.target_codec = input.stem_codecs(self.manifest, config.input)
         self.chroma = losses.ChromaDistance(self.target_codec, self.manifest.config) if config.chroma_weight else None
+        self.compressed = losses.CompressedL2(self.target_codec) if config.reconstruction == "compressed_l2" else None
         tf.keras.utils.set_random_seed(config.seed)
         channels, bins = config.input.features.channels, config.input.features.rows
         with self.strategy.scope():
@@ -155,12 +156,15 @@ class Trainer:
             per_patch = tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits)
             return tf.reduce_mean(per_patch, axis=[1, 2, 3])
 
-        l1 = losses.l1(fake, target)
+        l1 = losses.l1(fake, target)  # logged whichever term trains, so runs compare
+        reconstruction = l1 if self.compressed is None else self.compressed(fake, target)
         gan = bce(tf.ones_like(fake_logits), fake_logits)
-        g_loss = gan + self.config.l1_weight * l1
+        g_loss = gan + self.config.l1_weight * reconstruction
         d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
         average = lambda x: tf.nn.compute_average_loss(x, global_batch_size=batch)  # noqa: E731
         terms = {"g_gan": average(gan), "l1": average(l1)}
+        if self.compressed is not None:
+            terms["compressed_l2"] = average(reconstruction)
         if self.chroma is not None:
             chroma = self.chroma(fake, target)
             g_loss += self.config.chroma_weight * chroma

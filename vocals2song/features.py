@@ -163,19 +163,23 @@ class FeatureCodec:
     def _linear_std(self) -> np.ndarray:
         return np.maximum(np.asarray(self.std[: self.config.bins], dtype=np.float32), STD_FLOOR)
 
-    @property
+    # Cached: computed once per codec, not once per encoded segment (a frozen dataclass
+    # without slots keeps cached_property's value in the instance dict).
+    @functools.cached_property
     def _maps(self) -> tuple[np.ndarray, np.ndarray] | None:
         if self.config.frequency == "linear":
             return None
         return log_frequency_maps(self.config, self.spectral.sample_rate, self.spectral.n_fft)
 
-    @property
-    def _mean(self) -> np.ndarray:
+    @functools.cached_property
+    def row_mean(self) -> np.ndarray:
+        """Mean log-magnitude of each row of the model's frequency axis."""
         maps = self._maps
         return self._linear_mean if maps is None else maps[0] @ self._linear_mean
 
-    @property
-    def _std(self) -> np.ndarray:
+    @functools.cached_property
+    def row_std(self) -> np.ndarray:
+        """Standard deviation of the log-magnitude of each row (the normalisation's scale)."""
         maps = self._maps
         return self._linear_std if maps is None else maps[0] @ self._linear_std
 
@@ -190,7 +194,7 @@ class FeatureCodec:
         if self._maps is not None:
             magnitude = tf.matmul(self._maps[0], magnitude)
         logmag = tf.math.log(magnitude + LOG_EPSILON)
-        channels = [(logmag - self._mean[:, None]) / self._std[:, None]]
+        channels = [(logmag - self.row_mean[:, None]) / self.row_std[:, None]]
         if self.config.kind == "logmag_phase":
             channels.append(tf.math.atan2(imag, real) / np.pi)
         return tf.stack(channels, axis=-1)
@@ -199,7 +203,7 @@ class FeatureCodec:
         """Complex mono STFT ``(bins_all, frames)`` -> float32 features, in numpy."""
         spectrum = spectrum[: self.config.bins]
         magnitude = np.abs(spectrum) if self._maps is None else self._maps[0] @ np.abs(spectrum)
-        channels = [(np.log(magnitude + LOG_EPSILON) - self._mean[:, None]) / self._std[:, None]]
+        channels = [(np.log(magnitude + LOG_EPSILON) - self.row_mean[:, None]) / self.row_std[:, None]]
         if self.config.kind == "logmag_phase":
             channels.append(np.angle(spectrum) / np.pi)
         return np.stack(channels, axis=-1).astype(np.float32)
@@ -221,7 +225,7 @@ class FeatureCodec:
         """Normalised log-magnitude rows ``(..., rows, frames)`` -> natural-log magnitude of the
         kept STFT bins ``(..., bins, frames)``, clipped at ``BOUND_STD``. ``xp``: numpy, or
         ``tensorflow.experimental.numpy`` inside a graph (the training losses)."""
-        logmag = xp.minimum(normalised, BOUND_STD) * self._std[:, None] + self._mean[:, None]
+        logmag = xp.minimum(normalised, BOUND_STD) * self.row_std[:, None] + self.row_mean[:, None]
         if self._maps is None:
             return logmag
         return xp.matmul(self._maps[1], logmag)
