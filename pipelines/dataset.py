@@ -264,7 +264,7 @@ def run(options: DatasetOptions, beam_args: list[str], command: list[str] | None
     from apache_beam.options.pipeline_options import PipelineOptions
 
     planned = plan(options)
-    print(f"plan for {options.musdb_root} -> {options.output_dir}:\n{planned.describe()}", flush=True)
+    log.info("plan for %s -> %s:\n%s", options.musdb_root, options.output_dir, planned.describe())
     if options.dry_run:
         return {"dry_run": True, "segments": planned.segments, "estimated_bytes": planned.estimated_bytes}
     prepare_output(options, planned.estimated_bytes)

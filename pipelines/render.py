@@ -113,7 +113,7 @@ def run(options: RenderJobOptions, beam_args: list[str]) -> dict[str, Any]:
     paths = sources(options)
     if not paths:
         raise ValueError("no scores to render: the source list is empty")
-    print(f"rendering {len(paths)} score(s) x {options.render.keys} key(s) -> {options.output_dir}", flush=True)
+    log.info("rendering %d score(s) x %d key(s) -> %s", len(paths), options.render.keys, options.output_dir)
     if not any(arg.startswith("--runner") for arg in beam_args):
         beam_args = ["--runner=DirectRunner", *beam_args]
     started = time.time()

@@ -11,6 +11,7 @@ from conftest import sung
 import vocals2song
 from trainer import config as train_config
 from trainer import models
+from vocals2song.cli import main
 
 
 def test_importing_the_package_loads_no_heavy_library():
@@ -70,3 +71,11 @@ def test_train_load_generate_and_evaluate_through_the_api(dataset_dir, tmp_path)
 def test_build_dataset_through_the_api(musdb_root, tmp_path):
     summary = vocals2song.build_dataset(musdb_root, str(tmp_path / "data"), segment_seconds=2.0)
     assert summary["segments"]["train"] > 0 and summary["segments"]["test"] > 0 and summary["failures"] == 0
+
+
+def test_library_progress_is_logged_bare_and_quiet_silences_it(musdb_root, tmp_path, capsys):
+    argv = ["dataset", "--musdb_root", musdb_root, "--output_dir", str(tmp_path / "a"), "--dry_run"]
+    assert main(argv) == 0
+    assert capsys.readouterr().err.startswith(f"plan for {musdb_root}")  # no timestamp on our progress
+    assert main(["-q", *argv]) == 0
+    assert "plan for" not in capsys.readouterr().err

@@ -131,7 +131,7 @@ def test_an_existing_data_set_is_not_replaced_without_overwrite(job, musdb_root,
 def test_dry_run_prints_the_plan_and_writes_nothing(musdb_root, tmp_path, capsys):
     out = tmp_path / "dry"
     assert main(["dataset", "--musdb_root", musdb_root, "--output_dir", str(out), "--dry_run"]) == 0
-    printed = capsys.readouterr().out
+    printed = capsys.readouterr().err  # the plan is logged
     assert "train:" in printed and "estimated output" in printed
     assert not out.exists()
 

@@ -100,7 +100,8 @@ def test_bad_inputs_get_their_error_and_batch_mode_does_the_rest(accompaniment_m
     (folder / "empty.wav").write_bytes(b"")
     audio.write(str(folder / "surround.wav"), sung(0.5, 44100, 6), 44100)
     code = main(["generate", "--model", accompaniment_model, "--vocals", str(folder), "--output", str(tmp_path / "o")])
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out + captured.err  # per-file lines are logged, the total printed
     assert code == 1
     assert "silent.wav: is silent" in out and "notes.txt: not a readable audio file" in out
     assert "empty.wav: not a readable audio file" in out and "1 of 5 songs written" in out

@@ -221,9 +221,9 @@ def generate_dir(
         target = storage.join(output_dir, os.path.splitext(name)[0] + ".wav")
         try:
             result = generate_file(model, source, target, phase, vocals)
-            print(f"[{index}/{len(names)}] {name} -> {target} ({result.seconds:.1f} s)", flush=True)
+            log.info("[%d/%d] %s -> %s (%.1f s)", index, len(names), name, target, result.seconds)
         except audio.AudioError as error:
             result = Generated(source, None, None, 0.0, str(error))
-            print(f"[{index}/{len(names)}] {name}: FAILED: {error}", flush=True)
+            log.error("[%d/%d] %s: FAILED: %s", index, len(names), name, error)
         results.append(result)
     return results

@@ -294,7 +294,7 @@ def _next_batch(batches, trainer: Trainer):
         return next(batches)
     except tf.errors.DataLossError as error:
         data_dir = trainer.config.data_dir
-        print(f"a training shard is damaged ({str(error).splitlines()[0]}); finding which", flush=True)
+        log.warning("a training shard is damaged (%s); finding which", str(error).splitlines()[0])
         bad = inspection.unreadable_shards(trainer.manifest, data_dir, "train")
         named = "; ".join(f"{path}: {reason}" for path, reason in bad) or "(none found on a second read)"
         raise DatasetError(
@@ -313,7 +313,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     start = trainer.restore()
     trainer.save_config()
     if start >= config.steps:
-        print(f"model_dir already at step {start} >= --steps {config.steps}; exporting", flush=True)
+        log.info("model_dir already at step %d >= --steps %d; exporting", start, config.steps)
         return {"step": start, "export": trainer.export()}
     batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.dataset("train", training=True)))
     summaries = _Summaries(trainer) if trainer.chief else None  # the chief writes; others only train
@@ -352,11 +352,10 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
                     log_file.write(json.dumps(row) + "\n")
                     log_file.flush()
                     valid = f" valid_l1 {row['valid_l1']:.4f}" if row.get("valid_l1") is not None else ""
-                    print(
+                    log.info(
                         f"step {step}/{config.steps} d_loss {values['d_loss']:.4f} g_loss {values['g_loss']:.4f} "
                         f"l1 {values['l1']:.4f}{valid} | {rate:.2f} steps/s {rate * examples_per_step:.1f} examples/s "
-                        f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}",
-                        flush=True,
+                        f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}"
                     )
                 if summaries and (step % config.summary_every == 0 or step == config.steps):
                     source, target = next(iter(trainer.dataset("train", training=True).take(1)))
@@ -365,7 +364,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
                 if stop:
                     stop_signal[:] = [stop]
                     trainer.manager.save(checkpoint_number=step)
-                    print(f"signal {stop_signal[0]}: checkpoint saved at step {step}; rerun to resume", flush=True)
+                    log.warning("signal %d: checkpoint saved at step %d; rerun to resume", stop_signal[0], step)
                     raise Preempted(128 + stop_signal[0])
     finally:
         for sig, handler in previous.items():
@@ -373,5 +372,5 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     path = trainer.export()
     elapsed = time.monotonic() - started
     where = f"generator exported to {path}" if path else f"machine {trainer.worker}: the chief exports"
-    print(f"trained to step {step} in {elapsed:.0f} s; {where}", flush=True)
+    log.info("trained to step %d in %.0f s; %s", step, elapsed, where)
     return {"step": step, "losses": values, "export": path, "seconds": elapsed}

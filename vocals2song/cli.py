@@ -18,6 +18,25 @@ from vocals2song.config import ConfigMismatchError
 from vocals2song.manifest import DatasetError
 
 USER_ERRORS = (AudioError, ConfigMismatchError, DatasetError, FileExistsError, OSError, ValueError)
+PACKAGES = ("vocals2song", "trainer", "pipelines", "webapp")
+
+
+class _Format(logging.Formatter):
+    """Our packages' INFO lines are the progress a user asked for: the message alone. Anything
+    else (warnings, other libraries' chatter) says its time, level and source."""
+
+    _detailed = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        ours = record.name.split(".")[0] in PACKAGES and record.levelno == logging.INFO
+        return super().format(record) if ours else self._detailed.format(record)
+
+
+def configure_logging(level: str) -> None:
+    """One stderr handler for the whole process, bound to the current stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Format("%(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
 
 
 def _synth_musdb(args: argparse.Namespace, extra: list[str]) -> int:
@@ -128,6 +147,8 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="vocals2song", description="Turn a singing voice into a song.")
     root.add_argument("--log_level", default="INFO", help="Python logging level")
+    root.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="DEBUG", help="debug logging")
+    root.add_argument("-q", "--quiet", dest="log_level", action="store_const", const="WARNING", help="warnings only")
     commands = root.add_subparsers(dest="command", required=True)
 
     synth_musdb = commands.add_parser("synth-musdb", help="write a synthetic data set in MUSDB18-HQ layout")
@@ -218,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = parser().parse_known_args(argv)
     if extra and not args.passthrough:
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     try:
         return args.run(args, extra)
     except USER_ERRORS as error:
