@@ -303,6 +303,70 @@ def _next_batch(batches, trainer: Trainer):
         ) from error
 
 
+class _Loop:
+    """What happens around each train step, one named method per concern: checkpoint, log
+    (with validation), summarise, stop. The progress window and the summary batch live here."""
+
+    def __init__(self, trainer: Trainer, log_file, start: int):
+        self.trainer, self.config, self.log_file = trainer, trainer.config, log_file
+        self.summaries = _Summaries(trainer) if trainer.chief else None  # the chief writes; others train
+        self.summary_batch = None  # drawn once, shown at every summary: the same crop over time
+        self.window_start, self.window_step = time.monotonic(), start
+
+    def _due(self, step: int, every: int) -> bool:
+        return step % every == 0 or step == self.config.steps
+
+    def maybe_checkpoint(self, step: int) -> None:
+        if self._due(step, self.config.checkpoint_every):
+            self.trainer.manager.save(checkpoint_number=step)
+
+    def maybe_log(self, step: int, values: dict[str, float]) -> None:
+        """A progress line, a row in train_log.jsonl and scalars, with validation when due."""
+        config = self.config
+        if not self._due(step, config.log_every):
+            return
+        now = time.monotonic()
+        rate = (step - self.window_step) / max(now - self.window_start, 1e-9)
+        self.window_start, self.window_step = now, step
+        row = {"step": step, **values, "steps_per_s": rate, "examples_per_s": rate * config.batch_size}
+        if self.summaries and self._due(step, config.eval_every):
+            row["valid_l1"] = self.trainer.validation_l1()
+            if row["valid_l1"] is not None:
+                self.summaries.scalars(self.summaries.valid, {"l1": row["valid_l1"]}, step)
+        if self.summaries:
+            self.summaries.scalars(self.summaries.train, {**values, "steps_per_s": rate}, step)
+        self.log_file.write(json.dumps(row) + "\n")
+        self.log_file.flush()
+        valid = f" valid_l1 {row['valid_l1']:.4f}" if row.get("valid_l1") is not None else ""
+        log.info(
+            f"step {step}/{config.steps} d_loss {values['d_loss']:.4f} g_loss {values['g_loss']:.4f} "
+            f"l1 {values['l1']:.4f}{valid} | {rate:.2f} steps/s {rate * config.batch_size:.1f} examples/s "
+            f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}"
+        )
+
+    def maybe_summarise(self, step: int) -> None:
+        if self.summaries and self._due(step, self.config.summary_every):
+            if self.summary_batch is None:
+                self.summary_batch = next(iter(self.trainer.dataset("train", training=True).take(1)))
+            self.summaries.media(*self.summary_batch, step)
+
+    def maybe_stop(self, step: int, stop_signal: list[int]) -> None:
+        """After the step every machine agreed to stop at: one checkpoint, then Preempted."""
+        stop = _agreed_stop(self.trainer, stop_signal)
+        if stop:
+            self.trainer.manager.save(checkpoint_number=step)
+            log.warning("signal %d: checkpoint saved at step %d; rerun to resume", stop, step)
+            raise Preempted(128 + stop)
+
+
+def _catch_signals(stop_signal: list[int]) -> dict:
+    """SIGTERM/SIGINT append to ``stop_signal`` instead of killing; returns the old handlers."""
+    return {
+        sig: signal.signal(sig, lambda signum, _frame: stop_signal.append(signum))
+        for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+
+
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
     """Trains to ``config.steps`` (resuming if model_dir has a checkpoint) and exports.
 
@@ -316,56 +380,24 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
         log.info("model_dir already at step %d >= --steps %d; exporting", start, config.steps)
         return {"step": start, "export": trainer.export()}
     batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.dataset("train", training=True)))
-    summaries = _Summaries(trainer) if trainer.chief else None  # the chief writes; others only train
     stop_signal: list[int] = []
-    previous = {
-        sig: signal.signal(sig, lambda signum, _frame: stop_signal.append(signum))
-        for sig in (signal.SIGTERM, signal.SIGINT)
-    }
+    previous = _catch_signals(stop_signal)
     # tf.io.gfile appends on GCS too (it rewrites the object); gcsfs would silently overwrite,
     # losing the rows of earlier runs when training resumes.
     log_path = storage.join(config.model_dir, LOG_FILE)
-    examples_per_step = config.batch_size
-    started, window_start, window_step = time.monotonic(), time.monotonic(), start
-    values: dict[str, float] = {}
-    step = start
+    started, values, step = time.monotonic(), {}, start
     try:
         with tf.io.gfile.GFile(log_path, "a") if trainer.chief else open(os.devnull, "w") as log_file:
+            loop = _Loop(trainer, log_file, start)
             while step < config.steps:
                 values = trainer.train_step(_next_batch(batches, trainer))
                 step = int(trainer.step.numpy())
                 if not all(np.isfinite(value) for value in values.values()):
                     raise FloatingPointError(f"non-finite loss at step {step}: {values}")
-                if step % config.checkpoint_every == 0 or step == config.steps:
-                    trainer.manager.save(checkpoint_number=step)
-                if step % config.log_every == 0 or step == config.steps:
-                    now = time.monotonic()
-                    rate = (step - window_step) / max(now - window_start, 1e-9)
-                    window_start, window_step = now, step
-                    row = {"step": step, **values, "steps_per_s": rate, "examples_per_s": rate * examples_per_step}
-                    if summaries and (step % config.eval_every == 0 or step == config.steps):
-                        row["valid_l1"] = trainer.validation_l1()
-                        if row["valid_l1"] is not None:
-                            summaries.scalars(summaries.valid, {"l1": row["valid_l1"]}, step)
-                    if summaries:
-                        summaries.scalars(summaries.train, {**values, "steps_per_s": rate}, step)
-                    log_file.write(json.dumps(row) + "\n")
-                    log_file.flush()
-                    valid = f" valid_l1 {row['valid_l1']:.4f}" if row.get("valid_l1") is not None else ""
-                    log.info(
-                        f"step {step}/{config.steps} d_loss {values['d_loss']:.4f} g_loss {values['g_loss']:.4f} "
-                        f"l1 {values['l1']:.4f}{valid} | {rate:.2f} steps/s {rate * examples_per_step:.1f} examples/s "
-                        f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}"
-                    )
-                if summaries and (step % config.summary_every == 0 or step == config.steps):
-                    source, target = next(iter(trainer.dataset("train", training=True).take(1)))
-                    summaries.media(source, target, step)
-                stop = _agreed_stop(trainer, stop_signal)
-                if stop:
-                    stop_signal[:] = [stop]
-                    trainer.manager.save(checkpoint_number=step)
-                    log.warning("signal %d: checkpoint saved at step %d; rerun to resume", stop_signal[0], step)
-                    raise Preempted(128 + stop_signal[0])
+                loop.maybe_checkpoint(step)
+                loop.maybe_log(step, values)
+                loop.maybe_summarise(step)
+                loop.maybe_stop(step, stop_signal)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
