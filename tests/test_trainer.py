@@ -274,3 +274,27 @@ def test_data_encoded_with_another_stft_is_refused(trained, dataset_dir, tmp_pat
     (model_dir / train.CONFIG_FILE).write_text(json.dumps(saved))
     assert main(["train", "--data_dir", dataset_dir, "--model_dir", str(model_dir), *TINY]) == 2
     assert "hop_length: 256 (expected 512)" in capsys.readouterr().err
+
+
+def test_timbre_jitter_adds_one_smooth_curve_per_source_crop_and_leaves_the_rest(dataset_dir):
+    from vocals2song.manifest import read_manifest
+
+    manifest = read_manifest(dataset_dir)
+    plain, jittered = (
+        input.make_dataset(
+            manifest, dataset_dir, "train", dataclasses.replace(TINY_INPUT, timbre_jitter=jitter), 4, True, seed=3
+        )
+        for jitter in (0.0, 1.0)
+    )
+    (source, target), (source_j, target_j) = next(iter(plain)), next(iter(jittered))
+    np.testing.assert_array_equal(target, target_j)  # the same crops; targets untouched
+    offset = np.asarray(source_j - source)[..., 0]  # (batch, rows, frames)
+    np.testing.assert_allclose(offset, offset[:, :, :1] * np.ones_like(offset), atol=1e-5)  # one curve per crop
+    curves = offset[:, :, 0]
+    assert 0.3 < curves.std() < 3.0 and np.abs(np.diff(curves, axis=1)).max() < 0.5  # sizeable, smooth
+    assert not np.allclose(curves[0], curves[1])  # a new equaliser per crop
+    evaluation = input.make_dataset(
+        manifest, dataset_dir, "valid", dataclasses.replace(TINY_INPUT, timbre_jitter=1.0), 2, False
+    )
+    reference = input.make_dataset(manifest, dataset_dir, "valid", TINY_INPUT, 2, False)
+    np.testing.assert_array_equal(next(iter(evaluation))[0], next(iter(reference))[0])  # validation untouched

@@ -64,6 +64,9 @@ class InputConfig:
       crop_frames: STFT frames per training crop (512 frames = 3 s at 44.1 kHz, hop 256).
       crops_per_segment: random crops drawn from each segment per pass.
       shuffle_buffer: crops held for shuffling (each 2 x 512 x crop_frames x C float32).
+      timbre_jitter: in training, each source crop's normalised log-magnitude gets a random
+        smooth curve over frequency with this standard deviation (a random equaliser), so the
+        model keys on pitch, not on one soundfont's or one singer's timbre (0: off).
       features: what the model sees.
     """
 
@@ -72,6 +75,7 @@ class InputConfig:
     crop_frames: int = 512
     crops_per_segment: int = 4
     shuffle_buffer: int = 64
+    timbre_jitter: float = 0.0
     features: FeatureConfig = FeatureConfig()
 
 

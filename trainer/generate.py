@@ -159,25 +159,38 @@ def read_vocals(path: str, limits: audio.AudioLimits | None = None) -> tuple[np.
     return waveform, rate
 
 
+PICTURE_HZ = (30.0, 8000.0)  # the picture's frequency range: bass fundamentals to the vocal's upper harmonics
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
 def spectrogram_png(path: str, vocals: np.ndarray, song: np.ndarray, sample_rate: int) -> None:
-    """Writes the spectrograms of the input vocals and the song, with time and frequency axes.
+    """Writes the input vocals' and the song's spectrograms on a log-frequency axis (a chord is
+    a stack of lines whose spacing does not depend on the key), on one dB scale (so the
+    accompaniment's level beside the vocal shows), and the song's pitch classes over time.
 
     Drawn on a ``Figure`` of its own, not through pyplot, whose global state is not
     thread-safe: the web app draws in several worker threads at once."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(10, 6), layout="constrained")
-    axes = figure.subplots(2, 1, sharex=True)
-    for axis, (title, waveform) in zip(axes, (("input vocals", vocals), ("generated song", song)), strict=True):
-        spectrum = np.abs(librosa.stft(waveform.mean(axis=0), n_fft=2048, hop_length=512))
-        decibels = librosa.amplitude_to_db(spectrum, ref=np.max, top_db=80)
-        seconds = waveform.shape[1] / sample_rate
-        image = axis.imshow(
-            decibels, origin="lower", aspect="auto", extent=(0, seconds, 0, sample_rate / 2000), cmap="magma"
-        )
+    figure = Figure(figsize=(10, 8), layout="constrained")
+    axes = figure.subplots(3, 1, sharex=True, height_ratios=(2, 2, 1))
+    spectra = [np.abs(librosa.stft(w.mean(axis=0), n_fft=4096, hop_length=1024)) for w in (vocals, song)]
+    reference = max(float(spectrum.max()) for spectrum in spectra) or 1.0
+    frequencies = librosa.fft_frequencies(sr=sample_rate, n_fft=4096)
+    shown = (frequencies >= PICTURE_HZ[0]) & (frequencies <= PICTURE_HZ[1])
+    times = librosa.frames_to_time(np.arange(spectra[0].shape[1]), sr=sample_rate, hop_length=1024)
+    for axis, title, spectrum in zip(axes, ("input vocals", "generated song"), spectra, strict=False):
+        decibels = librosa.amplitude_to_db(spectrum[shown], ref=reference, top_db=80)
+        image = axis.pcolormesh(times, frequencies[shown], decibels, shading="nearest", cmap="magma", vmin=-80, vmax=0)
+        axis.set_yscale("log")
         axis.set_title(title)
-        axis.set_ylabel("frequency (kHz)")
+        axis.set_ylabel("frequency (Hz)")
         figure.colorbar(image, ax=axis, label="dB")
+    chroma = librosa.feature.chroma_stft(S=np.square(spectra[1]), sr=sample_rate, n_fft=4096, tuning=0.0)
+    image = axes[2].pcolormesh(times, np.arange(12), chroma, shading="nearest", cmap="magma", vmin=0, vmax=1)
+    axes[2].set_yticks(np.arange(12), PITCH_CLASSES, fontsize=7)
+    axes[2].set_title("song's pitch classes")
+    figure.colorbar(image, ax=axes[2], label="share")
     axes[-1].set_xlabel("time (s)")
     storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:

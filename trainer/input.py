@@ -10,6 +10,7 @@ number of segments.
 from __future__ import annotations
 
 import logging
+import math
 
 import tensorflow as tf
 
@@ -53,6 +54,20 @@ def _target(parsed: dict, target: str):
     if target in parsed:
         return parsed[target]
     return tf.cast(parsed["mixture"], tf.float32) - tf.cast(parsed["vocals"], tf.float32)
+
+
+JITTER_COSINES = 4  # the random equaliser's shape: up to 4 half-periods over the frequency axis
+
+
+def random_equaliser(rows: int, deviation: float, seed: int | None = None) -> tf.Tensor:
+    """A smooth random curve ``(rows, 1, 1)`` with standard deviation ``deviation``: a sum of
+    low-frequency cosines over the rows with random amplitudes and phases."""
+    position = tf.range(rows, dtype=tf.float32)[:, None] / rows  # (rows, 1)
+    k = tf.range(1, JITTER_COSINES + 1, dtype=tf.float32)[None]  # (1, K)
+    amplitude = tf.random.normal([1, JITTER_COSINES], stddev=deviation * (2.0 / JITTER_COSINES) ** 0.5, seed=seed)
+    phase = tf.random.uniform([1, JITTER_COSINES], 0.0, 2.0 * math.pi, seed=None if seed is None else seed + 1)
+    curve = tf.reduce_sum(amplitude * tf.cos(math.pi * k * position + phase), axis=1)
+    return curve[:, None, None]
 
 
 def make_dataset(
@@ -107,7 +122,11 @@ def make_dataset(
 
         def crop(start):
             end = start + config.crop_frames
-            return source_codec.encode_tf(source[:, :, start:end]), target_codec.encode_tf(target[:, :, start:end])
+            features = source_codec.encode_tf(source[:, :, start:end])
+            if training and config.timbre_jitter:
+                equaliser = random_equaliser(config.features.rows, config.timbre_jitter, seed)
+                features = tf.concat([features[..., :1] + equaliser, features[..., 1:]], axis=-1)
+            return features, target_codec.encode_tf(target[:, :, start:end])
 
         shape = (config.features.rows, config.crop_frames, config.features.channels)
         signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32))
