@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Iterator
 
 import librosa
@@ -39,6 +40,7 @@ SONG_METRICS = ("lsd_db", "spectral_convergence", "chroma")
 ACCOMPANIMENT_METRICS = (*SONG_METRICS, "frame_excess_db", "l1")
 LEVELS = {"song": SONG_METRICS, "accompaniment": ACCOMPANIMENT_METRICS}
 POWER_FLOOR = 1e-10
+log = logging.getLogger(__name__)
 
 
 def chroma(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
@@ -150,7 +152,17 @@ def evaluate(model: ExportedModel, data_dir: str, split: str = "test", per_track
     rows: dict[str, list[dict]] = {}
 
     def add(case: Case, donor: np.ndarray) -> None:
-        rows.setdefault(case.track, []).append(score(model, case, _systems(model, case, donor)))
+        scored = score(model, case, _systems(model, case, donor))
+        rows.setdefault(case.track, []).append(scored)
+        song = scored["model"]["song"]
+        log.info(
+            "[%d] %s: song LSD %.2f dB, chroma %.3f (vocals alone %.3f)",
+            sum(map(len, rows.values())),
+            case.track,
+            song["lsd_db"],
+            song["chroma"],
+            scored["silence"]["song"]["chroma"],
+        )
 
     first_track: list[Case] = []  # wait for a second track to lend them its accompaniment
     latest, other = None, None  # the latest case; the latest accompaniment of another track
