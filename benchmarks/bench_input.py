@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from benchmarks.bench_train import steps_per_second
 from pipelines import dataset
+from pipelines.options import DatasetOptions
 from trainer import input, train
 from vocals2song import synth
 
@@ -40,7 +41,7 @@ def main(quick: bool = False) -> str:
         step_rate = None
         for compression in ("none", "gzip"):
             out = os.path.join(scratch, compression)
-            options = dataset.DatasetOptions(musdb_root=root, output_dir=out, compression=compression)
+            options = DatasetOptions(musdb_root=root, output_dir=out, compression=compression)
             dataset.run(options, ["--runner=DirectRunner"], ["bench"])
             config = train.TrainConfig(out, os.path.join(scratch, "m"), batch_size=4, input=input.InputConfig())
             trainer = train.Trainer(config)

@@ -15,6 +15,7 @@ import time
 from apache_beam.io.tfrecordio import _TFRecordUtil
 
 from pipelines import dataset, segments, tracks
+from pipelines.options import DatasetOptions
 from vocals2song import synth
 from vocals2song.schema import RecordSpec, Segment
 
@@ -22,7 +23,7 @@ from vocals2song.schema import RecordSpec, Segment
 def plain_loop(root: str, out: str) -> dict[str, float]:
     """Times the loop after one untimed warm-up of the readers, librosa and TensorFlow, so
     imports and first-call costs are not charged to it (Beam pays them in every worker)."""
-    options = dataset.DatasetOptions(musdb_root=root, output_dir=out).segment_options
+    options = DatasetOptions(musdb_root=root, output_dir=out).segment_options
     spec = RecordSpec(options.config, options.stems, 1)
     found, _ = tracks.discover(root)
     warm = next(segments.cut(segments.load_stems(found[0][2], options), options))
@@ -58,9 +59,7 @@ def plain_loop(root: str, out: str) -> dict[str, float]:
 
 def beam_run(root: str, out: str, *beam_args: str) -> float:
     started = time.perf_counter()
-    dataset.run(
-        dataset.DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner", *beam_args], ["bench"]
-    )
+    dataset.run(DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner", *beam_args], ["bench"])
     return time.perf_counter() - started
 
 

@@ -6,6 +6,7 @@ import os
 import socket
 
 from pipelines import dataset
+from pipelines.options import DatasetOptions
 from vocals2song import synth
 
 
@@ -13,7 +14,7 @@ def small_dataset(scratch: str, tracks: int = 6, seconds: float = 30.0) -> str:
     """Generates ``tracks`` tracks and runs the dataset job; returns the data directory."""
     root, out = os.path.join(scratch, "musdb"), os.path.join(scratch, "data")
     synth.write_musdb(root, tracks, seconds, seed=17)
-    dataset.run(dataset.DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner"], ["bench"])
+    dataset.run(DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner"], ["bench"])
     return out
 
 

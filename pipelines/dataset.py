@@ -7,7 +7,6 @@ Dataflow; the ``vocals2song dataset`` command only parses flags and calls it.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import errno
 import importlib.metadata
@@ -19,8 +18,8 @@ import time
 from typing import Any
 
 from pipelines import progress, segments, shards, stats, tracks
-from vocals2song import flags, storage
-from vocals2song.config import STEMS, SpectralConfig
+from pipelines.options import SHARD_EXTENSIONS, DatasetOptions
+from vocals2song import storage
 from vocals2song.manifest import MANIFEST_NAME, SPLITS, Manifest, ShardInfo, manifest_path, read_manifest
 
 FAILURES_DIR = "failures"
@@ -29,83 +28,6 @@ log = logging.getLogger(__name__)
 
 class OutputExistsError(FileExistsError):
     """The output directory already holds a data set and --overwrite was not given."""
-
-
-def _stem_list(text: str) -> tuple[str, ...]:
-    return tuple(stem.strip() for stem in text.split(",") if stem.strip())
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetOptions:
-    """Everything the job needs besides the Beam options. Defaults are the design's.
-
-    Attributes:
-      musdb_root: MUSDB18-HQ root (local or gs://) with train/ and test/.
-      output_dir: where the data set is written (local or gs://).
-      stems: comma-separated stems to store, from vocals, mixture, accompaniment, drums, bass, other.
-      channels: downmix ("mono") or keep "stereo".
-      spectral: how audio becomes a spectrogram (every field a flag).
-      hop_seconds: segment hop in seconds (default: no overlap).
-      min_vocal_db: skip segments whose vocals' RMS is below this dBFS (counted).
-      valid_fraction: share of train tracks for valid when the official validation tracks are absent.
-      tracks_per_shard: tracks written into one shard.
-      compression: shard compression.
-      overwrite: replace a data set already in --output_dir.
-      dry_run: print the plan and the size estimate, write nothing.
-    """
-
-    musdb_root: str
-    output_dir: str
-    stems: tuple[str, ...] = dataclasses.field(default=("vocals", "mixture"), metadata={"parse": _stem_list})
-    channels: str = dataclasses.field(default="mono", metadata={"choices": sorted(segments.CHANNELS)})
-    spectral: SpectralConfig = SpectralConfig()
-    hop_seconds: float | None = None
-    min_vocal_db: float | None = None
-    valid_fraction: float = 0.14
-    tracks_per_shard: int = 1
-    compression: str = dataclasses.field(default="none", metadata={"choices": sorted(shards.COMPRESSION)})
-    overwrite: bool = False
-    dry_run: bool = False
-
-    def __post_init__(self) -> None:
-        unknown = set(self.stems) - set(STEMS)
-        if unknown or not self.stems:
-            raise ValueError(f"--stems must name some of {', '.join(STEMS)}; got {', '.join(self.stems) or 'none'}")
-        if self.channels not in segments.CHANNELS:
-            raise ValueError(f"--channels must be mono or stereo, got {self.channels!r}")
-        if self.compression not in shards.COMPRESSION:
-            raise ValueError(f"--compression must be none or gzip, got {self.compression!r}")
-        if not 0 <= self.valid_fraction < 1:
-            raise ValueError(f"--valid_fraction must be in [0, 1), got {self.valid_fraction}")
-        if self.hop_seconds is not None and self.hop_seconds <= 0:
-            raise ValueError(f"--hop_seconds must be positive, got {self.hop_seconds}")
-
-    @property
-    def segment_options(self) -> segments.SegmentOptions:
-        return segments.SegmentOptions(
-            config=self.spectral,
-            stems=self.stems,
-            channels=self.channels,
-            hop_seconds=self.hop_seconds,
-            min_vocal_db=self.min_vocal_db,
-        )
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The job's own flags (DatasetOptions' and SpectralConfig's fields); anything else on the
-    command line is a Beam option."""
-    flags.add_arguments(parser, DatasetOptions)
-
-
-def make_options(musdb_root: str, output_dir: str, **values: Any) -> DatasetOptions:
-    """DatasetOptions from flat flag values (``segment_seconds=2.0, stems=("vocals",)``)."""
-    fixed = {"musdb_root": musdb_root, "output_dir": output_dir}
-    return flags.build(DatasetOptions, values, skip=tuple(fixed), what="dataset", **fixed)
-
-
-def options_from_args(args: argparse.Namespace) -> DatasetOptions:
-    values = {key: value for key, value in vars(args).items() if key in flags.names(DatasetOptions)}
-    return make_options(**values)
 
 
 @dataclasses.dataclass
@@ -133,7 +55,7 @@ def plan(options: DatasetOptions) -> Plan:
     """Lists and splits the tracks, plans the shards and estimates the output from headers."""
     found, rejected = tracks.discover(options.musdb_root)
     assigned = tracks.assign_splits(found, options.valid_fraction)
-    planned = tracks.plan_shards(assigned, options.tracks_per_shard, shards.EXTENSION[options.compression])
+    planned = tracks.plan_shards(assigned, options.tracks_per_shard, SHARD_EXTENSIONS[options.compression])
     seg = options.segment_options
     per_segment = (
         len(seg.stems) * math.prod((segments.CHANNELS[seg.channels], seg.config.bins, seg.config.segment_frames, 2)) * 2

@@ -11,7 +11,6 @@ fluidsynth and the soundfonts: infra/Dockerfile.dataflow).
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import logging
@@ -22,32 +21,12 @@ from typing import Any
 import apache_beam as beam
 
 from pipelines import progress
+from pipelines.options import RenderJobOptions
 from vocals2song import render, scores, storage
 
 DEAD_LETTER = "dead_letter"
 COUNTER_NAMESPACE = "vocals2song_render"
-SPLITS = ("train", "test")
 log = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class RenderJobOptions:
-    """Where scores come from and where tracks go; how they sound is ``render``."""
-
-    output_dir: str
-    render: render.RenderOptions = render.RenderOptions()
-    bach: tuple[int, int] | None = None  # [first, last) of the Bach corpus without its reserved tail
-    scores_dir: str | None = None
-    melody_track: str | None = None
-    split: str = "train"
-    every: tuple[int, int] = (1, 0)  # (n, k): only sources whose index % n == k (a dev list) ...
-    except_every: tuple[int, int] | None = None  # ... or all but those (its training complement)
-
-    def __post_init__(self) -> None:
-        if (self.bach is None) == (self.scores_dir is None):
-            raise ValueError("give exactly one source: --bach FIRST:LAST or --scores_dir DIR")
-        if self.split not in SPLITS:
-            raise ValueError(f"--split must be one of {', '.join(SPLITS)}, got {self.split!r}")
 
 
 def sources(options: RenderJobOptions) -> list[str]:
@@ -147,44 +126,3 @@ def _rows(path: str) -> list[dict]:
     if not storage.exists(path):
         return []
     return [json.loads(line) for line in storage.read_text(path).splitlines() if line.strip()]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = render.RenderOptions()
-    add = parser.add_argument
-    add("--output_dir", required=True, help="MUSDB18-HQ-layout root to write (local or gs://)")
-    add("--bach", default=None, help="FIRST:LAST entries of music21's Bach corpus (the reserved tail refused)")
-    add("--scores_dir", default=None, help="a folder of MIDI or MusicXML files instead (melody -> vocals)")
-    add("--melody_track", default=None, help="MIDI track name of the melody (default: the highest track)")
-    add("--split", default="train", choices=SPLITS, help="subset folder the tracks go to")
-    add("--every", default="1:0", help="N:K keeps the sources whose index %% N == K (a dev list)")
-    add("--except_every", default=None, help="N:K drops the sources whose index %% N == K (the training complement)")
-    add("--soundfont", default=defaults.soundfont, help="General MIDI .sf2 (MuseScore General is refused)")
-    add("--keys", type=int, default=defaults.keys, help="transpositions per score, distinct, from -5 to +6")
-    add("--tempo", default=":".join(f"{t:g}" for t in defaults.tempo_range), help="MIN:MAX quarter notes per minute")
-    add("--max_seconds", type=float, default=defaults.max_seconds, help="longer renders are cut")
-    add("--seed", type=int, default=defaults.seed, help="decides keys, tempi, programs, velocities")
-
-
-def _pair(text: str, kind=int) -> tuple:
-    first, _, last = text.partition(":")
-    return kind(first), kind(last)
-
-
-def options_from_args(args: argparse.Namespace) -> RenderJobOptions:
-    return RenderJobOptions(
-        output_dir=args.output_dir,
-        render=render.RenderOptions(
-            soundfont=args.soundfont,
-            keys=args.keys,
-            tempo_range=_pair(args.tempo, float),
-            max_seconds=args.max_seconds,
-            seed=args.seed,
-        ),
-        bach=_pair(args.bach) if args.bach else None,
-        scores_dir=args.scores_dir,
-        melody_track=args.melody_track,
-        split=args.split,
-        every=_pair(args.every),
-        except_every=_pair(args.except_every) if args.except_every else None,
-    )

@@ -25,7 +25,6 @@ TRACKS = "tracks"
 STATS = "stats"
 DEAD_LETTER = "dead_letter"
 COMPRESSION = {"none": CompressionTypes.UNCOMPRESSED, "gzip": CompressionTypes.GZIP}
-EXTENSION = {"none": ".tfrecord", "gzip": ".tfrecord.gz"}
 STAGING_SUFFIX = ".incomplete"
 COUNTER_NAMESPACE = "vocals2song"
 

@@ -54,9 +54,10 @@ def musdb_copy(musdb_root, tmp_path) -> str:
 def dataset_dir(musdb_root, tmp_path_factory) -> str:
     """The dataset job's output for ``musdb_root`` with 2 s segments (DirectRunner)."""
     from pipelines import dataset
+    from pipelines.options import make_options
 
     out = str(tmp_path_factory.mktemp("dataset") / "data")
-    options = dataset.make_options(musdb_root, out, segment_seconds=SEGMENT_SECONDS)
+    options = make_options(musdb_root, out, segment_seconds=SEGMENT_SECONDS)
     dataset.run(options, ["--runner=DirectRunner"], ["test"])
     return out
 

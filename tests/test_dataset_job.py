@@ -11,13 +11,14 @@ import soundfile
 from conftest import SEGMENT_SECONDS, shard_bytes
 
 from pipelines import dataset
+from pipelines.options import make_options
 from vocals2song import audio, codec, features, inspection
 from vocals2song.cli import main
 from vocals2song.manifest import SPLITS, read_manifest
 
 
 def run_job(root: str, out: str, *beam_args: str, **options) -> dict:
-    job = dataset.make_options(root, out, segment_seconds=SEGMENT_SECONDS, **options)
+    job = make_options(root, out, segment_seconds=SEGMENT_SECONDS, **options)
     return dataset.run(job, ["--runner=DirectRunner", *beam_args], ["test"])
 
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from pipelines import dataset
+from pipelines.options import DatasetOptions, add_arguments, make_options, options_from_args
 from trainer import config as train_config
 from vocals2song import flags
 from vocals2song.config import SpectralConfig
@@ -18,17 +18,17 @@ def parse(add, argv):
 
 
 def test_without_flags_the_dataset_options_are_the_dataclass_defaults():
-    args = parse(dataset.add_arguments, ["--musdb_root", "m", "--output_dir", "o"])
-    assert dataset.options_from_args(args) == dataset.DatasetOptions("m", "o")
+    args = parse(add_arguments, ["--musdb_root", "m", "--output_dir", "o"])
+    assert options_from_args(args) == DatasetOptions("m", "o")
 
 
 def test_every_spectral_field_is_a_dataset_flag_and_lands_in_the_config():
     argv = ["--musdb_root", "m", "--output_dir", "o", "--n_fft", "2048", "--hop_length", "512", "--window", "hamming"]
     argv += ["--sample_rate", "22050", "--segment_seconds", "2.5", "--stems", "vocals, drums", "--overwrite"]
-    options = dataset.options_from_args(parse(dataset.add_arguments, argv))
+    options = options_from_args(parse(add_arguments, argv))
     assert options.spectral == SpectralConfig(22050, 2048, 512, "hamming", 2.5)
     assert options.stems == ("vocals", "drums") and options.overwrite
-    assert {field.name for field in dataclasses.fields(SpectralConfig)} <= flags.names(dataset.DatasetOptions)
+    assert {field.name for field in dataclasses.fields(SpectralConfig)} <= flags.names(DatasetOptions)
 
 
 def test_train_flags_and_keyword_options_build_the_same_config():
@@ -56,4 +56,13 @@ def test_help_comes_from_the_field_docs_and_choices_are_enforced(capsys):
 
 def test_an_unknown_option_names_itself_and_the_known_ones():
     with pytest.raises(TypeError, match=r"unknown dataset option\(s\) \['nfft'\]; known: .*n_fft"):
-        dataset.make_options("m", "o", nfft=2048)
+        make_options("m", "o", nfft=2048)
+
+
+def test_serve_flags_build_the_web_apps_settings():
+    from vocals2song.cli import parser
+    from webapp.settings import Settings
+
+    args = vars(parser().parse_args(["serve", "--port", "8123", "--allowed_origins", "https://a.org, https://b.org"]))
+    settings = flags.build(Settings, {key: value for key, value in args.items() if key in flags.names(Settings)})
+    assert settings == Settings(port=8123, allowed_origins=("https://a.org", "https://b.org"))

@@ -33,11 +33,12 @@ def gcs(tmp_path_factory):
 def gs_dataset(gcs, musdb_root) -> str:
     """The generated MUSDB18-HQ root uploaded to gs://, and the dataset job run gs:// -> gs://."""
     from pipelines import dataset
+    from pipelines.options import make_options
 
     fs, _ = storage.filesystem(f"gs://{BUCKET}/")
     fs.put(musdb_root.rstrip("/") + "/", f"{BUCKET}/musdb", recursive=True)
     out = f"gs://{BUCKET}/datasets/test"
-    options = dataset.make_options(f"gs://{BUCKET}/musdb", out, segment_seconds=SEGMENT_SECONDS)
+    options = make_options(f"gs://{BUCKET}/musdb", out, segment_seconds=SEGMENT_SECONDS)
     dataset.run(options, ["--runner=DirectRunner"], ["test"])
     return out
 

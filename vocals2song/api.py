@@ -28,12 +28,13 @@ def render_scores(output_dir: str, beam_args: Sequence[str] = (), **options: Any
     import dataclasses
 
     from pipelines import render as job
+    from pipelines.options import RenderJobOptions
     from vocals2song import render
 
     ours = {field.name for field in dataclasses.fields(render.RenderOptions)}
     rendering = render.RenderOptions(**{key: value for key, value in options.items() if key in ours})
     rest = {key: value for key, value in options.items() if key not in ours}
-    return job.run(job.RenderJobOptions(output_dir=output_dir, render=rendering, **rest), list(beam_args))
+    return job.run(RenderJobOptions(output_dir=output_dir, render=rendering, **rest), list(beam_args))
 
 
 def build_dataset(musdb_root: str, output_dir: str, beam_args: Sequence[str] = (), **options: Any) -> dict[str, Any]:
@@ -46,8 +47,9 @@ def build_dataset(musdb_root: str, output_dir: str, beam_args: Sequence[str] = (
     import sys
 
     from pipelines import dataset
+    from pipelines.options import make_options
 
-    return dataset.run(dataset.make_options(musdb_root, output_dir, **options), list(beam_args), sys.argv)
+    return dataset.run(make_options(musdb_root, output_dir, **options), list(beam_args), sys.argv)
 
 
 def load_dataset(

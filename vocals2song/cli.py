@@ -12,10 +12,11 @@ import logging
 import os
 import sys
 
-from vocals2song import api
+from vocals2song import api, flags
 from vocals2song.audio import AudioError
 from vocals2song.config import ConfigMismatchError
 from vocals2song.manifest import DatasetError
+from webapp.settings import Settings
 
 USER_ERRORS = (AudioError, ConfigMismatchError, DatasetError, FileExistsError, OSError, ValueError)
 PACKAGES = ("vocals2song", "trainer", "pipelines", "webapp")
@@ -48,9 +49,9 @@ def _synth_musdb(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _render(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipelines import render
+    from pipelines import options, render
 
-    summary = render.run(render.options_from_args(args), beam_args)
+    summary = render.run(options.render_options_from_args(args), beam_args)
     print(f"{summary['tracks']} track(s), {summary['seconds'] / 60:.1f} min of audio in {args.output_dir}")
     for failure in summary["failures"]:
         print(f"dead letter: {failure['file']}: {failure['reason']}")
@@ -58,9 +59,9 @@ def _render(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 
 def _dataset(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipelines import dataset
+    from pipelines import dataset, options
 
-    summary = dataset.run(dataset.options_from_args(args), beam_args, sys.argv)
+    summary = dataset.run(options.options_from_args(args), beam_args, sys.argv)
     if summary.get("dry_run"):
         return 0
     print(json.dumps(summary, indent=1))
@@ -128,19 +129,11 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
         raise ValueError(f"the web app needs its extra: pip install 'vocals2song[serve]' ({error})") from error
     from trainer import export
 
-    settings = app.Settings(
-        workers=args.workers,
-        max_queued=args.max_queued,
-        max_upload_mb=args.max_upload_mb,
-        max_seconds=args.max_seconds,
-        keep_minutes=args.keep_minutes,
-        host=args.host,
-        allowed_origins=tuple(filter(None, args.allowed_origins.split(","))),
-    )
+    settings = flags.build(Settings, {key: value for key, value in vars(args).items() if key in flags.names(Settings)})
     web = app.create_app(api.load_model(args.model), settings)
     where = args.model or export.RELEASED_MODEL
-    print(f"serving {where} on http://{args.host}:{args.port}/ (Ctrl-C stops)", flush=True)
-    uvicorn.run(web, host=args.host, port=args.port, log_level=args.log_level.lower())
+    print(f"serving {where} on http://{settings.host}:{settings.port}/ (Ctrl-C stops)", flush=True)
+    uvicorn.run(web, host=settings.host, port=settings.port, log_level=args.log_level.lower())
     return 0
 
 
@@ -158,7 +151,7 @@ def parser() -> argparse.ArgumentParser:
     synth_musdb.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files")
     synth_musdb.set_defaults(run=_synth_musdb, passthrough=False)
 
-    from pipelines.render import add_arguments as add_render_arguments
+    from pipelines.options import add_render_arguments
 
     render = commands.add_parser(
         "render",
@@ -167,7 +160,7 @@ def parser() -> argparse.ArgumentParser:
     add_render_arguments(render)
     render.set_defaults(run=_render, passthrough=True)
 
-    from pipelines.dataset import add_arguments
+    from pipelines.options import add_arguments
 
     dataset = commands.add_parser(
         "dataset",
@@ -212,20 +205,7 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="model_dir of `vocals2song train` or its export/, local or gs:// (default: the released model)",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0 exposes it to the network)")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port")
-    serve.add_argument("--workers", type=int, default=1, help="jobs generated at the same time (one model, shared)")
-    serve.add_argument("--max_queued", type=int, default=4, help="jobs that may wait; more get HTTP 503")
-    serve.add_argument("--max_upload_mb", type=float, default=50.0, help="largest upload accepted")
-    serve.add_argument("--max_seconds", type=float, default=600.0, help="longest vocal accepted")
-    serve.add_argument("--keep_minutes", type=float, default=60.0, help="results are deleted this long after a job")
-    serve.add_argument(
-        "--allowed_origins",
-        default="",
-        help="comma-separated origins (e.g. https://music.example.org) whose pages may submit jobs, besides "
-        "this server's own; their host names are accepted in the Host header (needed behind a proxy or "
-        "with --host 0.0.0.0)",
-    )
+    flags.add_arguments(serve, Settings)
     serve.set_defaults(run=_serve, passthrough=False)
 
     inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")

@@ -93,12 +93,13 @@ def _scalar(kind: Any) -> Any:
 def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
     """Adds ``cls``'s flags to ``parser``; fields without a default become required flags."""
     for flag in flags(cls, skip):
-        meta, helptext = flag.field.metadata, (flag.help or flag.name).rstrip(".")
+        meta = flag.field.metadata
+        helptext = (flag.help or flag.name).rstrip(".").replace("%", "%%")  # argparse formats help with %
         if flag.default is dataclasses.MISSING:
-            parser.add_argument(f"--{flag.name}", required=True, help=helptext.replace("%", "%%"))
+            parser.add_argument(f"--{flag.name}", required=True, help=helptext)
         elif _scalar(flag.kind) is bool:
             action = argparse.BooleanOptionalAction if flag.default else "store_true"
-            parser.add_argument(f"--{flag.name}", action=action, default=flag.default, help=helptext.replace("%", "%%"))
+            parser.add_argument(f"--{flag.name}", action=action, default=flag.default, help=helptext)
         else:
             parse = meta.get("parse") or _scalar(flag.kind)
             shown = ",".join(flag.default) if isinstance(flag.default, tuple) else flag.default
@@ -107,7 +108,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
                 type=parse,
                 default=flag.default,
                 choices=meta.get("choices"),
-                help=f"{helptext} (default: {shown})".replace("%", "%%") if shown is not None else helptext,
+                help=f"{helptext} (default: {shown})" if shown not in (None, "") else helptext,
             )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import os
 import pathlib
 import urllib.parse
@@ -25,6 +24,7 @@ from trainer import generate
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
+from webapp.settings import Settings
 
 STATIC = pathlib.Path(__file__).parent / "static"
 UPLOAD_NAME = "upload"  # the only name an upload gets on disk
@@ -32,41 +32,7 @@ CHUNK = 1 << 20
 FORM_OVERHEAD = 1 << 16  # multipart boundaries and the small option fields around the file
 
 
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """Limits of the server (the `vocals2song serve` flags).
-
-    ``allowed_origins`` are origins besides this server's own (``http://host:port``) whose
-    pages may submit jobs and whose host names requests may carry: a browser sends any page's
-    form POST to 127.0.0.1 without asking, and a DNS-rebinding page reaches it under its own
-    host name, so both headers are checked.
-    """
-
-    workers: int = 1
-    max_queued: int = 4
-    max_upload_mb: float = 50.0
-    max_seconds: float = 600.0
-    keep_minutes: float = 60.0
-    host: str = "127.0.0.1"
-    allowed_origins: tuple[str, ...] = ()
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * 1e6)
-
-    @property
-    def limits(self) -> audio.AudioLimits:
-        return audio.vocal_limits(self.max_seconds)
-
-    @property
-    def allowed_hosts(self) -> frozenset[str]:
-        """Host names a request may be addressed to (the Host header, without the port)."""
-        named = {urllib.parse.urlsplit(origin).hostname for origin in self.allowed_origins}
-        return frozenset({*LOOPBACK_NAMES, self.host, *named} - {None})
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -141,8 +107,10 @@ def _check_header(path: str, shown_name: str, limits: audio.AudioLimits) -> floa
         raise HTTPException(422, str(error).replace(path, shown_name)) from error
 
 
-def create_app(model: ExportedModel, settings: Settings = Settings(), jobs: jobs_module.Jobs | None = None) -> FastAPI:
-    """The app around one loaded model (loaded once, shared by every job)."""
+def create_app(model: ExportedModel, settings: Settings | None = None, jobs: jobs_module.Jobs | None = None) -> FastAPI:
+    """The app around one loaded model (loaded once, shared by every job); default limits
+    without ``settings``."""
+    settings = settings or Settings()
     jobs = jobs or jobs_module.Jobs(
         make_work(model, settings.limits), settings.workers, settings.max_queued, settings.keep_minutes * 60
     )
