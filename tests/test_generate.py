@@ -236,3 +236,23 @@ def test_a_temporal_generator_trains_exports_and_sings_any_length(dataset_dir, t
     song = generate.generate(model, vocal, 44100)
     assert song.shape == vocal.shape
     assert audio.rms_db(song - vocal) > audio.rms_db(vocal) - 40
+
+
+def test_a_training_vocal_with_rests_is_left_at_its_level(model, dataset_dir):
+    """Generation matches a take's level to the training vocals' *active* level, measured on
+    the data at export: the training vocals themselves get gains around one, rests or not (the
+    statistics' mean counts the rests, and matching to it turned every take down)."""
+    from vocals2song import codec, inspection
+    from vocals2song.manifest import read_manifest
+
+    manifest = read_manifest(dataset_dir)
+    assert model.source_codec.level_reference is not None
+    gains = []
+    for segment in inspection.first_segments(manifest, dataset_dir, "train", 32):
+        vocal = codec.stored_to_complex(segment.stems["vocals"]).mean(axis=0)
+        with_rests = vocal.copy()
+        with_rests[:, : vocal.shape[1] // 2] = 0  # the same take with a long rest
+        gains.append((model.source_codec.level_gain(vocal), model.source_codec.level_gain(with_rests)))
+    gains = np.array(gains)
+    assert np.median(gains[:, 0]) == pytest.approx(1.0, rel=0.1)
+    assert np.median(gains[:, 1]) == pytest.approx(1.0, rel=0.5)

@@ -58,6 +58,7 @@ class ExportMetadata:
     step: int
     window_frames: int  # frames per generator call at generation: the training crop
     data_dir: str
+    source_level: float | None = None  # active level of a typical training source (level matching)
 
     def to_dict(self) -> dict:
         return {
@@ -70,6 +71,7 @@ class ExportMetadata:
             "step": self.step,
             "window_frames": self.window_frames,
             "data_dir": self.data_dir,
+            "source_level": self.source_level,
         }
 
     @classmethod
@@ -85,21 +87,29 @@ class ExportMetadata:
             step=values["step"],
             window_frames=values["window_frames"],
             data_dir=values["data_dir"],
+            source_level=values.get("source_level"),  # exports before it: estimated from the statistics
         )
 
     def codec(self, stem: str) -> FeatureCodec:
-        stats = self.source_stats if stem == "source" else self.target_stats
-        return FeatureCodec(self.features, stats.mean, stats.std, self.spectral)
+        if stem == "source":
+            return FeatureCodec(
+                self.features, self.source_stats.mean, self.source_stats.std, self.spectral, self.source_level
+            )
+        return FeatureCodec(self.features, self.target_stats.mean, self.target_stats.std, self.spectral)
 
 
+@dataclasses.dataclass
 class ExportedModel:
     """A loaded export: the generator, its metadata and the stems' feature codecs."""
 
-    def __init__(self, generator, metadata: ExportMetadata):
-        self.generator = generator  # keras.Model
-        self.metadata = metadata
-        self.source_codec = metadata.codec("source")
-        self.target_codec = metadata.codec("target")
+    generator: object  # keras.Model
+    metadata: ExportMetadata
+    source_codec: FeatureCodec = dataclasses.field(init=False)
+    target_codec: FeatureCodec = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.source_codec = self.metadata.codec("source")
+        self.target_codec = self.metadata.codec("target")
 
     spectral = property(lambda self: self.metadata.spectral)
     features = property(lambda self: self.metadata.features)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 import math
 
+import numpy as np
 import tensorflow as tf
 
 from trainer.config import InputConfig
-from vocals2song.features import FeatureCodec
+from vocals2song import codec, inspection
+from vocals2song.features import FeatureCodec, active_level
 from vocals2song.manifest import DatasetError, Manifest
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,22 @@ def stem_codecs(manifest: Manifest, config: InputConfig) -> tuple[FeatureCodec, 
         FeatureCodec(config.features, *manifest.stat_arrays(config.source), manifest.config),
         FeatureCodec(config.features, *manifest.stat_arrays(target_stats), manifest.config),
     )
+
+
+LEVEL_SAMPLE = 32  # tracks whose first segment measures the source's typical level
+
+
+def source_level(manifest: Manifest, data_dir: str, config: InputConfig) -> float:
+    """The median active level (``features.active_level``) of the source stem over the first
+    segment of up to LEVEL_SAMPLE training tracks: what generation matches a recording's level
+    to. The statistics' mean cannot say it: it counts the rests, and vocals rest often."""
+    levels = [
+        active_level(codec.stored_to_complex(segment.stems[config.source]).mean(axis=0)[: config.features.bins])
+        for segment in inspection.first_segments(manifest, data_dir, "train", LEVEL_SAMPLE)
+    ]
+    if not levels:
+        raise DatasetError(f"the train split of {data_dir} holds no segments to measure the source's level")
+    return float(np.median(levels))
 
 
 def check_stems(manifest: Manifest, config: InputConfig) -> None:

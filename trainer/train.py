@@ -228,6 +228,7 @@ class Trainer:
             step=int(self.step.numpy()),
             window_frames=self.config.input.crop_frames,
             data_dir=self.config.data_dir,
+            source_level=input.source_level(self.manifest, self.config.data_dir, self.config.input),
         )
         return export.export(self.config.model_dir, self.generator, metadata)
 

@@ -43,6 +43,12 @@ def level_energy(log_mean: np.ndarray) -> float:
     return float(np.sum(np.exp(2.0 * np.asarray(log_mean, np.float64))))
 
 
+def active_level(spectrum: np.ndarray) -> float:
+    """Energy of a typical active frame of a complex ``(bins, frames)`` spectrum (a
+    recording's level, whatever its rests)."""
+    return level_energy(active_log_mean(spectrum))
+
+
 def active_log_mean(spectrum: np.ndarray) -> np.ndarray:
     """Per-bin mean log-magnitude of ``(bins, frames)`` over its active frames (within
     ``ACTIVE_DB`` of the loudest): scaling the audio by a shifts it by exactly log(a)."""
@@ -147,13 +153,17 @@ class FeatureCodec:
     ``mean`` and ``std`` are per-bin log-magnitude statistics over all STFT bins (513);
     only the first ``config.bins`` are used. On a log-frequency axis each row's statistics
     are the STFT bins' mapped like the magnitudes (a fixed shift and scale per row, undone
-    exactly on the way back). ``spectral`` says where the STFT bins lie in Hz.
+    exactly on the way back). ``spectral`` says where the STFT bins lie in Hz. ``level_reference``
+    is the active level (``active_level``) of this stem's typical training recording, measured
+    on the data at export; without it the level is estimated from ``mean``, which counts the
+    rests too.
     """
 
     config: FeatureConfig
     mean: np.ndarray
     std: np.ndarray
     spectral: Any
+    level_reference: float | None = None
 
     @property
     def _linear_mean(self) -> np.ndarray:
@@ -211,8 +221,8 @@ class FeatureCodec:
     def level_gain(self, spectrum: np.ndarray) -> float:
         """Amplitude factor that brings a complex ``(bins_all, frames)`` spectrum to the level
         of this stem's training data (so a quiet take and a loud one look the same)."""
-        ours = level_energy(active_log_mean(spectrum[: self.config.bins]))
-        return math.sqrt(level_energy(self._linear_mean) / max(ours, 1e-30))
+        reference = self.level_reference or level_energy(self._linear_mean)
+        return math.sqrt(reference / max(active_level(spectrum[: self.config.bins]), 1e-30))
 
     def cap_frames(self, magnitude: np.ndarray) -> np.ndarray:
         """Scales down every frame of ``(bins_all, frames)`` louder than ``CEILING_STD``

@@ -36,6 +36,19 @@ def read_segments(manifest: Manifest, data_dir: str, split: str):
         yield from _segments(manifest, path)
 
 
+def first_segments(manifest: Manifest, data_dir: str, split: str, count: int):
+    """Yields the first Segment of each of up to ``count`` shards of ``split`` that hold one:
+    a sample spread over tracks (one shard holds one track or a few), read cheaply."""
+    taken = 0
+    for path in manifest.shard_paths(data_dir, split):
+        segment = next(_segments(manifest, path), None)
+        if segment is not None:
+            yield segment
+            taken += 1
+            if taken == count:
+                return
+
+
 def check_shards(data_dir: str) -> tuple[Manifest, list[ShardCheck]]:
     """Parses every record of every shard, checking finiteness and the manifest's counts."""
     import tensorflow as tf
