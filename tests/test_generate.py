@@ -167,17 +167,20 @@ def test_retrieval_lends_another_tracks_accompaniment_at_this_ones_level():
     assert np.linalg.norm(lent) == pytest.approx(np.linalg.norm(truth))
 
 
+def trained_tiny(dataset_dir: str, model_dir: str, steps: int, inputs, model) -> export.ExportedModel:
+    """Trains a tiny model for ``steps`` steps (batches of two) and loads its export."""
+    train.train(train.TrainConfig(dataset_dir, model_dir, steps=steps, batch_size=2, input=inputs, model=model))
+    return export.load_model(model_dir)
+
+
 def test_magnitude_only_models_default_to_griffin_lim(dataset_dir, tmp_path):
-    config = train.TrainConfig(
+    model = trained_tiny(
         dataset_dir,
         str(tmp_path / "m"),
-        steps=1,
-        batch_size=2,
-        input=train_input.InputConfig(crop_frames=64, shuffle_buffer=4, features=FeatureConfig("logmag")),
-        model=models.ModelConfig(filters=4, depth=4, dropout=0.0, disc_filters=4),
+        1,
+        train_input.InputConfig(crop_frames=64, shuffle_buffer=4, features=FeatureConfig("logmag")),
+        models.ModelConfig(filters=4, depth=4, dropout=0.0, disc_filters=4),
     )
-    train.train(config)
-    model = export.load_model(str(tmp_path / "m"))
     assert generate.generate(model, sung(2.0, 44100, 1), 44100).shape == (1, 88200)
     with pytest.raises(ValueError, match="--phase griffinlim"):
         generate.generate(model, sung(2.0, 44100, 1), 44100, phase="predicted")
@@ -185,16 +188,13 @@ def test_magnitude_only_models_default_to_griffin_lim(dataset_dir, tmp_path):
 
 def test_a_log_frequency_model_trains_exports_and_sings(dataset_dir, tmp_path):
     features = FeatureConfig("logmag", frequency="log", log_bins=256)
-    config = train.TrainConfig(
+    model = trained_tiny(
         dataset_dir,
         str(tmp_path / "m"),
-        steps=2,
-        batch_size=2,
-        input=train_input.InputConfig(crop_frames=64, shuffle_buffer=4, features=features, target="accompaniment"),
-        model=models.ModelConfig(filters=4, depth=4, dropout=0.0, disc_filters=4),
+        2,
+        train_input.InputConfig(crop_frames=64, shuffle_buffer=4, features=features, target="accompaniment"),
+        models.ModelConfig(filters=4, depth=4, dropout=0.0, disc_filters=4),
     )
-    train.train(config)
-    model = export.load_model(str(tmp_path / "m"))
     assert model.features == features and model.generator.input_shape[1] == 256
     vocal = sung(2.0, 44100, 1)
     song = generate.generate(model, vocal, 44100)
@@ -221,16 +221,13 @@ def test_crossfaded_windows_match_one_window_over_the_whole_input(model, monkeyp
 
 
 def test_a_temporal_generator_trains_exports_and_sings_any_length(dataset_dir, tmp_path):
-    config = train.TrainConfig(
+    model = trained_tiny(
         dataset_dir,
         str(tmp_path / "m"),
-        steps=2,
-        batch_size=2,
-        input=train_input.InputConfig(crop_frames=48, shuffle_buffer=4, target="accompaniment"),
-        model=models.ModelConfig(generator="temporal", temporal_channels=16, temporal_layers=2, disc_filters=4),
+        2,
+        train_input.InputConfig(crop_frames=48, shuffle_buffer=4, target="accompaniment"),
+        models.ModelConfig(generator="temporal", temporal_channels=16, temporal_layers=2, disc_filters=4),
     )
-    train.train(config)
-    model = export.load_model(str(tmp_path / "m"))
     assert model.multiple == 1  # nothing to pad: no downsampling
     vocal = sung(1.3, 44100, 1)
     song = generate.generate(model, vocal, 44100)
