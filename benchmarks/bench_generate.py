@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 from benchmarks.fixtures import small_dataset
-from trainer import export, generate, input, models, train
+from trainer import export, generate, inputs, models, train
 from vocals2song.features import FeatureConfig
 
 
@@ -49,7 +49,7 @@ def main(quick: bool = False) -> str:
                 model_dir,
                 steps=0,
                 batch_size=2,
-                input=input.InputConfig(crop_frames=crop, features=FeatureConfig(kind)),
+                input=inputs.InputConfig(crop_frames=crop, features=FeatureConfig(kind)),
                 model=model,
             )
             train.train(config)

@@ -13,7 +13,7 @@ import tensorflow as tf
 from benchmarks.bench_train import steps_per_second
 from pipelines import dataset
 from pipelines.options import DatasetOptions
-from trainer import input, train
+from trainer import inputs, train
 from vocals2song import synth
 
 
@@ -43,7 +43,7 @@ def main(quick: bool = False) -> str:
             out = os.path.join(scratch, compression)
             options = DatasetOptions(musdb_root=root, output_dir=out, compression=compression)
             dataset.run(options, ["--runner=DirectRunner"], ["bench"])
-            config = train.TrainConfig(out, os.path.join(scratch, "m"), batch_size=4, input=input.InputConfig())
+            config = train.TrainConfig(out, os.path.join(scratch, "m"), batch_size=4, input=inputs.InputConfig())
             trainer = train.Trainer(config)
             rate = input_examples_per_second(trainer, 10 if quick else 40)
             if step_rate is None:

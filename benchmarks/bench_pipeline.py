@@ -17,7 +17,7 @@ from apache_beam.io.tfrecordio import _TFRecordUtil
 from pipelines import dataset, segments, tracks
 from pipelines.options import DatasetOptions
 from vocals2song import synth
-from vocals2song.schema import RecordSpec, Segment
+from vocals2song.schema import RecordSpec
 
 
 def plain_loop(root: str, out: str) -> dict[str, float]:
@@ -27,7 +27,7 @@ def plain_loop(root: str, out: str) -> dict[str, float]:
     spec = RecordSpec(options.config, options.stems, 1)
     found, _ = tracks.discover(root)
     warm = next(segments.cut(segments.load_stems(found[0][2], options), options))
-    spec.serialize(Segment("warm-up", "train", 0, 0, warm.valid_samples, 44100, 1024, 256, warm.stems))
+    spec.serialize(warm.record("warm-up", "train", options.config))
     timings = dict.fromkeys(("read", "stft", "serialize", "write"), 0.0)
     audio_seconds = 0.0
     os.makedirs(out, exist_ok=True)
@@ -45,9 +45,7 @@ def plain_loop(root: str, out: str) -> dict[str, float]:
                 if cut is None:
                     break
                 started = time.perf_counter()
-                record = spec.serialize(
-                    Segment(name, "train", cut.index, cut.start_sample, cut.valid_samples, 44100, 1024, 256, cut.stems)
-                )
+                record = spec.serialize(cut.record(name, "train", options.config))
                 timings["serialize"] += time.perf_counter() - started
                 started = time.perf_counter()
                 _TFRecordUtil.write_record(handle, record)

@@ -10,7 +10,7 @@ import time
 import tensorflow as tf
 
 from benchmarks.fixtures import small_dataset
-from trainer import distribute, input, models, train
+from trainer import distribute, inputs, models, train
 
 H200_BF16_FLOPS = 989e12  # dense bf16 datasheet rate, no sparsity
 
@@ -110,7 +110,7 @@ def main(quick: bool = False) -> str:
                     devices, cross_device_ops=tf.distribute.ReductionToOneDevice()
                 )
                 config = train.TrainConfig(
-                    data_dir, f"{scratch}/m", batch_size=2, input=input.InputConfig(crop_frames=crop), model=model
+                    data_dir, f"{scratch}/m", batch_size=2, input=inputs.InputConfig(crop_frames=crop), model=model
                 )
                 trainer = train.Trainer(config, strategy)
                 batch = next(iter(trainer.dataset("train", training=True)))

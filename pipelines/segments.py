@@ -15,6 +15,7 @@ import numpy as np
 
 from vocals2song import audio, codec, storage
 from vocals2song.config import ACCOMPANIMENT_PARTS, SpectralConfig
+from vocals2song.schema import Segment
 
 CHANNELS = {"mono": 1, "stereo": 2}
 
@@ -122,6 +123,20 @@ class CutSegment:
     start_sample: int
     valid_samples: int
     stems: dict[str, np.ndarray]  # stem -> float16 (channels, bins, frames, 2)
+
+    def record(self, track: str, split: str, config: SpectralConfig) -> Segment:
+        """The stored record of this segment of ``track``, encoded with ``config``."""
+        return Segment(
+            track=track,
+            split=split,
+            index=self.index,
+            start_sample=self.start_sample,
+            valid_samples=self.valid_samples,
+            sample_rate=config.sample_rate,
+            n_fft=config.n_fft,
+            hop_length=config.hop_length,
+            stems=self.stems,
+        )
 
 
 def cut(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[CutSegment | None]:

@@ -19,7 +19,7 @@ from apache_beam.io.tfrecordio import _TFRecordUtil
 
 from pipelines import progress, segments, stats
 from pipelines.tracks import DeadLetter, ShardSpec
-from vocals2song.schema import RecordSpec, Segment
+from vocals2song.schema import RecordSpec
 
 TRACKS = "tracks"
 STATS = "stats"
@@ -72,17 +72,7 @@ class WriteShard(beam.DoFn):
                     if cut is None:
                         skipped += 1
                         continue
-                    segment = Segment(
-                        track.name,
-                        track.split,
-                        cut.index,
-                        cut.start_sample,
-                        cut.valid_samples,
-                        self._options.config.sample_rate,
-                        self._options.config.n_fft,
-                        self._options.config.hop_length,
-                        cut.stems,
-                    )
+                    segment = cut.record(track.name, track.split, self._options.config)
                     _TFRecordUtil.write_record(handle, self._spec.serialize(segment))
                     if track.split == "train":
                         valid_frames = self._options.config.frames(cut.valid_samples)

@@ -65,7 +65,7 @@ def dataset_dir(musdb_root, tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def accompaniment_model(dataset_dir, tmp_path_factory) -> str:
     """A tiny accompaniment model (logmag + phase) trained for a few steps; its model_dir."""
-    from trainer import input, models, train
+    from trainer import inputs, models, train
 
     model_dir = str(tmp_path_factory.mktemp("acc"))
     config = train.TrainConfig(
@@ -77,7 +77,7 @@ def accompaniment_model(dataset_dir, tmp_path_factory) -> str:
         summary_every=100,
         eval_every=100,
         checkpoint_every=100,
-        input=input.InputConfig(target="accompaniment", crop_frames=64, shuffle_buffer=8),
+        input=inputs.InputConfig(target="accompaniment", crop_frames=64, shuffle_buffer=8),
         model=models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8),
     )
     train.train(config)

@@ -60,7 +60,7 @@ def test_the_dataset_job_runs_from_gs_to_gs_and_writes_what_it_writes_locally(gs
 def test_training_reads_and_checkpoints_on_gs_and_generation_loads_from_gs(gs_dataset):
     import tensorflow as tf
 
-    from trainer import export, generate, input, models, train
+    from trainer import export, generate, inputs, models, train
 
     model_dir = f"gs://{BUCKET}/models/test"
     config = train.TrainConfig(
@@ -72,7 +72,7 @@ def test_training_reads_and_checkpoints_on_gs_and_generation_loads_from_gs(gs_da
         summary_every=2,
         eval_every=2,
         checkpoint_every=1,
-        input=input.InputConfig(target="accompaniment", crop_frames=64, shuffle_buffer=4),
+        input=inputs.InputConfig(target="accompaniment", crop_frames=64, shuffle_buffer=4),
         model=models.ModelConfig(filters=4, depth=4, dropout=0.0, disc_filters=4),
     )
     result = train.train(config)

@@ -9,7 +9,7 @@ import pytest
 from conftest import sung
 
 from trainer import evaluate, export, generate, models, train
-from trainer import input as train_input
+from trainer import inputs as train_input
 from vocals2song import audio
 from vocals2song.cli import main
 from vocals2song.features import FeatureConfig

@@ -14,7 +14,17 @@ SPEC = RecordSpec(CONFIG, ("vocals", "mixture"), channels=1)
 def make_segment(spec: RecordSpec = SPEC) -> Segment:
     rng = np.random.default_rng(0)
     stems = {stem: rng.standard_normal(spec.stem_shape).astype(np.float16) for stem in spec.stems}
-    return Segment("Artist - Title", "train", 3, 66150, 20000, 44100, 1024, 256, stems)
+    return Segment(
+        track="Artist - Title",
+        split="train",
+        index=3,
+        start_sample=66150,
+        valid_samples=20000,
+        sample_rate=44100,
+        n_fft=1024,
+        hop_length=256,
+        stems=stems,
+    )
 
 
 SCHEMA_1_DIGEST = "40da48397b5c1e59da44d0be172e0a59c03747ccad3f55e85aabc1538aebbf2c"

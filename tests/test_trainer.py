@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from trainer import export, input, models, train
+from trainer import export, inputs, models, train
 from vocals2song.cli import main
 
 TINY = ["--filters", "8", "--depth", "4", "--disc_filters", "8", "--crop_frames", "64", "--batch_size", "2"]
 TINY_MODEL = models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8)
-TINY_INPUT = input.InputConfig(crop_frames=64, shuffle_buffer=8)
+TINY_INPUT = inputs.InputConfig(crop_frames=64, shuffle_buffer=8)
 
 
 def tiny_config(data_dir: str, model_dir: str, **overrides) -> train.TrainConfig:
@@ -161,7 +161,7 @@ def test_training_with_the_compressed_l2_term_logs_it_and_lowers_it(dataset_dir,
 def test_a_resumed_run_seeds_its_input_from_the_step(dataset_dir, tmp_path, monkeypatch):
     """A restart must not replay the first shard order and crops: the input seed moves on."""
     seeds = []
-    real = input.make_dataset
+    real = inputs.make_dataset
     monkeypatch.setattr(input, "make_dataset", lambda *a, **k: seeds.append(k["seed"]) or real(*a, **k))
     trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), seed=7))
     trainer.dataset("train", True)
@@ -181,7 +181,7 @@ def test_empty_shards_never_make_a_machines_share_empty(dataset_dir):
         for shard in manifest.shards
     ]
     with pytest.raises(DatasetError, match=r"'train' .* has 1 shard\(s\) holding segments for 2 machines"):
-        input.make_dataset(
+        inputs.make_dataset(
             dataclasses.replace(manifest, shards=emptied), dataset_dir, "train", TINY_INPUT, 2, True, worker=(1, 2)
         )
 
@@ -281,7 +281,7 @@ def test_timbre_jitter_adds_one_smooth_curve_per_source_crop_and_leaves_the_rest
 
     manifest = read_manifest(dataset_dir)
     plain, jittered = (
-        input.make_dataset(
+        inputs.make_dataset(
             manifest, dataset_dir, "train", dataclasses.replace(TINY_INPUT, timbre_jitter=jitter), 4, True, seed=3
         )
         for jitter in (0.0, 1.0)
@@ -293,8 +293,8 @@ def test_timbre_jitter_adds_one_smooth_curve_per_source_crop_and_leaves_the_rest
     curves = offset[:, :, 0]
     assert 0.3 < curves.std() < 3.0 and np.abs(np.diff(curves, axis=1)).max() < 0.5  # sizeable, smooth
     assert not np.allclose(curves[0], curves[1])  # a new equaliser per crop
-    evaluation = input.make_dataset(
+    evaluation = inputs.make_dataset(
         manifest, dataset_dir, "valid", dataclasses.replace(TINY_INPUT, timbre_jitter=1.0), 2, False
     )
-    reference = input.make_dataset(manifest, dataset_dir, "valid", TINY_INPUT, 2, False)
+    reference = inputs.make_dataset(manifest, dataset_dir, "valid", TINY_INPUT, 2, False)
     np.testing.assert_array_equal(next(iter(evaluation))[0], next(iter(reference))[0])  # validation untouched

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from trainer import distribute, export, input, losses, models
+from trainer import distribute, export, inputs, losses, models
 from trainer.config import TrainConfig
 from vocals2song import inspection, storage
 from vocals2song.config import ConfigMismatchError, SpectralConfig
@@ -66,7 +66,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
         self.config = config
         self.manifest = read_manifest(config.data_dir)
-        input.check_stems(self.manifest, config.input)
+        inputs.check_stems(self.manifest, config.input)
         check_data(self.manifest, config.model_dir, config)
         rows, multiple = config.input.features.rows, config.model.multiple
         if multiple > rows or rows % multiple or config.input.crop_frames % multiple:
@@ -82,7 +82,7 @@ class Trainer:
         replicas = self.strategy.num_replicas_in_sync
         if config.batch_size % replicas:
             raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
-        self.source_codec, self.target_codec = input.stem_codecs(self.manifest, config.input)
+        self.source_codec, self.target_codec = inputs.stem_codecs(self.manifest, config.input)
         self.chroma = losses.ChromaDistance(self.target_codec, self.manifest.config) if config.chroma_weight else None
         self.compressed = losses.CompressedL2(self.target_codec) if config.reconstruction == "compressed_l2" else None
         tf.keras.utils.set_random_seed(config.seed)
@@ -134,7 +134,7 @@ class Trainer:
     def dataset(self, split: str, training: bool, batch_size: int | None = None) -> tf.data.Dataset:
         """Batches of ``split``. Training input is seeded from the seed *and the step*, so a
         resumed run draws new shard orders and crops instead of replaying the first ones."""
-        return input.make_dataset(
+        return inputs.make_dataset(
             self.manifest,
             self.config.data_dir,
             split,
@@ -228,7 +228,7 @@ class Trainer:
             step=int(self.step.numpy()),
             window_frames=self.config.input.crop_frames,
             data_dir=self.config.data_dir,
-            source_level=input.source_level(self.manifest, self.config.data_dir, self.config.input),
+            source_level=inputs.source_level(self.manifest, self.config.data_dir, self.config.input),
         )
         return export.export(self.config.model_dir, self.generator, metadata)
 

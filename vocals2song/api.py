@@ -67,13 +67,13 @@ def load_dataset(
 
     >>> source, target = next(iter(vocals2song.load_dataset("data", target="accompaniment")))  # doctest: +SKIP
     """
-    from trainer import input
+    from trainer import inputs
     from trainer.config import config_from_options
     from vocals2song.manifest import read_manifest
 
     config = config_from_options(data_dir, "", **options).input
     training = split == "train" if training is None else training
-    return input.make_dataset(read_manifest(data_dir), data_dir, split, config, batch_size, training, seed)
+    return inputs.make_dataset(read_manifest(data_dir), data_dir, split, config, batch_size, training, seed)
 
 
 def train(data_dir: str, model_dir: str, **options: Any) -> dict[str, Any]:

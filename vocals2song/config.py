@@ -13,7 +13,6 @@ STEMS = ("vocals", "mixture", "accompaniment", "drums", "bass", "other")
 """Stems a record may store. ``accompaniment`` is derived (bass + drums + other)."""
 
 ACCOMPANIMENT_PARTS = ("drums", "bass", "other")
-CHANNEL_MODES = ("mono", "stereo")
 
 
 class ConfigMismatchError(ValueError):
