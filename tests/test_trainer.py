@@ -162,7 +162,7 @@ def test_a_resumed_run_seeds_its_input_from_the_step(dataset_dir, tmp_path, monk
     """A restart must not replay the first shard order and crops: the input seed moves on."""
     seeds = []
     real = inputs.make_dataset
-    monkeypatch.setattr(input, "make_dataset", lambda *a, **k: seeds.append(k["seed"]) or real(*a, **k))
+    monkeypatch.setattr(inputs, "make_dataset", lambda *a, **k: seeds.append(k["seed"]) or real(*a, **k))
     trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), seed=7))
     trainer.dataset("train", True)
     trainer.step.assign(40)  # as after restoring a checkpoint at step 40
