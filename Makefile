@@ -15,13 +15,15 @@ DEMO ?= data/demo
 DEMO_SCORES ?= 0:60
 DEV_SOUNDFONT ?= /usr/share/sounds/sf2/TimGM6mb.sf2
 RELEASE ?= data/release
-# The released model's recipe (run L of docs/model-notes.md: the best song LSD measured, below every
-# baseline's), and the demo's: the U-Net on the linear axis with shorter crops and fewer steps,
-# small enough to train in minutes on 2 CPU cores (the README's demo numbers were measured with it).
+# The released model's recipe (run N of docs/model-notes.md: the pix2pix U-Net on the hybrid axis with
+# timbre jitter and the compressed L2 term; of the runs whose song LSD is below silence's and
+# retrieval's, the one with the highest song chroma), and the demo's: the same network on the linear
+# axis with shorter crops and fewer steps, small enough to train in minutes on 2 CPU cores (the
+# README's demo numbers were measured with it).
 RELEASE_TRAIN_ARGS ?= --target accompaniment --features logmag --frequency hybrid --log_bins 128 \
-	--bins_per_octave 24 --fmin 32.7 --generator temporal --temporal_channels 128 --dropout 0 --disc_filters 16 \
-	--crop_frames 512 --batch_size 8 --steps 600 --learning_rate 1e-3 --timbre_jitter 1.0 \
-	--reconstruction compressed_l2 --log_every 25 --checkpoint_every 100 --summary_every 300 --eval_every 300
+	--bins_per_octave 24 --fmin 32.7 --filters 16 --depth 6 --disc_filters 16 --crop_frames 512 --batch_size 8 \
+	--steps 500 --learning_rate 1e-3 --timbre_jitter 1.0 --reconstruction compressed_l2 \
+	--log_every 25 --checkpoint_every 100 --summary_every 250 --eval_every 250
 DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100
