@@ -237,4 +237,4 @@ def test_two_jobs_draw_their_pictures_at_the_same_time(model):
         for job_id in ids:
             assert wait(client, job_id)["state"] == webjobs.DONE
             picture = Image.open(io.BytesIO(client.get(f"/api/jobs/{job_id}/song.png").content))
-            assert picture.size == (1000, 600)
+            assert picture.size == (1000, 800)
