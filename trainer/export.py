@@ -91,11 +91,9 @@ class ExportMetadata:
         )
 
     def codec(self, stem: str) -> FeatureCodec:
-        if stem == "source":
-            return FeatureCodec(
-                self.features, self.source_stats.mean, self.source_stats.std, self.spectral, self.source_level
-            )
-        return FeatureCodec(self.features, self.target_stats.mean, self.target_stats.std, self.spectral)
+        """The feature codec of "source" or "target"; only the source is level-matched."""
+        stats, level = (self.source_stats, self.source_level) if stem == "source" else (self.target_stats, None)
+        return FeatureCodec(self.features, stats.mean, stats.std, self.spectral, level)
 
 
 @dataclasses.dataclass

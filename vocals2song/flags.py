@@ -43,18 +43,17 @@ def _docs(cls: type) -> dict[str, str]:
     return docs
 
 
-def _is_config(field: dataclasses.Field) -> bool:
-    return dataclasses.is_dataclass(field.default) or (
-        field.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(field.default_factory())
-    )
-
-
 def _default(field: dataclasses.Field) -> Any:
     if field.default is not dataclasses.MISSING:
         return field.default
     if field.default_factory is not dataclasses.MISSING:
         return field.default_factory()
     return dataclasses.MISSING
+
+
+def _is_config(field: dataclasses.Field) -> bool:
+    """A field holding a nested config dataclass (its fields become flags of their own)."""
+    return dataclasses.is_dataclass(_default(field))
 
 
 @dataclasses.dataclass(frozen=True)
