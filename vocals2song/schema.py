@@ -2,8 +2,9 @@
 
 Each stored stem is a float16 complex STFT ``(channels, bins, frames, 2)`` kept as raw
 bytes next to its shape and dtype (``tf.train.Feature`` float lists are float32 only).
-Examples are built from numpy arrays: building them from tf tensors inside Beam is about
-100x slower. Parsing checks dtype and shape and fails with a message naming the field.
+Examples are written and read in numpy by :mod:`vocals2song.example_proto` (the dataset job's
+workers never import TensorFlow); ``parse_tf`` reads them in tf.data. Parsing checks dtype and
+shape and fails with a message naming the field.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import dataclasses
 
 import numpy as np
 
+from vocals2song import example_proto
 from vocals2song.config import SpectralConfig
 
 SCHEMA_VERSION = 1
@@ -59,18 +61,6 @@ class Segment:
     stems: dict[str, np.ndarray]
 
 
-def _int(values: list[int]):
-    import tensorflow as tf
-
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
-
-
-def _bytes(value: bytes):
-    import tensorflow as tf
-
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
-
-
 @dataclasses.dataclass(frozen=True)
 class RecordSpec:
     """What a data set's records hold: the spectral config, the stems and the channel count."""
@@ -85,16 +75,14 @@ class RecordSpec:
         return (self.channels, self.config.bins, self.config.segment_frames, 2)
 
     def serialize(self, segment: Segment) -> bytes:
-        """Segment -> serialized ``tf.train.Example``."""
-        import tensorflow as tf
-
+        """Segment -> serialized ``tf.train.Example`` (written without TensorFlow, see example_proto)."""
         missing = set(self.stems) - set(segment.stems)
         if missing:
             raise RecordError(f"segment {segment.index} of {segment.track!r} lacks stems {sorted(missing)}")
-        feature = {"schema_version": _int([SCHEMA_VERSION])}
+        feature: dict[str, example_proto.Value] = {"schema_version": [SCHEMA_VERSION]}
         for name, attribute, kind in SCALAR_FIELDS:
             value = getattr(segment, attribute)
-            feature[name] = _bytes(value.encode()) if kind is bytes else _int([value])
+            feature[name] = value.encode() if kind is bytes else [value]
         for stem in self.stems:
             array = segment.stems[stem]
             if array.dtype != np.float16 or array.shape != self.stem_shape:
@@ -102,24 +90,26 @@ class RecordSpec:
                     f"stem {stem!r} of {segment.track!r} is {array.dtype}{list(array.shape)}, "
                     f"schema wants float16{list(self.stem_shape)}"
                 )
-            feature[f"{stem}/stft"] = _bytes(np.ascontiguousarray(array).tobytes())
-            feature[f"{stem}/shape"] = _int(list(array.shape))
-            feature[f"{stem}/dtype"] = _bytes(STORED_DTYPE_NAME.encode())
-        example = tf.train.Example(features=tf.train.Features(feature=feature))
-        return example.SerializeToString(deterministic=True)  # map order is per-process otherwise
+            feature[f"{stem}/stft"] = memoryview(np.ascontiguousarray(array)).cast("B")
+            feature[f"{stem}/shape"] = list(array.shape)
+            feature[f"{stem}/dtype"] = STORED_DTYPE_NAME.encode()
+        return example_proto.serialize(feature)
 
     def parse(self, serialized: bytes) -> Segment:
         """Serialized example -> Segment, in numpy (inspection, evaluation, tests)."""
-        import tensorflow as tf
+        try:
+            feature = example_proto.parse(serialized)
+        except example_proto.WireError as error:
+            raise RecordError(f"record is not a tf.train.Example: {error}") from None
 
-        feature = tf.train.Example.FromString(serialized).features.feature
-
-        def scalar(name: str, kind: type = int) -> int | str:
+        def field(name: str) -> memoryview | list[int]:
             if name not in feature:
                 raise RecordError(f"record has no field {name!r}")
-            if kind is bytes:
-                return feature[name].bytes_list.value[0].decode()
-            return int(feature[name].int64_list.value[0])
+            return feature[name]
+
+        def scalar(name: str, kind: type = int) -> int | str:
+            value = field(name)
+            return bytes(value).decode() if kind is bytes else int(value[0])
 
         version = scalar("schema_version")
         if version != SCHEMA_VERSION:
@@ -128,10 +118,8 @@ class RecordSpec:
         for stem in self.stems:
             if f"{stem}/stft" not in feature:
                 raise RecordError(f"record has no stem {stem!r}")
-            dtype = feature[f"{stem}/dtype"].bytes_list.value[0].decode()
-            shape = tuple(feature[f"{stem}/shape"].int64_list.value)
-            self._check(stem, dtype, shape, len(feature[f"{stem}/stft"].bytes_list.value[0]))
-            raw = feature[f"{stem}/stft"].bytes_list.value[0]
+            raw, shape = field(f"{stem}/stft"), tuple(field(f"{stem}/shape"))
+            self._check(stem, scalar(f"{stem}/dtype", bytes), shape, len(raw))
             stems[stem] = np.frombuffer(raw, dtype=np.float16).reshape(shape)
         return Segment(**{attribute: scalar(name, kind) for name, attribute, kind in SCALAR_FIELDS}, stems=stems)
 
