@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,45 @@ def test_encode_stores_float16_real_imag(music):
     stored = codec.encode(music, SpectralConfig())
     assert stored.dtype == np.float16
     assert stored.shape == (1, 513, 2584, 2)
+
+
+@pytest.mark.parametrize(
+    ("samples", "channels", "config"),
+    [
+        (661_500, 1, SpectralConfig()),
+        (661_577, 2, SpectralConfig()),
+        (700, 1, SpectralConfig()),  # shorter than a frame
+        (20_000, 1, SpectralConfig(n_fft=4096, hop_length=1024)),
+        (30_000, 2, SpectralConfig(window="hamming")),
+    ],
+)
+def test_stft_is_librosas_to_the_bit(samples, channels, config):
+    """Shards stay byte-identical to those the librosa STFT wrote (issue #16)."""
+    import librosa
+
+    waveform = (np.random.default_rng(samples).standard_normal((channels, samples)) * 0.3).astype(np.float32)
+    with warnings.catch_warnings():  # librosa warns that a 700-sample signal is shorter than n_fft
+        warnings.simplefilter("ignore")
+        reference = librosa.stft(waveform, n_fft=config.n_fft, hop_length=config.hop_length, window=config.window)
+    ours = codec.stft(waveform, config)
+    assert ours.dtype == np.complex64 and ours.flags.c_contiguous
+    np.testing.assert_array_equal(ours.view(np.uint32), np.ascontiguousarray(reference).view(np.uint32))
+    stored = codec.complex_to_stored(reference)
+    np.testing.assert_array_equal(codec.encode(waveform, config).view(np.uint16), stored.view(np.uint16))
+
+
+@pytest.mark.parametrize("n_fft", [256, 1024, 2048, 4096])
+def test_hann_window_is_scipys_to_the_bit(n_fft):
+    from scipy.signal import get_window
+
+    window = codec.window(SpectralConfig(n_fft=n_fft, hop_length=n_fft // 4))
+    np.testing.assert_array_equal(window, get_window("hann", n_fft, fftbins=True))
+
+
+def test_complex_to_stored_keeps_real_then_imaginary():
+    spectrum = np.array([[1.5 - 2.0j, 0.25 + 4.0j]], dtype=np.complex64)
+    stored = codec.complex_to_stored(spectrum.T)  # a transposed (non-contiguous) input too
+    np.testing.assert_array_equal(stored, np.array([[[1.5, -2.0]], [[0.25, 4.0]]], dtype=np.float16))
 
 
 def test_float16_round_trip_is_near_lossless(music):
