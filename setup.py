@@ -18,6 +18,7 @@ INSTALL_REQUIRES = [
     "tensorboard>=2.21,<2.22",  # TensorFlow 2.21 no longer pulls it in; tf.summary needs it
     "librosa>=0.11,<0.12",
     "numpy>=2.0,<3",
+    "numba>=0.60",  # vocals2song/half.py: the fast float16 cast (librosa already depends on it)
     "gcsfs>=2025.1",
     "soundfile>=0.12",
     "pillow>=10",

@@ -98,3 +98,37 @@ def test_8bit_decoder_uses_polar_form_not_the_seeds_rectangular_bug():
 def test_config_mismatch_names_the_field():
     with pytest.raises(ConfigMismatchError, match="hop_length: 512"):
         SpectralConfig().check_matches(SpectralConfig(hop_length=512), "the data")
+
+
+def test_fast_float16_cast_rounds_every_finite_float_as_numpy_does():
+    from vocals2song import half
+
+    rng = np.random.default_rng(16)
+    bits = rng.integers(0, 2**32, 4_000_000, dtype=np.uint64).astype(np.uint32)
+    values = bits.view(np.float32)
+    edges = np.array(
+        [
+            0.0,
+            -0.0,
+            65504.0,
+            65519.99,
+            65520.0,
+            -65520.0,
+            2.0**-14,
+            2.0**-24,
+            2.0**-25,
+            2.0**-26,
+            1.5 * 2.0**-25,
+            np.inf,
+            -np.inf,
+        ],
+        dtype=np.float32,
+    )
+    values = np.concatenate([values[np.isfinite(values)], edges])
+    # Ties: floats in [1, 2) exactly halfway between two float16s, with even and odd low bits.
+    ties = (np.uint32(0x3F800000) | np.arange(1024, dtype=np.uint32) << 13 | np.uint32(0x1000)).view(np.float32)
+    values = np.concatenate([values, ties, (values[:1000] * 1e-6).astype(np.float32)])
+    with np.errstate(over="ignore"):
+        expected = values.astype(np.float16)
+    np.testing.assert_array_equal(half.to_float16(values).view(np.uint16), expected.view(np.uint16))
+    assert half.to_float16(values.reshape(-1, 1)[:8].T).shape == (1, 8)

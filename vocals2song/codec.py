@@ -83,9 +83,15 @@ def complex_to_stored(spectrum: np.ndarray) -> np.ndarray:
     """Complex ``(..., bins, frames)`` -> float16 ``(..., bins, frames, 2)``.
 
     A complex array's memory already is (real, imag) pairs: viewed as floats it is the
-    stored layout, so the only pass over the data is the cast to float16."""
+    stored layout, so the only pass over the data is the cast to float16 (``half``'s, for
+    complex64, the dataset job's case)."""
     spectrum = np.ascontiguousarray(spectrum)
-    return spectrum.view(spectrum.real.dtype).reshape(*spectrum.shape, 2).astype(STORED_DTYPE)
+    pairs = spectrum.view(spectrum.real.dtype).reshape(*spectrum.shape, 2)
+    if pairs.dtype == np.float32:
+        from vocals2song import half
+
+        return half.to_float16(pairs)
+    return pairs.astype(STORED_DTYPE)
 
 
 def stored_to_complex(stored: np.ndarray) -> np.ndarray:
