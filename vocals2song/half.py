@@ -19,7 +19,7 @@ _ROUNDS_TO_INFINITY = np.uint32(0x477FF000)  # 65520: halfway above float16's la
 _INFINITY = np.uint32(0x7F800000)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit("void(float32[::1], uint16[::1])", cache=True, nogil=True)
 def _convert(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
     bits = values.view(np.uint32)
     for i in range(bits.size):
