@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from pipelines import progress, segments, shards, stats, tracks
+from pipelines import progress, runner, segments, shards, stats, tracks
 from pipelines.options import SHARD_EXTENSIONS, DatasetOptions
 from vocals2song import storage
 from vocals2song.manifest import MANIFEST_NAME, SPLITS, Manifest, ShardInfo, manifest_path, read_manifest
@@ -181,18 +181,14 @@ def run(options: DatasetOptions, beam_args: list[str], command: list[str] | None
     Raises tracks.InputError, OutputExistsError or OSError before any work when the
     input or the output cannot be used.
     """
-    import apache_beam as beam
     from apache_beam.metrics.metric import MetricsFilter
-    from apache_beam.options.pipeline_options import PipelineOptions
 
     planned = plan(options)
     log.info("plan for %s -> %s:\n%s", options.musdb_root, options.output_dir, planned.describe())
     if options.dry_run:
         return {"dry_run": True, "segments": planned.segments, "estimated_bytes": planned.estimated_bytes}
     prepare_output(options, planned.estimated_bytes)
-    if not any(arg.startswith("--runner") for arg in beam_args):
-        beam_args = ["--runner=DirectRunner", *beam_args]
-    pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
+    pipeline = runner.make_pipeline(beam_args)
     build(pipeline, planned, options, command if command is not None else sys.argv)
     try:
         result = pipeline.run()

@@ -20,7 +20,7 @@ from typing import Any
 
 import apache_beam as beam
 
-from pipelines import progress
+from pipelines import progress, runner
 from pipelines.options import RenderJobOptions
 from vocals2song import render, scores, storage
 
@@ -87,16 +87,13 @@ def render_score(path: str, options: RenderJobOptions):
 
 def run(options: RenderJobOptions, beam_args: list[str]) -> dict[str, Any]:
     """Renders every source; returns counts and where the dead letters are."""
-    from apache_beam.options.pipeline_options import PipelineOptions
 
     paths = sources(options)
     if not paths:
         raise ValueError("no scores to render: the source list is empty")
     log.info("rendering %d score(s) x %d key(s) -> %s", len(paths), options.render.keys, options.output_dir)
-    if not any(arg.startswith("--runner") for arg in beam_args):
-        beam_args = ["--runner=DirectRunner", *beam_args]
     started = time.time()
-    with beam.Pipeline(options=PipelineOptions(beam_args)) as pipeline:
+    with runner.make_pipeline(beam_args) as pipeline:
         rendered = (
             pipeline
             | "Scores" >> beam.Create(paths)
