@@ -1,5 +1,6 @@
-"""Every training option in one TensorFlow-free place: the dataclasses that hold the defaults,
-the ``vocals2song train`` flags derived from them, and the keyword options of the Python API.
+"""Every option of the trainer's commands in one TensorFlow-free place: the dataclasses that hold
+the defaults of ``vocals2song train``, ``generate`` and ``evaluate``, the flags derived from them,
+and the keyword options of the Python API.
 
 Kept apart from the trainer so that building the command line (and ``vocals2song --help``)
 does not import TensorFlow.
@@ -13,10 +14,12 @@ from typing import Any
 
 from vocals2song import flags
 from vocals2song.features import FeatureConfig
+from vocals2song.manifest import SPLITS
 
 TARGETS = ("mixture", "accompaniment")
 GENERATORS = ("unet", "temporal")
 RECONSTRUCTIONS = ("l1", "compressed_l2")
+PHASES = ("auto", "predicted", "griffinlim")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,3 +151,41 @@ def config_from_options(data_dir: str, model_dir: str, **options: Any) -> TrainC
     each goes to the dataclass that owns it; unset ones keep that dataclass's default."""
     fixed = {"data_dir": data_dir, "model_dir": model_dir}
     return flags.build(TrainConfig, options, skip=tuple(fixed), what="training", **fixed)
+
+
+@dataclasses.dataclass(frozen=True)
+class GenerateOptions:
+    """What ``vocals2song generate`` takes.
+
+    Attributes:
+      vocals: a vocal recording (WAV/FLAC/OGG/MP3) or a folder of them.
+      output: song .wav (a .png is written beside it), or a folder.
+      model: model_dir of `vocals2song train` or its export/ (default: the released model).
+      phase: how phase is made ("auto": the model's own if it predicts phase, else Griffin-Lim).
+      no_vocals: write the accompaniment alone.
+    """
+
+    vocals: str
+    output: str
+    model: str | None = None
+    phase: str = dataclasses.field(default="auto", metadata={"choices": PHASES})
+    no_vocals: bool = dataclasses.field(default=False, metadata={"flag": "no-vocals"})
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateOptions:
+    """What ``vocals2song evaluate`` takes.
+
+    Attributes:
+      model: model_dir of `vocals2song train` (or its export/).
+      data_dir: data set made by `vocals2song dataset`.
+      split: split to evaluate.
+      output_dir: where metrics.json/.md go (default MODEL/eval).
+      segments_per_track: score only each track's first N segments (default: all).
+    """
+
+    model: str
+    data_dir: str
+    split: str = dataclasses.field(default="test", metadata={"choices": SPLITS})
+    output_dir: str | None = None
+    segments_per_track: int | None = None

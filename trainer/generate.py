@@ -21,11 +21,11 @@ import fsspec
 import librosa
 import numpy as np
 
+from trainer.config import PHASES
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, storage
 from vocals2song.features import spectrum_to_audio
 
-PHASES = ("auto", "predicted", "griffinlim")
 SILENCE_DB = -70.0
 PEAK = 0.99
 # Fraction of a generation's time spent in the generator, by phase method (measured with

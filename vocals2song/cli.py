@@ -95,29 +95,39 @@ def _train(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     from trainer import generate
+    from trainer.config import GenerateOptions
     from vocals2song import storage
 
-    model = api.load_model(args.model)
-    fs, resolved = storage.filesystem(args.vocals)
+    options = _options(GenerateOptions, args)
+    model = api.load_model(options.model)
+    fs, resolved = storage.filesystem(options.vocals)
+    keep_vocals = not options.no_vocals
     if fs.isdir(resolved):
-        results = generate.generate_dir(model, args.vocals, args.output, args.phase, not args.no_vocals)
+        results = generate.generate_dir(model, options.vocals, options.output, options.phase, keep_vocals)
         failed = [result for result in results if result.error]
-        print(f"{len(results) - len(failed)} of {len(results)} songs written to {args.output}")
+        print(f"{len(results) - len(failed)} of {len(results)} songs written to {options.output}")
         return 1 if failed else 0
-    result = generate.generate_file(model, args.vocals, args.output, args.phase, not args.no_vocals)
+    result = generate.generate_file(model, options.vocals, options.output, options.phase, keep_vocals)
     print(f"song: {result.song}\npicture: {result.picture}\n({result.seconds:.1f} s)")
     return 0
 
 
 def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     from trainer import evaluate
+    from trainer.config import EvaluateOptions
     from vocals2song import storage
 
-    metrics = api.evaluate(args.model, args.data_dir, args.split, args.segments_per_track)
-    json_path, md_path = evaluate.write(metrics, args.output_dir or storage.join(args.model, "eval"))
+    options = _options(EvaluateOptions, args)
+    metrics = api.evaluate(options.model, options.data_dir, options.split, options.segments_per_track)
+    json_path, md_path = evaluate.write(metrics, options.output_dir or storage.join(options.model, "eval"))
     print(evaluate.markdown(metrics))
     print(f"metrics: {json_path}\ntable: {md_path}")
     return 0
+
+
+def _options(cls: type, args: argparse.Namespace):
+    """The ``cls`` dataclass from the parsed flags it defines."""
+    return flags.build(cls, {key: value for key, value in vars(args).items() if key in flags.names(cls)})
 
 
 def _serve(args: argparse.Namespace, extra: list[str]) -> int:
@@ -129,7 +139,7 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
         raise ValueError(f"the web app needs its extra: pip install 'vocals2song[serve]' ({error})") from error
     from trainer import export
 
-    settings = flags.build(Settings, {key: value for key, value in vars(args).items() if key in flags.names(Settings)})
+    settings = _options(Settings, args)
     web = app.create_app(api.load_model(args.model), settings)
     where = args.model or export.RELEASED_MODEL
     print(f"serving {where} on http://{settings.host}:{settings.port}/ (Ctrl-C stops)", flush=True)
@@ -175,28 +185,16 @@ def parser() -> argparse.ArgumentParser:
     add_train_arguments(train)
     train.set_defaults(run=_train, passthrough=False)
 
+    from trainer.config import EvaluateOptions, GenerateOptions
+
     generate = commands.add_parser("generate", help="vocals (a file or a folder of files) in, song out")
-    generate.add_argument(
-        "--model", default=None, help="model_dir of `vocals2song train` or its export/ (default: the released model)"
-    )
-    generate.add_argument("--vocals", required=True, help="a vocal recording (WAV/FLAC/OGG/MP3) or a folder of them")
-    generate.add_argument("--output", required=True, help="song .wav (a .png is written beside it), or a folder")
-    generate.add_argument(
-        "--phase", default="auto", choices=("auto", "predicted", "griffinlim"), help="how phase is made"
-    )
-    generate.add_argument("--no-vocals", action="store_true", help="write the accompaniment alone")
+    flags.add_arguments(generate, GenerateOptions)
     generate.set_defaults(run=_generate, passthrough=False)
 
     evaluate = commands.add_parser(
         "evaluate", help="song and accompaniment metrics of a model, three baselines and the oracle on a split"
     )
-    evaluate.add_argument("--model", required=True, help="model_dir of `vocals2song train` (or its export/)")
-    evaluate.add_argument("--data_dir", required=True, help="data set made by `vocals2song dataset`")
-    evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"), help="split to evaluate")
-    evaluate.add_argument("--output_dir", default=None, help="where metrics.json/.md go (default MODEL/eval)")
-    evaluate.add_argument(
-        "--segments_per_track", type=int, default=None, help="score only each track's first N segments (default: all)"
-    )
+    flags.add_arguments(evaluate, EvaluateOptions)
     evaluate.set_defaults(run=_evaluate, passthrough=False)
 
     serve = commands.add_parser("serve", help="a web page to record or upload a vocal and hear the song")

@@ -67,6 +67,11 @@ class Flag:
     default: Any
     help: str
 
+    @property
+    def dest(self) -> str:
+        """The attribute argparse stores the value under (``--no-vocals`` -> ``no_vocals``)."""
+        return self.name.replace("-", "_")
+
 
 def flags(cls: type, skip: tuple[str, ...] = ()) -> Iterator[Flag]:
     """Every flat flag of ``cls``, nested config dataclasses expanded."""
@@ -112,13 +117,15 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
 
 
 def names(cls: type, skip: tuple[str, ...] = ()) -> set[str]:
-    return {flag.name for flag in flags(cls, skip)}
+    """The argparse destinations of ``cls``'s flags: the keys ``build`` takes."""
+    return {flag.dest for flag in flags(cls, skip)}
 
 
 def build(cls: type, options: Mapping[str, Any], skip: tuple[str, ...] = (), what: str = "", **fixed: Any) -> Any:
-    """``cls`` from flat ``options`` (flag names) and ``fixed`` top-level fields; options not
-    given keep their dataclass defaults. An unknown option is a TypeError listing the known."""
-    known = {flag.name: flag for flag in flags(cls, skip)}
+    """``cls`` from flat ``options`` (flag destinations, as argparse stores them) and ``fixed``
+    top-level fields; options not given keep their dataclass defaults. An unknown option is a
+    TypeError listing the known."""
+    known = {flag.dest: flag for flag in flags(cls, skip)}
     unknown = set(options) - set(known)
     if unknown:
         raise TypeError(f"unknown {what} option(s) {sorted(unknown)}; known: {', '.join(sorted(known))}")
