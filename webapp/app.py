@@ -15,7 +15,7 @@ import os
 import pathlib
 import urllib.parse
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
@@ -114,11 +114,30 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
     jobs = jobs or jobs_module.Jobs(
         make_work(model, settings.limits), settings.workers, settings.max_queued, settings.keep_minutes * 60
     )
-    options = model_options(model)
+    app = FastAPI(title="Vocals2Song", lifespan=_lifespan(jobs), docs_url=None, redoc_url=None)
+    app.state.jobs = jobs
+
+    @app.middleware("http")
+    async def same_site_only(request: Request, call_next):
+        reason = refusal(request.method, request.headers.get("host"), request.headers.get("origin"), settings)
+        return _error(403, reason) if reason else await call_next(request)
+
+    @app.exception_handler(HTTPException)
+    async def as_json(_: Request, error: HTTPException) -> JSONResponse:
+        return _error(error.status_code, str(error.detail))
+
+    app.include_router(_pages(model, settings))
+    app.include_router(_job_routes(model, settings, jobs))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def _lifespan(jobs: jobs_module.Jobs):
+    """Sweeps expired results while the app runs (they expire even when nobody calls the API)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI):
-        async def sweep() -> None:  # results expire even when nobody calls the API
+        async def sweep() -> None:
             while True:
                 await asyncio.sleep(min(60.0, max(1.0, jobs.keep_seconds / 2)))
                 jobs.expire()
@@ -128,19 +147,18 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
         sweeper.cancel()
         jobs.close()
 
-    app = FastAPI(title="Vocals2Song", lifespan=lifespan, docs_url=None, redoc_url=None)
-    app.state.jobs = jobs
+    return lifespan
 
-    @app.middleware("http")
-    async def same_site_only(request: Request, call_next):
-        reason = refusal(request.method, request.headers.get("host"), request.headers.get("origin"), settings)
-        return _error(403, reason) if reason else await call_next(request)
 
-    @app.get("/", include_in_schema=False)
+def _pages(model: ExportedModel, settings: Settings) -> APIRouter:
+    """The page and what it needs to know about the model and the limits."""
+    router, options = APIRouter(), model_options(model)
+
+    @router.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
-    @app.get("/api/config")
+    @router.get("/api/config")
     def config() -> dict:
         return {
             **options,
@@ -152,7 +170,14 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
             "target": model.target,
         }
 
-    @app.post("/api/jobs", status_code=202)
+    return router
+
+
+def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs) -> APIRouter:
+    """Submitting a job, polling it, and fetching its song and picture."""
+    router, options = APIRouter(), model_options(model)
+
+    @router.post("/api/jobs", status_code=202)
     async def create_job(request: Request):
         length = request.headers.get("content-length")
         if length is None or not length.isdigit():
@@ -160,30 +185,7 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
         if int(length) > settings.max_upload_bytes + FORM_OVERHEAD:
             return _error(413, f"the upload is over the {settings.max_upload_mb:g} MB limit")
         async with request.form(max_files=1, max_fields=4) as form:
-            upload = form.get("audio")
-            if not isinstance(upload, UploadFile):
-                return _error(400, "no file in the form field 'audio'")
-            phase = str(form.get("phase") or options["default_phase"])
-            keep_vocals = str(form.get("vocals", "true")).lower() not in ("false", "0", "off", "no")
-            if phase not in options["phases"]:
-                return _error(400, f"phase must be one of {', '.join(options['phases'])} for this model, got {phase!r}")
-            if not keep_vocals and not options["can_drop_vocals"]:
-                return _error(400, f"this model generates the {model.target}, vocals included: it cannot drop them")
-            job_id, directory = jobs.new_directory()
-            path = os.path.join(directory, UPLOAD_NAME)
-            shown = os.path.basename(upload.filename or "the upload")
-            try:
-                size = await _save_upload(upload, path, settings.max_upload_bytes)
-                if size == 0:
-                    raise HTTPException(422, f"{shown}: is empty (0 bytes)")
-                seconds = _check_header(path, shown, settings.limits)
-                job = jobs.submit(job_id, directory, path, shown, seconds, {"phase": phase, "vocals": keep_vocals})
-            except HTTPException as error:
-                jobs.discard(directory)
-                return _error(error.status_code, error.detail)
-            except jobs_module.QueueFull as error:
-                return _error(503, str(error))
-        return job.public(jobs.keep_seconds)
+            return await _submit(form, model, settings, jobs, options)
 
     def find(job_id: str) -> jobs_module.Job:
         job = jobs.get(job_id)
@@ -191,7 +193,7 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
             raise HTTPException(404, "no such job (unknown, or its results expired)")
         return job
 
-    @app.get("/api/jobs/{job_id}")
+    @router.get("/api/jobs/{job_id}")
     def job_state(job_id: str) -> dict:
         return find(job_id).public(jobs.keep_seconds)
 
@@ -201,17 +203,40 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
             raise HTTPException(409, f"the job is {job.state}, not done")
         return FileResponse(jobs.result(job, name), media_type=media_type)
 
-    @app.get("/api/jobs/{job_id}/song.wav")
+    @router.get("/api/jobs/{job_id}/song.wav")
     def song(job_id: str) -> FileResponse:
         return result(job_id, jobs_module.SONG_FILE, "audio/wav")
 
-    @app.get("/api/jobs/{job_id}/song.png")
+    @router.get("/api/jobs/{job_id}/song.png")
     def picture(job_id: str) -> FileResponse:
         return result(job_id, jobs_module.PICTURE_FILE, "image/png")
 
-    @app.exception_handler(HTTPException)
-    async def as_json(_: Request, error: HTTPException) -> JSONResponse:
-        return _error(error.status_code, str(error.detail))
+    return router
 
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
+
+async def _submit(form, model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs, options: dict):
+    """Checks the form's options and the upload's header, then queues the job (or says why not)."""
+    upload = form.get("audio")
+    if not isinstance(upload, UploadFile):
+        return _error(400, "no file in the form field 'audio'")
+    phase = str(form.get("phase") or options["default_phase"])
+    keep_vocals = str(form.get("vocals", "true")).lower() not in ("false", "0", "off", "no")
+    if phase not in options["phases"]:
+        return _error(400, f"phase must be one of {', '.join(options['phases'])} for this model, got {phase!r}")
+    if not keep_vocals and not options["can_drop_vocals"]:
+        return _error(400, f"this model generates the {model.target}, vocals included: it cannot drop them")
+    job_id, directory = jobs.new_directory()
+    path = os.path.join(directory, UPLOAD_NAME)
+    shown = os.path.basename(upload.filename or "the upload")
+    try:
+        size = await _save_upload(upload, path, settings.max_upload_bytes)
+        if size == 0:
+            raise HTTPException(422, f"{shown}: is empty (0 bytes)")
+        seconds = _check_header(path, shown, settings.limits)
+        job = jobs.submit(job_id, directory, path, shown, seconds, {"phase": phase, "vocals": keep_vocals})
+    except HTTPException as error:
+        jobs.discard(directory)
+        return _error(error.status_code, error.detail)
+    except jobs_module.QueueFull as error:
+        return _error(503, str(error))
+    return job.public(jobs.keep_seconds)
