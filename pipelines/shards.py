@@ -67,42 +67,46 @@ class WriteShard(beam.DoFn):
                         DEAD_LETTER, DeadLetter(track.name, error.file, error.reason).to_dict()
                     )
                     continue
-                track_segments = skipped = 0
-                for cut in segments.cut(waveforms, self._options):
-                    if cut is None:
-                        skipped += 1
-                        continue
-                    segment = cut.record(track.name, track.split, self._options.config)
-                    _TFRecordUtil.write_record(handle, self._spec.serialize(segment))
-                    if track.split == "train":
-                        valid_frames = self._options.config.frames(cut.valid_samples)
-                        stats.add_segment(moments, cut.stems, min(valid_frames, self._spec.stem_shape[2]))
-                    track_segments += 1
-                seconds = next(iter(waveforms.values())).shape[1] / self._options.config.sample_rate
-                elapsed = time.monotonic() - started
-                self._tracks.inc()
-                self._segments.inc(track_segments)
-                self._skipped.inc(skipped)
-                self._audio_seconds.inc(int(round(seconds)))
-                log.info(
-                    "[%s] %s: %d segments, %d skipped as silent, %.0f s of audio in %.1f s (%.1fx real time); %s",
-                    track.split,
-                    track.name,
-                    track_segments,
-                    skipped,
-                    seconds,
-                    elapsed,
-                    seconds / max(elapsed, 1e-9),
-                    self._progress(track.name),
-                )
-                written += track_segments
-                yield beam.pvalue.TaggedOutput(
-                    TRACKS, {"track": track.name, "split": track.split, "segments": track_segments, "skipped": skipped}
-                )
+                row = self._write_track(handle, track, waveforms, moments, started)
+                written += row["segments"]
+                yield beam.pvalue.TaggedOutput(TRACKS, row)
         FileSystems.rename([staging], [final])
         if moments:
             yield beam.pvalue.TaggedOutput(STATS, moments)
         yield {"path": shard.path, "split": shard.split, "segments": written, "tracks": [t.name for t in shard.tracks]}
+
+    def _write_track(self, handle, track, waveforms: dict, moments: dict, started: float) -> dict:
+        """Writes one loaded track's segments (training tracks also feed the statistics) and
+        reports it (time since ``started``, reading included); returns its row of the track list."""
+        track_segments = skipped = 0
+        for cut in segments.cut(waveforms, self._options):
+            if cut is None:
+                skipped += 1
+                continue
+            segment = cut.record(track.name, track.split, self._options.config)
+            _TFRecordUtil.write_record(handle, self._spec.serialize(segment))
+            if track.split == "train":
+                valid_frames = self._options.config.frames(cut.valid_samples)
+                stats.add_segment(moments, cut.stems, min(valid_frames, self._spec.stem_shape[2]))
+            track_segments += 1
+        seconds = next(iter(waveforms.values())).shape[1] / self._options.config.sample_rate
+        elapsed = time.monotonic() - started
+        self._tracks.inc()
+        self._segments.inc(track_segments)
+        self._skipped.inc(skipped)
+        self._audio_seconds.inc(int(round(seconds)))
+        log.info(
+            "[%s] %s: %d segments, %d skipped as silent, %.0f s of audio in %.1f s (%.1fx real time); %s",
+            track.split,
+            track.name,
+            track_segments,
+            skipped,
+            seconds,
+            elapsed,
+            seconds / max(elapsed, 1e-9),
+            self._progress(track.name),
+        )
+        return {"track": track.name, "split": track.split, "segments": track_segments, "skipped": skipped}
 
     def _progress(self, track: str) -> str:
         return "tracks " + progress.mark_done(self._output_dir, track, self._total_tracks, self._started)

@@ -107,6 +107,32 @@ def make_dataset(
     holds segments from its index (tf.distribute's own auto-sharding is switched off, so the
     split is ours; empty shards of dead-lettered tracks never make a machine's share empty).
     """
+    paths = _shard_paths(manifest, data_dir, split, worker)
+    frames = manifest.config.segment_frames
+    if config.crop_frames > frames:
+        raise DatasetError(f"--crop_frames {config.crop_frames} exceeds the segments' {frames} frames")
+    crops = _crops(manifest, config, training, seed)
+    files = tf.data.Dataset.from_tensor_slices(paths)
+    if training:
+        files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
+    dataset = files.interleave(
+        lambda path: tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression),
+        cycle_length=min(len(paths), 4),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=not training,
+    )
+    if training:
+        dataset = dataset.interleave(crops, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
+        dataset = dataset.shuffle(config.shuffle_buffer, seed=seed)
+    else:
+        dataset = dataset.flat_map(crops)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
+def _shard_paths(manifest: Manifest, data_dir: str, split: str, worker: tuple[int, int]) -> list[str]:
+    """The shards of ``split`` holding segments that machine ``worker[0]`` of ``worker[1]`` reads."""
     shards = [shard for shard in manifest.shards if shard.split == split and shard.segments > 0]
     if not shards:
         raise DatasetError(f"split {split!r} of {data_dir} holds no segments")
@@ -121,12 +147,14 @@ def make_dataset(
     paths = [manifest.shard_path(data_dir, shard) for shard in shards]
     if workers > 1:
         log.info("machine %d of %d reads %d %s shards: %s", index, workers, len(paths), split, ", ".join(paths))
-    frames = manifest.config.segment_frames
-    if config.crop_frames > frames:
-        raise DatasetError(f"--crop_frames {config.crop_frames} exceeds the segments' {frames} frames")
-    spec = manifest.record_spec
+    return paths
+
+
+def _crops(manifest: Manifest, config: InputConfig, training: bool, seed: int | None):
+    """serialized record -> dataset of its (source, target) feature crops: random positions
+    (and timbre jitter) in training, one crop from the start in evaluation."""
+    frames, hop, spec = manifest.config.segment_frames, manifest.config.hop_length, manifest.record_spec
     source_codec, target_codec = stem_codecs(manifest, config)
-    hop = manifest.config.hop_length
 
     def crops(serialized):
         parsed = spec.parse_tf(serialized)
@@ -150,20 +178,4 @@ def make_dataset(
         signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32))
         return tf.data.Dataset.from_tensor_slices(tf.map_fn(crop, starts, fn_output_signature=signature))
 
-    files = tf.data.Dataset.from_tensor_slices(paths)
-    if training:
-        files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
-    dataset = files.interleave(
-        lambda path: tf.data.TFRecordDataset(path, compression_type=manifest.tf_compression),
-        cycle_length=min(len(paths), 4),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=not training,
-    )
-    if training:
-        dataset = dataset.interleave(crops, cycle_length=4, num_parallel_calls=tf.data.AUTOTUNE, deterministic=False)
-        dataset = dataset.shuffle(config.shuffle_buffer, seed=seed)
-    else:
-        dataset = dataset.flat_map(crops)
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
-    return dataset.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE).with_options(options)
+    return crops
