@@ -60,6 +60,16 @@ def check_data(manifest: Manifest, model_dir: str, config: TrainConfig) -> None:
             )
 
 
+def check_shapes(config: TrainConfig) -> None:
+    """Crops and rows must be multiples of what the generator halves them by."""
+    rows, multiple = config.input.features.rows, config.model.multiple
+    if multiple > rows or rows % multiple or config.input.crop_frames % multiple:
+        raise ValueError(
+            f"--crop_frames {config.input.crop_frames} and {rows} frequency rows must be multiples "
+            f"of {config.model.multiple} (2**depth of the U-Net)"
+        )
+
+
 class Trainer:
     """Builds the models, data and step function for one TrainConfig."""
 
@@ -68,12 +78,7 @@ class Trainer:
         self.manifest = read_manifest(config.data_dir)
         inputs.check_stems(self.manifest, config.input)
         check_data(self.manifest, config.model_dir, config)
-        rows, multiple = config.input.features.rows, config.model.multiple
-        if multiple > rows or rows % multiple or config.input.crop_frames % multiple:
-            raise ValueError(
-                f"--crop_frames {config.input.crop_frames} and {rows} frequency rows must be multiples "
-                f"of {config.model.multiple} (2**depth of the U-Net)"
-            )
+        check_shapes(config)
         if config.mixed_precision:
             import keras
 
@@ -95,6 +100,14 @@ class Trainer:
             self.d_optimizer = self._optimizer()
             self.g_optimizer.build(self.generator.trainable_variables)
             self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.worker, self.workers = distribute.worker_share(self.strategy)
+        self.chief = self.worker == 0
+        self._checkpointing()
+        self._step_fn = tf.function(self._distributed_step, jit_compile=config.jit or None)
+
+    def _checkpointing(self) -> None:
+        """The checkpoint of models, optimizers and step, and its manager. Every machine takes
+        part in a save; only the chief's lands in model_dir."""
         self.checkpoint = tf.train.Checkpoint(
             step=self.step,
             generator=self.generator,
@@ -102,10 +115,7 @@ class Trainer:
             g_optimizer=self.g_optimizer,
             d_optimizer=self.d_optimizer,
         )
-        self.worker, self.workers = distribute.worker_share(self.strategy)
-        self.chief = self.worker == 0
-        self.checkpoint_dir = storage.join(config.model_dir, "checkpoints")
-        # Every machine takes part in a save; only the chief's lands in model_dir.
+        self.checkpoint_dir = storage.join(self.config.model_dir, "checkpoints")
         self._scratch = None if self.chief else tempfile.TemporaryDirectory(prefix=f"vocals2song-worker{self.worker}-")
         self.manager = tf.train.CheckpointManager(
             self.checkpoint,
@@ -113,7 +123,6 @@ class Trainer:
             max_to_keep=3,
             step_counter=self.step,
         )
-        self._step_fn = tf.function(self._distributed_step, jit_compile=config.jit or None)
 
     def _optimizer(self):
         import keras
