@@ -192,8 +192,8 @@ def _throughput(rows: list, loop: dict[str, float]) -> list[str]:
         f"fixed cost with 2 workers <= 5 s: {_met(rows[2][2] <= 5.0)}.",
         "The transform stage is within 1.5x of numpy's float64 FFT, which it must use to keep the shards "
         "byte-identical (a float32 FFT changes about 0.1% of the stored float16 values by one unit in the "
-        "last place, and scipy's measured no faster here); the 2-worker fixed cost is mostly Beam's own worker start-up "
-        "(importing its SDK worker takes seconds per process before any of our code runs).",
+        "last place, and scipy's measured no faster here); the 2-worker fixed cost is mostly Beam's own "
+        "worker start-up (importing its SDK worker takes seconds per process before any of our code runs).",
         "",
     ]
 
