@@ -1,6 +1,7 @@
 """The Beam job end to end on generated MUSDB18-HQ-layout data, on the DirectRunner."""
 
 import glob
+import hashlib
 import json
 import math
 import os
@@ -11,7 +12,7 @@ import soundfile
 from conftest import SEGMENT_SECONDS, shard_bytes
 
 from pipelines import dataset
-from pipelines.options import make_options
+from pipelines.options import DatasetOptions, make_options
 from vocals2song import audio, codec, features, inspection
 from vocals2song.cli import main
 from vocals2song.manifest import SPLITS, read_manifest
@@ -201,3 +202,26 @@ def test_the_stft_flags_reach_the_manifest_and_the_records(musdb_root, tmp_path)
     segment = next(inspection.read_segments(manifest, out, "train"))
     spectrum = codec.stored_to_complex(segment.stems["vocals"])
     assert spectrum.shape[1:] == (1025, manifest.config.segment_frames)
+
+
+SHARDS_DIGEST = "1466e58a7f266e9919651e42fe1a037a1236e7ab2fccdf3643d9a3af8534017a"
+"""sha256 over (relative path, bytes) of every shard the default job writes for
+``synth.write_musdb(root, 3, 16.0, seed=7)``: measured with the code before issue #16's
+rewrite of the STFT, the packing and the serialisation, and unchanged by it."""
+
+
+def test_shards_are_byte_identical_to_the_checked_in_digest(tmp_path):
+    """A change to what the job writes fails here; a deliberate one updates the digest (and
+    bumps SCHEMA_VERSION if readers must tell the records apart). The digest depends on numpy's
+    FFT and cosine, so a numpy upgrade may move it: compare the records before updating."""
+    from vocals2song import synth
+
+    root, out = str(tmp_path / "musdb"), str(tmp_path / "out")
+    synth.write_musdb(root, 3, 16.0, seed=7)
+    dataset.run(DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner"], ["test"])
+    digest = hashlib.sha256()
+    for name, data in shard_bytes(out).items():
+        digest.update(name.encode())
+        digest.update(data)
+    assert sorted(shard_bytes(out)) == [f"{s}/{s}-00000-of-00001.tfrecord" for s in ("test", "train", "valid")]
+    assert digest.hexdigest() == SHARDS_DIGEST

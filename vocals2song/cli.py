@@ -153,6 +153,14 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("-v", "--verbose", dest="log_level", action="store_const", const="DEBUG", help="debug logging")
     root.add_argument("-q", "--quiet", dest="log_level", action="store_const", const="WARNING", help="warnings only")
     commands = root.add_subparsers(dest="command", required=True)
+    _data_commands(commands)
+    _model_commands(commands)
+    return root
+
+
+def _data_commands(commands) -> None:
+    """Commands that make and check data: synth-musdb, render, dataset, inspect."""
+    from pipelines.options import add_arguments, add_render_arguments
 
     synth_musdb = commands.add_parser("synth-musdb", help="write a synthetic data set in MUSDB18-HQ layout")
     synth_musdb.add_argument("output", help="root folder to write train/ and test/ into")
@@ -161,16 +169,12 @@ def parser() -> argparse.ArgumentParser:
     synth_musdb.add_argument("--seed", type=int, default=0, help="random seed; same seed, same files")
     synth_musdb.set_defaults(run=_synth_musdb, passthrough=False)
 
-    from pipelines.options import add_render_arguments
-
     render = commands.add_parser(
         "render",
         help="scores (music21's Bach chorales or a MIDI folder) -> MUSDB18-HQ layout with FluidSynth (Apache Beam)",
     )
     add_render_arguments(render)
     render.set_defaults(run=_render, passthrough=True)
-
-    from pipelines.options import add_arguments
 
     dataset = commands.add_parser(
         "dataset",
@@ -179,13 +183,19 @@ def parser() -> argparse.ArgumentParser:
     add_arguments(dataset)
     dataset.set_defaults(run=_dataset, passthrough=True)
 
+    inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")
+    inspect.add_argument("data_dir", help="data set folder (holds dataset.json)")
+    inspect.set_defaults(run=_inspect, passthrough=False)
+
+
+def _model_commands(commands) -> None:
+    """Commands that train, use and serve a model: train, generate, evaluate, serve."""
+    from trainer.config import EvaluateOptions, GenerateOptions
     from trainer.config import add_arguments as add_train_arguments
 
     train = commands.add_parser("train", help="train the pix2pix model on a data set (resumes from model_dir)")
     add_train_arguments(train)
     train.set_defaults(run=_train, passthrough=False)
-
-    from trainer.config import EvaluateOptions, GenerateOptions
 
     generate = commands.add_parser("generate", help="vocals (a file or a folder of files) in, song out")
     flags.add_arguments(generate, GenerateOptions)
@@ -205,11 +215,6 @@ def parser() -> argparse.ArgumentParser:
     )
     flags.add_arguments(serve, Settings)
     serve.set_defaults(run=_serve, passthrough=False)
-
-    inspect = commands.add_parser("inspect", help="summarise a data set and check that every shard parses")
-    inspect.add_argument("data_dir", help="data set folder (holds dataset.json)")
-    inspect.set_defaults(run=_inspect, passthrough=False)
-    return root
 
 
 def main(argv: list[str] | None = None) -> int:
