@@ -43,7 +43,7 @@ install: $(BIN)/vocals2song
 # (they are skipped, saying why, when it cannot). Screenshots land in test-artifacts/.
 test: install
 	bash infra/install_debian.sh
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=40 tests
 
 # The quick part of the suite for working on the code: everything but the slow, browser, gcs and
 # packaging groups (pyproject.toml). `make test` (what CI runs) still runs them all.
