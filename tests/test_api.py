@@ -47,6 +47,7 @@ def test_flat_options_go_to_the_dataclass_that_owns_them():
         train_config.config_from_options("d", "m", stepz=7)
 
 
+@pytest.mark.slow
 def test_load_dataset_gives_feature_batches(dataset_dir):
     batch = next(iter(vocals2song.load_dataset(dataset_dir, "valid", batch_size=2, crop_frames=64)))
     source, target = (np.asarray(part) for part in batch)
@@ -54,6 +55,7 @@ def test_load_dataset_gives_feature_batches(dataset_dir):
     assert np.all(np.isfinite(source)) and abs(float(source[..., 0].mean())) < 3  # normalised log-magnitude
 
 
+@pytest.mark.slow
 def test_train_load_generate_and_evaluate_through_the_api(dataset_dir, tmp_path):
     model_dir = str(tmp_path / "model")
     tiny = dict(crop_frames=64, batch_size=2, filters=4, depth=4, disc_filters=4, dropout=0.0, shuffle_buffer=4)

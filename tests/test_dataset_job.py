@@ -111,6 +111,7 @@ def test_two_runs_write_identical_shards(job, musdb_root, tmp_path):
     assert shard_bytes(again) == shard_bytes(job)
 
 
+@pytest.mark.slow
 def test_multi_processing_runner_writes_the_same_shards(job, musdb_root, tmp_path):
     out = str(tmp_path / "multi")
     run_job(musdb_root, out, "--direct_running_mode=multi_processing", "--direct_num_workers=2")
@@ -145,6 +146,7 @@ def test_empty_root_is_an_error_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_stereo_gzip_and_accompaniment_options(musdb_root, tmp_path):
     out = str(tmp_path / "stereo")
     run_job(musdb_root, out, channels="stereo", compression="gzip", stems=("vocals", "accompaniment"))
@@ -177,6 +179,7 @@ def test_preflight_refuses_a_destination_without_space_and_writes_nothing(musdb_
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_gzip_and_uncompressed_shards_read_back_identically(job, musdb_root, tmp_path):
     out = str(tmp_path / "gzip")
     run_job(musdb_root, out, compression="gzip")
@@ -210,6 +213,7 @@ SHARDS_DIGEST = "1466e58a7f266e9919651e42fe1a037a1236e7ab2fccdf3643d9a3af8534017
 rewrite of the STFT, the packing and the serialisation, and unchanged by it."""
 
 
+@pytest.mark.slow
 def test_shards_are_byte_identical_to_the_checked_in_digest(tmp_path):
     """A change to what the job writes fails here; a deliberate one updates the digest (and
     bumps SCHEMA_VERSION if readers must tell the records apart). The digest depends on numpy's

@@ -15,6 +15,7 @@ from vocals2song.cli import main
 from vocals2song.features import FeatureConfig
 
 
+@pytest.mark.slow
 def test_a_40_second_22k_stereo_vocal_gives_a_song_of_the_same_length_and_rate(model, tmp_path):
     audio.write(str(tmp_path / "v.wav"), sung(40.0, 22050, 2), 22050)
     result = generate.generate_file(model, str(tmp_path / "v.wav"), str(tmp_path / "out" / "song.wav"))
@@ -128,6 +129,7 @@ def test_a_bad_single_input_is_one_clear_error(accompaniment_model, tmp_path, ca
     assert code == 2 and "x.wav: not a readable audio file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_evaluate_scores_the_model_against_baselines_and_the_oracle(accompaniment_model, dataset_dir, tmp_path):
     args = ["evaluate", "--model", accompaniment_model, "--data_dir", dataset_dir, "--output_dir", str(tmp_path)]
     assert main(args) == 0
@@ -143,6 +145,7 @@ def test_evaluate_scores_the_model_against_baselines_and_the_oracle(accompanimen
     assert json.loads((tmp_path / "metrics.json").read_text())["segments"] == 2
 
 
+@pytest.mark.slow
 def test_evaluate_knows_the_answers_for_the_oracle_and_silence(accompaniment_model, dataset_dir):
     overall = evaluate.evaluate(export.load_model(accompaniment_model), dataset_dir)["overall"]
     for level in ("song", "accompaniment"):
@@ -173,6 +176,7 @@ def trained_tiny(dataset_dir: str, model_dir: str, steps: int, inputs, model) ->
     return export.load_model(model_dir)
 
 
+@pytest.mark.slow
 def test_magnitude_only_models_default_to_griffin_lim(dataset_dir, tmp_path):
     model = trained_tiny(
         dataset_dir,
@@ -186,6 +190,7 @@ def test_magnitude_only_models_default_to_griffin_lim(dataset_dir, tmp_path):
         generate.generate(model, sung(2.0, 44100, 1), 44100, phase="predicted")
 
 
+@pytest.mark.slow
 def test_a_log_frequency_model_trains_exports_and_sings(dataset_dir, tmp_path):
     features = FeatureConfig("logmag", frequency="log", log_bins=256)
     model = trained_tiny(
@@ -220,6 +225,7 @@ def test_crossfaded_windows_match_one_window_over_the_whole_input(model, monkeyp
     assert error < 0.1 and error < shifted / 3, (error, shifted)
 
 
+@pytest.mark.slow
 def test_a_temporal_generator_trains_exports_and_sings_any_length(dataset_dir, tmp_path):
     model = trained_tiny(
         dataset_dir,

@@ -3,6 +3,7 @@ import time
 
 import librosa
 import numpy as np
+import pytest
 import soundfile
 
 from vocals2song import audio, synth
@@ -41,6 +42,7 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path):
     assert vocals(tmp_path / "a") != vocals(tmp_path / "c")
 
 
+@pytest.mark.slow
 def test_synthesising_a_track_costs_at_most_a_few_stfts_of_its_stems():
     """Timed against work in the same process, as machines differ: making 30 s of stems takes at
     most 8x their STFT (about 3x measured on 2 cores), so generated test data stays cheap."""
@@ -61,6 +63,7 @@ def test_synthesising_a_track_costs_at_most_a_few_stfts_of_its_stems():
     assert making < 8 * encoding, (making, encoding)
 
 
+@pytest.mark.slow
 def test_accompaniment_plays_in_the_vocal_key():
     """The pitch-class profile (chroma) of a track's vocal matches its own chord part
     better than, on average, the chord parts of other tracks: the accompaniment follows

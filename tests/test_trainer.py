@@ -35,6 +35,7 @@ def trained(dataset_dir, tmp_path_factory) -> str:
     return model_dir
 
 
+@pytest.mark.slow
 def test_two_replicas_train_with_finite_losses_and_checkpoints(trained):
     rows = [json.loads(line) for line in open(os.path.join(trained, train.LOG_FILE))]
     assert [row["step"] for row in rows] == [2, 4]
@@ -44,6 +45,7 @@ def test_two_replicas_train_with_finite_losses_and_checkpoints(trained):
     assert tf.train.latest_checkpoint(os.path.join(trained, "checkpoints")).endswith("ckpt-4")
 
 
+@pytest.mark.slow
 def test_tensorboard_gets_scalars_spectrograms_and_audio(trained):
     tags = set()
     folder = os.path.join(trained, "summaries", "train")
@@ -53,6 +55,7 @@ def test_tensorboard_gets_scalars_spectrograms_and_audio(trained):
     assert {"g_loss", "d_loss", "l1", "spectrogram/generated", "audio/generated", "audio/target"} <= tags
 
 
+@pytest.mark.slow
 def test_exported_generator_maps_features_to_the_same_shape(trained):
     model = export.load_model(trained)
     assert (model.source, model.target, model.step, model.multiple) == ("vocals", "mixture", 4, 16)
@@ -64,6 +67,7 @@ def distributed_batch(strategy, batch):
     return next(iter(strategy.experimental_distribute_dataset(tf.data.Dataset.from_tensors(batch))))
 
 
+@pytest.mark.slow
 def test_one_and_two_replicas_train_the_same_weights(dataset_dir, tmp_path):
     """Two steps on one device and on two replicas: the same losses at the second step (after an
     update) and the same generator weights, so a multi-GPU run trains the same model."""
@@ -83,6 +87,7 @@ def test_one_and_two_replicas_train_the_same_weights(dataset_dir, tmp_path):
         np.testing.assert_allclose(one, two, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_tiny_model_overfits_one_batch(dataset_dir, tmp_path):
     trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), learning_rate=1e-3))
     batch = distributed_batch(trainer.strategy, next(iter(trainer.dataset("train", True))))
@@ -142,6 +147,7 @@ def test_compressed_l2_keeps_a_note_that_one_harmony_in_three_plays_and_l1_drops
     assert np.log(mean_of_compressed) / scale > 0.0  # audible: above the row's mean level
 
 
+@pytest.mark.slow
 def test_training_with_the_chroma_term_logs_it_and_lowers_it(dataset_dir, tmp_path):
     trainer = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "m"), learning_rate=1e-3, chroma_weight=10.0))
     batch = distributed_batch(trainer.strategy, next(iter(trainer.dataset("train", True))))
@@ -149,6 +155,7 @@ def test_training_with_the_chroma_term_logs_it_and_lowers_it(dataset_dir, tmp_pa
     assert chroma[-1] < chroma[0] * 0.7, (chroma[0], chroma[-1])
 
 
+@pytest.mark.slow
 def test_training_with_the_compressed_l2_term_logs_it_and_lowers_it(dataset_dir, tmp_path):
     config = tiny_config(dataset_dir, str(tmp_path / "m"), learning_rate=1e-3, reconstruction="compressed_l2")
     trainer = train.Trainer(config)
@@ -266,6 +273,7 @@ def test_an_empty_split_is_one_clear_error(dataset_dir, tmp_path, capsys):
     assert "split 'train'" in err and "holds no segments" in err
 
 
+@pytest.mark.slow
 def test_data_encoded_with_another_stft_is_refused(trained, dataset_dir, tmp_path, capsys):
     model_dir = tmp_path / "model"
     shutil.copytree(trained, model_dir)
