@@ -88,8 +88,7 @@ def make_options(musdb_root: str, output_dir: str, **values: Any) -> DatasetOpti
 
 
 def options_from_args(args: argparse.Namespace) -> DatasetOptions:
-    values = {key: value for key, value in vars(args).items() if key in flags.names(DatasetOptions)}
-    return make_options(**values)
+    return make_options(**flags.pick(args, flags.names(DatasetOptions)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -88,8 +88,7 @@ def _inspect(args: argparse.Namespace, extra: list[str]) -> int:
 def _train(args: argparse.Namespace, extra: list[str]) -> int:
     from trainer.config import option_names
 
-    options = {key: value for key, value in vars(args).items() if key in option_names()}
-    api.train(args.data_dir, args.model_dir, **options)
+    api.train(args.data_dir, args.model_dir, **flags.pick(args, option_names()))
     return 0
 
 
@@ -127,7 +126,7 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _options(cls: type, args: argparse.Namespace):
     """The ``cls`` dataclass from the parsed flags it defines."""
-    return flags.build(cls, {key: value for key, value in vars(args).items() if key in flags.names(cls)})
+    return flags.build(cls, flags.pick(args, flags.names(cls)))
 
 
 def _serve(args: argparse.Namespace, extra: list[str]) -> int:

@@ -121,6 +121,11 @@ def names(cls: type, skip: tuple[str, ...] = ()) -> set[str]:
     return {flag.dest for flag in flags(cls, skip)}
 
 
+def pick(args: argparse.Namespace, known: set[str]) -> dict[str, Any]:
+    """The parsed values of the flags in ``known`` (argparse destinations, see ``names``)."""
+    return {key: value for key, value in vars(args).items() if key in known}
+
+
 def build(cls: type, options: Mapping[str, Any], skip: tuple[str, ...] = (), what: str = "", **fixed: Any) -> Any:
     """``cls`` from flat ``options`` (flag destinations, as argparse stores them) and ``fixed``
     top-level fields; options not given keep their dataclass defaults. An unknown option is a

@@ -126,8 +126,9 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
     async def as_json(_: Request, error: HTTPException) -> JSONResponse:
         return _error(error.status_code, str(error.detail))
 
-    app.include_router(_pages(model, settings))
-    app.include_router(_job_routes(model, settings, jobs))
+    options = model_options(model)
+    app.include_router(_pages(model, settings, options))
+    app.include_router(_job_routes(model, settings, jobs, options))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
@@ -150,9 +151,9 @@ def _lifespan(jobs: jobs_module.Jobs):
     return lifespan
 
 
-def _pages(model: ExportedModel, settings: Settings) -> APIRouter:
-    """The page and what it needs to know about the model and the limits."""
-    router, options = APIRouter(), model_options(model)
+def _pages(model: ExportedModel, settings: Settings, options: dict) -> APIRouter:
+    """The page and what it needs to know about the model (``options``) and the limits."""
+    router = APIRouter()
 
     @router.get("/", include_in_schema=False)
     def index() -> FileResponse:
@@ -173,9 +174,10 @@ def _pages(model: ExportedModel, settings: Settings) -> APIRouter:
     return router
 
 
-def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs) -> APIRouter:
-    """Submitting a job, polling it, and fetching its song and picture."""
-    router, options = APIRouter(), model_options(model)
+def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs, options: dict) -> APIRouter:
+    """Submitting a job (checked against the model's ``options``), polling it, and fetching its
+    song and picture."""
+    router = APIRouter()
 
     @router.post("/api/jobs", status_code=202)
     async def create_job(request: Request):
