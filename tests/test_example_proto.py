@@ -72,3 +72,8 @@ def test_serializing_a_segment_does_not_import_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_varint_where_a_message_belongs_is_a_wire_error():
+    with pytest.raises(example_proto.WireError, match="field 1 is a varint"):
+        example_proto.parse(b"\x08\x05")

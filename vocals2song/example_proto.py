@@ -44,12 +44,10 @@ def _field(number: int, payload_length: int) -> bytes:
 def _feature(value: Value) -> list[bytes | memoryview]:
     """One ``Feature`` message as pieces (the byte payload is not copied)."""
     if isinstance(value, bytes | bytearray | memoryview):
-        inner = [_field(1, len(value)), value]
-        number = _BYTES_LIST
+        number, payload = _BYTES_LIST, value  # BytesList: its one value as field 1
     else:
-        inner = [b"".join(_varint(int(item)) for item in value)]
-        inner.insert(0, _field(1, len(inner[0])))
-        number = _INT64_LIST
+        number, payload = _INT64_LIST, b"".join(_varint(int(item)) for item in value)  # packed field 1
+    inner = [_field(1, len(payload)), payload]
     return [_field(number, _length(inner)), *inner]
 
 
@@ -72,9 +70,9 @@ def parse(serialized: bytes | memoryview) -> dict[str, memoryview | list[int]]:
     """Serialized ``tf.train.Example`` -> ``{name: memoryview (bytes feature) or [int, ...]}``."""
     data = memoryview(serialized)
     features: dict[str, memoryview | list[int]] = {}
-    for number, example_field in _fields(data):
+    for number, example_field in _messages(data):
         if number == 1:
-            for entry_number, entry in _fields(example_field):
+            for entry_number, entry in _messages(example_field):
                 if entry_number == 1:
                     name, value = _map_entry(entry)
                     features[name] = value
@@ -83,7 +81,7 @@ def parse(serialized: bytes | memoryview) -> dict[str, memoryview | list[int]]:
 
 def _map_entry(entry: memoryview) -> tuple[str, memoryview | list[int]]:
     name, value = "", None
-    for number, payload in _fields(entry):
+    for number, payload in _messages(entry):
         if number == 1:
             name = bytes(payload).decode()
         elif number == 2:
@@ -94,9 +92,9 @@ def _map_entry(entry: memoryview) -> tuple[str, memoryview | list[int]]:
 
 
 def _feature_value(feature: memoryview) -> memoryview | list[int]:
-    for number, payload in _fields(feature):
+    for number, payload in _messages(feature):
         if number == _BYTES_LIST:
-            values = [value for field_number, value in _fields(payload) if field_number == 1]
+            values = [value for field_number, value in _messages(payload) if field_number == 1]
             if len(values) != 1:
                 raise WireError(f"a bytes feature holds {len(values)} values, the schema stores one")
             return values[0]
@@ -119,6 +117,14 @@ def _packed_int64(payload: memoryview) -> list[int]:
             value, position = _read_varint(item, position)
             values.append(value)
     return [value - (1 << 64) if value >> 63 else value for value in values]
+
+
+def _messages(data: memoryview) -> Iterator[tuple[int, memoryview]]:
+    """``_fields`` of a message whose fields are all length-delimited (every one but Int64List)."""
+    for number, payload in _fields(data):
+        if isinstance(payload, int):
+            raise WireError(f"field {number} is a varint where a message or bytes belong")
+        yield number, payload
 
 
 def _fields(data: memoryview) -> Iterator[tuple[int, memoryview | int]]:
