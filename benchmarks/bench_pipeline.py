@@ -69,21 +69,6 @@ def baseline_record(pieces: dict[str, np.ndarray], segment, spec: RecordSpec) ->
     return example.SerializeToString(deterministic=True)
 
 
-def segment_pieces(waveforms: dict[str, np.ndarray], options) -> list[tuple[int, int, dict[str, np.ndarray]]]:
-    """``(start, valid, {stem: zero-padded piece})`` of each segment, as ``segments.cut`` cuts them."""
-    size = options.config.segment_samples
-    length = next(iter(waveforms.values())).shape[1]
-    out = []
-    for start in segments.segment_starts(length, size, options.hop_samples):
-        valid = min(size, length - start)
-        pieces = {}
-        for stem in options.stems:
-            pieces[stem] = np.zeros((waveforms[stem].shape[0], size), dtype=np.float32)
-            pieces[stem][:, :valid] = waveforms[stem][:, start : start + valid]
-        out.append((start, valid, pieces))
-    return out
-
-
 def plain_loop(root: str, out: str) -> dict[str, float]:
     """Times the loop's stages and their limits after one untimed warm-up of every path, so
     imports and first-call costs are not charged to it (Beam pays them in every worker)."""
@@ -109,7 +94,7 @@ def _track(clock: Clock, name: str, folder: str, options, spec: RecordSpec, path
         next(iter(waveforms.values())).shape[1] / options.config.sample_rate
     )
     with open(path, "wb") as handle, open(f"{path}.raw", "wb") as sink:
-        for index, (start, valid, pieces) in enumerate(segment_pieces(waveforms, options)):
+        for index, start, valid, pieces in filter(None, segments.pieces(waveforms, options)):
             stems = {stem: _encode(clock, piece, spec.config) for stem, piece in pieces.items()}
             segment = segments.CutSegment(index, start, valid, stems).record(name, "train", spec.config)
             record = clock.time("serialize", spec.serialize, segment)

@@ -139,12 +139,10 @@ class CutSegment:
         )
 
 
-def cut(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[CutSegment | None]:
-    """Yields each segment encoded, or None for a segment skipped as near-silent vocals.
-
-    Encodes one segment at a time, so memory holds the track's waveforms and one
-    segment's STFTs, whatever the track's length.
-    """
+def pieces(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[tuple[int, int, int, dict] | None]:
+    """Yields ``(index, start_sample, valid_samples, {stem: float32 (channels, segment_samples)})``
+    for each segment, zero-padded past the track's end, or None for a segment skipped as
+    near-silent vocals. One segment at a time, whatever the track's length."""
     size = options.config.segment_samples
     length = next(iter(waveforms.values())).shape[1]
     for index, start in enumerate(segment_starts(length, size, options.hop_samples)):
@@ -157,7 +155,20 @@ def cut(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[C
             continue
         stems = {}
         for stem in options.stems:
-            piece = np.zeros((waveforms[stem].shape[0], size), dtype=np.float32)
-            piece[:, :valid] = waveforms[stem][:, start : start + valid]
-            stems[stem] = codec.encode(piece, options.config)
-        yield CutSegment(index, start, valid, stems)
+            stems[stem] = np.zeros((waveforms[stem].shape[0], size), dtype=np.float32)
+            stems[stem][:, :valid] = waveforms[stem][:, start : start + valid]
+        yield index, start, valid, stems
+
+
+def cut(waveforms: dict[str, np.ndarray], options: SegmentOptions) -> Iterator[CutSegment | None]:
+    """Yields each segment encoded, or None for a segment skipped as near-silent vocals.
+
+    Encodes one segment at a time, so memory holds the track's waveforms and one
+    segment's STFTs, whatever the track's length.
+    """
+    for piece in pieces(waveforms, options):
+        if piece is None:
+            yield None
+            continue
+        index, start, valid, stems = piece
+        yield CutSegment(index, start, valid, {stem: codec.encode(w, options.config) for stem, w in stems.items()})
