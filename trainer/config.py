@@ -38,6 +38,9 @@ class ModelConfig:
       temporal_channels: width of the temporal generator.
       temporal_layers: residual blocks of the temporal generator; block i is dilated 2**(i % 8), so 8 blocks see
         255 frames (1.5 s at hop 256) on either side.
+      pitch_context: the generator's input gains twelve channels per row: the source frame's
+        pitch-class profile read at that row's pitch class plus 0..11 semitones (harmony in the
+        first layer; see trainer/layers.py).
     """
 
     generator: str = dataclasses.field(default="unet", metadata={"choices": GENERATORS})
@@ -47,6 +50,7 @@ class ModelConfig:
     disc_filters: int = 64
     temporal_channels: int = 256
     temporal_layers: int = 8
+    pitch_context: bool = False
 
     @property
     def multiple(self) -> int:

@@ -15,6 +15,7 @@ import tempfile
 
 import numpy as np
 
+from trainer import layers
 from trainer.config import ModelConfig
 from vocals2song import storage
 from vocals2song.config import SpectralConfig
@@ -151,5 +152,5 @@ def load_model(path: str | None = None) -> ExportedModel:
         local = os.path.join(scratch, GENERATOR_FILE)
         fs, resolved = storage.filesystem(storage.join(path, GENERATOR_FILE))
         fs.get_file(resolved, local)
-        generator = keras.models.load_model(local, compile=False)
+        generator = keras.models.load_model(local, compile=False, custom_objects=layers.CUSTOM_OBJECTS)
     return ExportedModel(generator, metadata)

@@ -11,9 +11,11 @@ one device with the same global batch (multi-GPU runs train the same model).
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers
 
 from trainer.config import ModelConfig
+from trainer.layers import PitchContext
 
 
 def _norm() -> layers.Layer:
@@ -39,17 +41,26 @@ def _init():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def generator(config: ModelConfig, channels: int, bins: int) -> keras.Model:
+def generator(config: ModelConfig, channels: int, bins: int, row_hz: np.ndarray | None = None) -> keras.Model:
     """The generator ``config.generator`` names: ``(batch, bins, frames, channels)`` -> same
-    shape, linear output (features are normalised log-magnitudes and phase / pi, not pixels)."""
+    shape, linear output (features are normalised log-magnitudes and phase / pi, not pixels).
+    ``row_hz`` (each row's centre in Hz) is needed with ``config.pitch_context``."""
+    if config.pitch_context and (row_hz is None or len(row_hz) != bins):
+        raise ValueError(f"pitch_context needs the Hz of each of the {bins} rows")
     build = {"unet": unet, "temporal": temporal}[config.generator]
-    return build(config, channels, bins)
+    return build(config, channels, bins, row_hz)
 
 
-def unet(config: ModelConfig, channels: int, bins: int | None = None) -> keras.Model:
-    """pix2pix's U-Net: 4x4 kernels over frequency and time, skips at every scale."""
+def _source(config: ModelConfig, channels: int, bins: int | None, row_hz: np.ndarray | None):
+    """The generator's input and what its first layer sees (with the pitch context, if asked)."""
     inputs = keras.Input((bins, None, channels), name="source")
-    x, skips = inputs, []
+    return inputs, PitchContext(row_hz, name="pitch_context")(inputs) if config.pitch_context else inputs
+
+
+def unet(config: ModelConfig, channels: int, bins: int | None = None, row_hz: np.ndarray | None = None) -> keras.Model:
+    """pix2pix's U-Net: 4x4 kernels over frequency and time, skips at every scale."""
+    inputs, x = _source(config, channels, bins, row_hz)
+    skips = []
     for block in range(config.depth):
         x = _down(x, config.filters * min(2**block, 8), norm=block > 0)
         skips.append(x)
@@ -62,15 +73,15 @@ def unet(config: ModelConfig, channels: int, bins: int | None = None) -> keras.M
     return keras.Model(inputs, outputs, name="generator")
 
 
-def temporal(config: ModelConfig, channels: int, bins: int) -> keras.Model:
+def temporal(config: ModelConfig, channels: int, bins: int, row_hz: np.ndarray | None = None) -> keras.Model:
     """Each frame's whole spectrum is one vector; residual blocks of dilated 1-D convolutions
     mix them over time. Harmony is a relation across the whole frequency axis (a chord's
     notes lie octaves apart) and across seconds (the key, the next chord): the U-Net sees
     both only through six levels of 4x4 kernels, this sees them in its first layer, at a
     fraction of the cost per step."""
-    inputs = keras.Input((bins, None, channels), name="source")
-    x = layers.Permute((2, 1, 3))(inputs)  # (batch, frames, bins, channels)
-    x = layers.Reshape((-1, bins * channels))(x)
+    inputs, x = _source(config, channels, bins, row_hz)
+    x = layers.Permute((2, 1, 3))(x)  # (batch, frames, bins, channels)
+    x = layers.Reshape((-1, bins * x.shape[-1]))(x)
     x = layers.Dense(config.temporal_channels)(x)
     for block in range(config.temporal_layers):
         h = layers.LayerNormalization()(x)

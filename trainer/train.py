@@ -25,7 +25,7 @@ from trainer import distribute, export, inputs, losses, models
 from trainer.config import TrainConfig
 from vocals2song import inspection, storage
 from vocals2song.config import ConfigMismatchError, SpectralConfig
-from vocals2song.features import to_waveform
+from vocals2song.features import row_frequencies, to_waveform
 from vocals2song.manifest import DatasetError, Manifest, read_manifest
 
 CONFIG_FILE = "train_config.json"
@@ -94,7 +94,10 @@ class Trainer:
         channels, bins = config.input.features.channels, config.input.features.rows
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            self.generator = models.generator(config.model, channels, bins)
+            row_hz = row_frequencies(
+                config.input.features, self.manifest.config.sample_rate, self.manifest.config.n_fft
+            )
+            self.generator = models.generator(config.model, channels, bins, row_hz)
             self.discriminator = models.discriminator(config.model, channels, bins)
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()

@@ -117,6 +117,14 @@ def _row_centres(config: FeatureConfig, sample_rate: int, n_fft: int) -> np.ndar
     return np.asarray(centres)
 
 
+def row_frequencies(config: FeatureConfig, sample_rate: int, n_fft: int) -> np.ndarray:
+    """Hz at the centre of each of the model's feature rows (what a layer that reasons about
+    pitch needs to know of the axis)."""
+    if config.frequency == "linear":
+        return np.arange(config.bins) * sample_rate / n_fft
+    return _row_centres(config, sample_rate, n_fft) * sample_rate / n_fft
+
+
 @functools.lru_cache(maxsize=8)
 def log_frequency_maps(config: FeatureConfig, sample_rate: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
     """The fixed maps between ``config.bins`` STFT bins and ``config.log_bins`` log rows.
