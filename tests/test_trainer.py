@@ -297,7 +297,8 @@ def test_timbre_jitter_reaches_training_sources_only(dataset_dir, monkeypatch):
     from vocals2song.manifest import read_manifest
 
     manifest = read_manifest(dataset_dir)
-    monkeypatch.setattr(inputs, "random_equaliser", lambda rows, deviation, seed=None: tf.fill([rows, 1, 1], 100.0))
+    constant = lambda rows, deviation, seed=None, batch=(): tf.fill([rows, 1, 1], 100.0)  # noqa: E731
+    monkeypatch.setattr(inputs, "random_equaliser", constant)
 
     def first(split: str, training: bool, jitter: float):
         config = dataclasses.replace(TINY_INPUT, timbre_jitter=jitter)
@@ -308,3 +309,27 @@ def test_timbre_jitter_reaches_training_sources_only(dataset_dir, monkeypatch):
     assert np.all(np.abs(target[..., 0]) < 50)
     assert np.all(np.abs(np.asarray(first("train", True, 0.0)[0])[..., 0]) < 50)
     assert np.all(np.abs(np.asarray(first("valid", False, 1.0)[0])[..., 0]) < 50)
+
+
+def test_stored_crops_encoded_later_are_the_features_the_input_would_have_made(dataset_dir):
+    """``encode_on`` "step" moves the feature arithmetic from tf.data into the train step: the
+    same crops, encoded as a batch, give the same features (and a derived target works)."""
+    from vocals2song.manifest import read_manifest
+
+    manifest = read_manifest(dataset_dir)
+    config = dataclasses.replace(TINY_INPUT, target="accompaniment")
+
+    def first(encode: bool):
+        return next(iter(inputs.make_dataset(manifest, dataset_dir, "valid", config, 2, False, encode=encode)))
+
+    stored_source, stored_target = first(False)
+    assert stored_source.dtype == tf.float16 and stored_source.shape[1:] == (manifest.channels, 513, 64, 2)
+    encoded = inputs.feature_encoder(manifest, config, training=False)(stored_source, stored_target)
+    for late, early in zip(encoded, first(True), strict=True):
+        np.testing.assert_allclose(np.asarray(late), np.asarray(early), rtol=1e-6, atol=1e-6)
+
+
+def test_the_equaliser_draws_one_curve_per_example_of_a_batch():
+    curves = np.asarray(inputs.random_equaliser(64, 1.0, batch=[3]))
+    assert curves.shape == (3, 64, 1, 1)
+    assert not np.allclose(curves[0], curves[1])

@@ -20,6 +20,7 @@ TARGETS = ("mixture", "accompaniment")
 GENERATORS = ("unet", "temporal")
 RECONSTRUCTIONS = ("l1", "compressed_l2")
 PHASES = ("auto", "predicted", "griffinlim")
+ENCODE_PLACES = ("step", "input")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,6 +76,9 @@ class InputConfig:
         smooth curve over frequency with this standard deviation (a random equaliser), so the
         model keys on pitch, not on one soundfont's or one singer's timbre (0: off).
       features: what the model sees.
+      encode_on: where stored STFT crops become features in training: "step" (inside the train
+        step, batched, on the accelerator; the input pipeline only parses and slices) or
+        "input" (per crop in tf.data, on the host's CPU cores).
     """
 
     source: str = "vocals"
@@ -84,6 +88,7 @@ class InputConfig:
     shuffle_buffer: int = 64
     timbre_jitter: float = 0.0
     features: FeatureConfig = FeatureConfig()
+    encode_on: str = dataclasses.field(default="step", metadata={"choices": ENCODE_PLACES})
 
 
 @dataclasses.dataclass(frozen=True)

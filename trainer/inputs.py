@@ -77,15 +77,33 @@ def _target(parsed: dict, target: str):
 JITTER_COSINES = 4  # the random equaliser's shape: up to 4 half-periods over the frequency axis
 
 
-def random_equaliser(rows: int, deviation: float, seed: int | None = None) -> tf.Tensor:
-    """A smooth random curve ``(rows, 1, 1)`` with standard deviation ``deviation``: a sum of
-    low-frequency cosines over the rows with random amplitudes and phases."""
+def random_equaliser(rows: int, deviation: float, seed: int | None = None, batch=()) -> tf.Tensor:
+    """Smooth random curves ``(*batch, rows, 1, 1)`` with standard deviation ``deviation``: sums
+    of low-frequency cosines over the rows with random amplitudes and phases, one per example."""
     position = tf.range(rows, dtype=tf.float32)[:, None] / rows  # (rows, 1)
-    k = tf.range(1, JITTER_COSINES + 1, dtype=tf.float32)[None]  # (1, K)
-    amplitude = tf.random.normal([1, JITTER_COSINES], stddev=deviation * (2.0 / JITTER_COSINES) ** 0.5, seed=seed)
-    phase = tf.random.uniform([1, JITTER_COSINES], 0.0, 2.0 * math.pi, seed=None if seed is None else seed + 1)
-    curve = tf.reduce_sum(amplitude * tf.cos(math.pi * k * position + phase), axis=1)
-    return curve[:, None, None]
+    k = tf.range(1, JITTER_COSINES + 1, dtype=tf.float32)  # (K,)
+    shape = tf.concat([tf.cast(batch, tf.int32), [1, JITTER_COSINES]], axis=0)
+    amplitude = tf.random.normal(shape, stddev=deviation * (2.0 / JITTER_COSINES) ** 0.5, seed=seed)
+    phase = tf.random.uniform(shape, 0.0, 2.0 * math.pi, seed=None if seed is None else seed + 1)
+    curve = tf.reduce_sum(amplitude * tf.cos(math.pi * k * position + phase), axis=-1)
+    return curve[..., None, None]
+
+
+def feature_encoder(manifest: Manifest, config: InputConfig, training: bool, seed: int | None = None):
+    """(stored source, stored target) -> (source, target) features, for one crop or a batch:
+    the normalised log-magnitudes (and phase) the model sees, with the timbre jitter on
+    training sources. The input pipeline applies it per crop (``encode_on`` "input") or the
+    train step per batch, on the accelerator ("step")."""
+    source_codec, target_codec = stem_codecs(manifest, config)
+
+    def encode(source, target):
+        features = source_codec.encode_tf(source)
+        if training and config.timbre_jitter:
+            equaliser = random_equaliser(config.features.rows, config.timbre_jitter, seed, tf.shape(features)[:-3])
+            features = tf.concat([features[..., :1] + equaliser, features[..., 1:]], axis=-1)
+        return features, target_codec.encode_tf(target)
+
+    return encode
 
 
 def make_dataset(
@@ -97,8 +115,11 @@ def make_dataset(
     training: bool,
     seed: int | None = None,
     worker: tuple[int, int] = (0, 1),
+    encode: bool = True,
 ) -> tf.data.Dataset:
-    """(source, target) float32 batches ``(batch, bins, crop_frames, C)``.
+    """(source, target) float32 feature batches ``(batch, rows, crop_frames, C)``; with
+    ``encode=False`` the stored crops instead, ``(batch, channels, bins_all, crop_frames, 2)``
+    (float16, a derived target float32), for ``feature_encoder`` to turn into features later.
 
     Training: shuffled shards and crops, random crop positions, repeated forever.
     Evaluation: shards in order, one crop from the start of each segment, one pass.
@@ -111,7 +132,7 @@ def make_dataset(
     frames = manifest.config.segment_frames
     if config.crop_frames > frames:
         raise DatasetError(f"--crop_frames {config.crop_frames} exceeds the segments' {frames} frames")
-    crops = _crops(manifest, config, training, seed)
+    crops = _crops(manifest, config, training, seed, encode)
     files = tf.data.Dataset.from_tensor_slices(paths)
     if training:
         files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
@@ -150,11 +171,11 @@ def _shard_paths(manifest: Manifest, data_dir: str, split: str, worker: tuple[in
     return paths
 
 
-def _crops(manifest: Manifest, config: InputConfig, training: bool, seed: int | None):
-    """serialized record -> dataset of its (source, target) feature crops: random positions
-    (and timbre jitter) in training, one crop from the start in evaluation."""
+def _crops(manifest: Manifest, config: InputConfig, training: bool, seed: int | None, encode: bool):
+    """serialized record -> dataset of its (source, target) crops, as features or as stored:
+    random positions in training, one crop from the start in evaluation."""
     frames, hop, spec = manifest.config.segment_frames, manifest.config.hop_length, manifest.record_spec
-    source_codec, target_codec = stem_codecs(manifest, config)
+    features = feature_encoder(manifest, config, training, seed)
 
     def crops(serialized):
         parsed = spec.parse_tf(serialized)
@@ -168,14 +189,14 @@ def _crops(manifest: Manifest, config: InputConfig, training: bool, seed: int | 
 
         def crop(start):
             end = start + config.crop_frames
-            features = source_codec.encode_tf(source[:, :, start:end])
-            if training and config.timbre_jitter:
-                equaliser = random_equaliser(config.features.rows, config.timbre_jitter, seed)
-                features = tf.concat([features[..., :1] + equaliser, features[..., 1:]], axis=-1)
-            return features, target_codec.encode_tf(target[:, :, start:end])
+            pair = source[:, :, start:end], target[:, :, start:end]
+            return features(*pair) if encode else pair
 
-        shape = (config.features.rows, config.crop_frames, config.features.channels)
-        signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32))
+        if encode:
+            shape = (config.features.rows, config.crop_frames, config.features.channels)
+            signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32))
+        else:
+            signature = tuple(tf.TensorSpec([*x.shape[:2], config.crop_frames, 2], x.dtype) for x in (source, target))
         return tf.data.Dataset.from_tensor_slices(tf.map_fn(crop, starts, fn_output_signature=signature))
 
     return crops

@@ -88,6 +88,7 @@ class Trainer:
         if config.batch_size % replicas:
             raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
         self.source_codec, self.target_codec = inputs.stem_codecs(self.manifest, config.input)
+        self.encode = inputs.feature_encoder(self.manifest, config.input, training=True)
         self.chroma = losses.ChromaDistance(self.target_codec, self.manifest.config) if config.chroma_weight else None
         self.compressed = losses.CompressedL2(self.target_codec) if config.reconstruction == "compressed_l2" else None
         tf.keras.utils.set_random_seed(config.seed)
@@ -143,9 +144,15 @@ class Trainer:
             log.info("resumed from %s at step %d", latest, int(self.step.numpy()))
         return int(self.step.numpy())
 
+    @property
+    def encodes_in_step(self) -> bool:
+        return self.config.input.encode_on == "step"
+
     def dataset(self, split: str, training: bool, batch_size: int | None = None) -> tf.data.Dataset:
-        """Batches of ``split``. Training input is seeded from the seed *and the step*, so a
-        resumed run draws new shard orders and crops instead of replaying the first ones."""
+        """Batches of ``split``: what ``train_step`` takes in training (stored crops when features
+        are made in the step), features otherwise. Training input is seeded from the seed *and
+        the step*, so a resumed run draws new shard orders and crops instead of replaying the
+        first ones."""
         return inputs.make_dataset(
             self.manifest,
             self.config.data_dir,
@@ -155,7 +162,12 @@ class Trainer:
             training=training,
             seed=self.config.seed + int(self.step.numpy()) if training else None,
             worker=(self.worker, self.workers) if training else (0, 1),
+            encode=not (training and self.encodes_in_step),
         )
+
+    def features(self, source, target):
+        """A training batch from ``dataset`` as features (a no-op if the input made them)."""
+        return self.encode(source, target) if self.encodes_in_step else (source, target)
 
     def _losses(self, source, target, training: bool = True) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         """Per-replica losses, each already divided by the global batch size."""
@@ -184,6 +196,7 @@ class Trainer:
         return {"g_loss": average(g_loss), "d_loss": average(d_loss), **terms}, fake
 
     def _replica_step(self, source, target):
+        source, target = self.features(source, target)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             values, _ = self._losses(source, target)
             g_scaled, d_scaled = values["g_loss"], values["d_loss"]
@@ -360,7 +373,7 @@ class _Loop:
     def maybe_summarise(self, step: int) -> None:
         if self.summaries and self._due(step, self.config.summary_every):
             if self.summary_batch is None:
-                self.summary_batch = next(iter(self.trainer.dataset("train", training=True).take(1)))
+                self.summary_batch = self.trainer.features(*next(iter(self.trainer.dataset("train", training=True))))
             self.summaries.media(*self.summary_batch, step)
 
     def maybe_stop(self, step: int, stop_signal: list[int]) -> None:

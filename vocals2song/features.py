@@ -202,15 +202,15 @@ class FeatureCodec:
         return self._linear_std if maps is None else maps[0] @ self._linear_std
 
     def encode_tf(self, stored):
-        """Stored STFT ``(channels, bins_all, frames, 2)`` (any float dtype) -> float32
-        features ``(rows, frames, feature_channels)``, in TensorFlow."""
+        """Stored STFT ``(..., channels, bins_all, frames, 2)`` (any float dtype; one crop or a
+        batch) -> float32 features ``(..., rows, frames, feature_channels)``, in TensorFlow."""
         import tensorflow as tf
 
-        stft = tf.reduce_mean(tf.cast(stored, tf.float32), axis=0)[: self.config.bins]
+        stft = tf.reduce_mean(tf.cast(stored, tf.float32), axis=-4)[..., : self.config.bins, :, :]
         real, imag = stft[..., 0], stft[..., 1]
         magnitude = tf.sqrt(real * real + imag * imag)
         if self._maps is not None:
-            magnitude = tf.matmul(self._maps[0], magnitude)
+            magnitude = tf.einsum("rb,...bf->...rf", self._maps[0], magnitude)
         logmag = tf.math.log(magnitude + LOG_EPSILON)
         channels = [(logmag - self.row_mean[:, None]) / self.row_std[:, None]]
         if self.config.kind == "logmag_phase":
