@@ -30,9 +30,11 @@ def test_a_2_second_vocal_works_too(model):
     assert song.shape == (1, 88200) and np.all(np.isfinite(song))
 
 
-def test_crossfade_weights_of_neighbouring_windows_sum_to_one():
-    weights = generate.crossfade_weights(512)
-    np.testing.assert_allclose(weights[256:] + weights[:256], 1.0, atol=1e-12)
+@pytest.mark.parametrize("overlap", [64, 256])
+def test_crossfade_weights_of_neighbouring_windows_sum_to_one(overlap):
+    weights = generate.crossfade_weights(512, overlap)
+    np.testing.assert_allclose(weights[512 - overlap :] + weights[:overlap], 1.0, atol=1e-12)
+    assert np.all(weights[overlap : 512 - overlap] == 1.0) and np.all(np.diff(weights[:overlap]) > 0)
 
 
 def test_overlap_add_leaves_no_seam(model):
@@ -42,7 +44,9 @@ def test_overlap_add_leaves_no_seam(model):
     hop = model.spectral.hop_length
     energy = np.sqrt(np.mean(song[0, : len(song[0]) // hop * hop].reshape(-1, hop) ** 2, axis=1))
     window = generate.generation_window(model)
-    for join in range(window // 2, len(energy) - window // 2, window // 2):
+    overlap = generate.crossfade_overlap(window)
+    step = window - overlap
+    for join in range(step + overlap // 2, len(energy) - window // 2, step):
         around = np.median(energy[join - 40 : join + 40])
         assert abs(energy[join] - around) < 0.5 * around + 1e-4, (join, energy[join], around)
 
