@@ -95,10 +95,10 @@ def generate_and_check_song(page, seconds: float, shot: str) -> dict:
     Returns what the page shows."""
     page.click("#generate")
     page.wait_for_selector("#result:not([hidden])", timeout=RESULT_TIMEOUT_MS)
-    page.wait_for_function(
-        "document.getElementById('song').readyState >= 1 && document.getElementById('picture').complete",
-        timeout=30_000,
-    )
+    page.wait_for_function("document.getElementById('song').readyState >= 1", timeout=30_000)
+    # The song plays first; the picture is shown when the job is done.
+    picture = "document.getElementById('picture')"
+    page.wait_for_function(f"!{picture}.hidden && {picture}.complete && {picture}.naturalWidth > 0", timeout=60_000)
     shown = page.evaluate(
         """() => ({
             duration: document.getElementById('song').duration,

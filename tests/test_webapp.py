@@ -138,7 +138,7 @@ def test_job_ids_are_random_and_unknown_ones_are_404(client):
 def test_a_full_queue_answers_503_with_a_message(model):
     release = threading.Event()
 
-    def blocked(upload, name, options, directory, progress):
+    def blocked(upload, name, options, directory, progress, publish):
         release.wait(30)
         raise RuntimeError("stopped by the test")
 
@@ -238,3 +238,28 @@ def test_two_jobs_draw_their_pictures_at_the_same_time(model):
             assert wait(client, job_id)["state"] == webjobs.DONE
             picture = Image.open(io.BytesIO(client.get(f"/api/jobs/{job_id}/song.png").content))
             assert picture.size == (1000, 800)
+
+
+def test_the_song_is_served_while_its_picture_is_still_being_drawn(model, monkeypatch):
+    """Time to first audio: the song is published as soon as it is written; the picture, seconds
+    of work more, follows, and only then is the job done."""
+    drawing, release = threading.Event(), threading.Event()
+    draw = webapp.generate.spectrogram_png
+
+    def slow_picture(*args):
+        drawing.set()
+        release.wait(30)
+        draw(*args)
+
+    monkeypatch.setattr(webapp.generate, "spectrogram_png", slow_picture)
+    with served(webapp.create_app(model)) as client:
+        job_id = post(client, wav_bytes(sung(2.0, RATE, 1))).json()["id"]
+        assert drawing.wait(60)
+        state = client.get(f"/api/jobs/{job_id}").json()
+        assert state["state"] == webjobs.RUNNING and state["ready"] == ["song.wav"]
+        song = client.get(f"/api/jobs/{job_id}/song.wav")
+        assert song.status_code == 200 and soundfile.info(io.BytesIO(song.content)).duration == pytest.approx(2.0)
+        assert client.get(f"/api/jobs/{job_id}/song.png").status_code == 409
+        release.set()
+        assert wait(client, job_id)["ready"] == ["song.wav", "song.png"]
+        assert client.get(f"/api/jobs/{job_id}/song.png").status_code == 200

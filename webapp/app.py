@@ -70,7 +70,7 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
     """The job body: decode the upload (inside the bounded pool, never in the event loop),
     delete it, then the CLI's generation and picture, written into the job's directory."""
 
-    def work(upload: str, shown: str, options: dict, directory: str, progress) -> None:
+    def work(upload: str, shown: str, options: dict, directory: str, progress, publish) -> None:
         try:
             waveform, sample_rate = generate.read_vocals(upload, limits)
         except audio.AudioError as error:
@@ -79,7 +79,9 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             os.remove(upload)  # the decoded waveform is all the job needs
         song = generate.generate(model, waveform, sample_rate, options["phase"], options["vocals"], progress)
         audio.write(os.path.join(directory, jobs_module.SONG_FILE), song, sample_rate)
+        publish(jobs_module.SONG_FILE)  # playable now; the picture takes seconds more
         generate.spectrogram_png(os.path.join(directory, jobs_module.PICTURE_FILE), waveform, song, sample_rate)
+        publish(jobs_module.PICTURE_FILE)
 
     return work
 
@@ -201,9 +203,10 @@ def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs
 
     def result(job_id: str, name: str, media_type: str) -> FileResponse:
         job = find(job_id)
-        if job.state != jobs_module.DONE:
-            raise HTTPException(409, f"the job is {job.state}, not done")
-        return FileResponse(jobs.result(job, name), media_type=media_type)
+        path = jobs.result(job, name)
+        if path is None:
+            raise HTTPException(409, f"the job is {job.state} and its {name} is not ready")
+        return FileResponse(path, media_type=media_type)
 
     @router.get("/api/jobs/{job_id}/song.wav")
     def song(job_id: str) -> FileResponse:

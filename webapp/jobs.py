@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 SONG_FILE, PICTURE_FILE = "song.wav", "song.png"
 
-# (upload path, the name the user gave it, options, job directory, progress callback) -> None;
-# decodes the upload inside the pool and writes SONG_FILE and PICTURE_FILE into the directory.
-Work = Callable[[str, str, dict, str, Callable[[float], None]], None]
+# (upload path, the name the user gave it, options, job directory, progress callback, publish
+# callback) -> None; decodes the upload inside the pool and writes SONG_FILE and PICTURE_FILE into
+# the directory, publishing each once written (the song plays while the picture is drawn).
+Work = Callable[[str, str, dict, str, Callable[[float], None], Callable[[str], None]], None]
 
 
 class QueueFull(RuntimeError):
@@ -45,6 +46,7 @@ class Job:
     error: str | None = None
     created: float = dataclasses.field(default_factory=time.monotonic)
     ended: float | None = None
+    ready: list[str] = dataclasses.field(default_factory=list)  # result files written so far
 
     def public(self, keep_seconds: float) -> dict:
         """What the API shows: no paths."""
@@ -57,6 +59,7 @@ class Job:
             "seconds": round(self.seconds, 3),
             "options": self.options,
             "expires_in_seconds": None if expires is None else round(expires, 1),
+            "ready": list(self.ready),
         }
 
 
@@ -113,8 +116,13 @@ class Jobs:
         def progress(fraction: float) -> None:
             job.progress = min(max(fraction, job.progress), 1.0)
 
+        def publish(result: str) -> None:
+            if result not in (SONG_FILE, PICTURE_FILE):
+                raise ValueError(f"no result named {result!r}")
+            job.ready = [*job.ready, result]
+
         try:
-            self._work(upload, name, job.options, job.directory, progress)
+            self._work(upload, name, job.options, job.directory, progress, publish)
             job.progress, job.state = 1.0, DONE
         except Exception as error:  # noqa: BLE001 - any failure is the job's, reported to its page
             log.exception("job %s failed", job.id)
@@ -127,11 +135,12 @@ class Jobs:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def result(self, job: Job, name: str) -> str:
-        """Path of a result file of a finished job; ``name`` is one of ours, never the user's."""
+    def result(self, job: Job, name: str) -> str | None:
+        """Path of a result file the job has published (None before); ``name`` is one of ours,
+        never the user's."""
         if name not in (SONG_FILE, PICTURE_FILE):
             raise ValueError(f"no result named {name!r}")
-        return os.path.join(job.directory, name)
+        return os.path.join(job.directory, name) if name in job.ready else None
 
     def expire(self, now: float | None = None) -> list[str]:
         """Deletes jobs that ended more than ``keep_seconds`` ago; returns their ids."""

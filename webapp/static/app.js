@@ -85,6 +85,7 @@ async function toggleRecording() {
   $("record-status").textContent = "Recording\u2026";
 }
 
+// The song plays as soon as it is written; the picture follows when the job is done.
 async function poll(id) {
   const response = await fetch(`/api/jobs/${id}`);
   const job = await response.json();
@@ -92,16 +93,20 @@ async function poll(id) {
   $("progress").value = job.progress;
   $("status").textContent = `${job.state} (${Math.round(job.progress * 100)}%)`;
   if (job.state === "failed") throw new Error(job.error);
+  if (job.ready.includes("song.wav") && $("result").hidden) {
+    $("song").src = `/api/jobs/${id}/song.wav`;
+    $("download").href = `/api/jobs/${id}/song.wav`;
+    $("picture").hidden = true;
+    $("result").hidden = false;
+  }
   if (job.state !== "done") {
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await new Promise((resolve) => setTimeout(resolve, job.ready.length ? 200 : 500));
     return poll(id);
   }
   const minutes = Math.round(job.expires_in_seconds / 60);
   $("status").textContent = `Done: ${job.seconds.toFixed(1)} s of song (kept about ${minutes} min).`;
-  $("song").src = `/api/jobs/${id}/song.wav`;
-  $("download").href = `/api/jobs/${id}/song.wav`;
   $("picture").src = `/api/jobs/${id}/song.png`;
-  $("result").hidden = false;
+  $("picture").hidden = false;
 }
 
 async function generate() {
