@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import socket
 
 from pipelines import dataset
-from pipelines.options import DatasetOptions
 from vocals2song import synth
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-def small_dataset(scratch: str, tracks: int = 6, seconds: float = 30.0) -> str:
-    """Generates ``tracks`` tracks and runs the dataset job; returns the data directory."""
+
+def small_dataset(scratch: str, tracks: int = 6, seconds: float = 30.0, dataset_args: tuple[str, ...] = ()) -> str:
+    """Generates ``tracks`` tracks and runs the dataset job (with ``dataset_args``, flags of
+    `vocals2song dataset`); returns the data directory."""
+    from pipelines.options import options_from_args
+    from vocals2song.cli import parser
+
     root, out = os.path.join(scratch, "musdb"), os.path.join(scratch, "data")
     synth.write_musdb(root, tracks, seconds, seed=17)
-    dataset.run(DatasetOptions(musdb_root=root, output_dir=out), ["--runner=DirectRunner"], ["bench"])
+    args = parser().parse_args(["dataset", "--musdb_root", root, "--output_dir", out, *dataset_args])
+    dataset.run(options_from_args(args), ["--runner=DirectRunner"], ["bench"])
     return out
+
+
+def make_variable(name: str) -> list[str]:
+    """A ``NAME ?= ...`` variable of the Makefile (continuation lines joined), split as make would."""
+    text = open(os.path.join(ROOT, "Makefile")).read().replace("\\\n", " ")
+    match = re.search(rf"^{name} \?=(.*)$", text, re.MULTILINE)
+    if not match:
+        raise KeyError(f"the Makefile sets no {name}")
+    return shlex.split(match.group(1))
+
+
+def release_train_config(data_dir: str, model_dir: str, **overrides):
+    """The TrainConfig of `make model` (the Makefile's RELEASE_TRAIN_ARGS), with ``overrides``."""
+    from trainer.config import config_from_options, option_names
+    from vocals2song.cli import parser
+
+    args = parser().parse_args(
+        ["train", "--data_dir", data_dir, "--model_dir", model_dir, *make_variable("RELEASE_TRAIN_ARGS")]
+    )
+    options = {key: value for key, value in vars(args).items() if key in option_names()}
+    return config_from_options(data_dir, model_dir, **{**options, **overrides})
 
 
 def free_port() -> int:

@@ -124,30 +124,18 @@ def test_dockerfiles_pass_hadolint(dockerfile):
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def _make_variable(name: str) -> list[str]:
-    """A ``NAME ?= ...`` variable of the Makefile (continuation lines joined), split as make would."""
-    text = open(os.path.join(ROOT, "Makefile")).read().replace("\\\n", " ")
-    match = re.search(rf"^{name} \?=(.*)$", text, re.MULTILINE)
-    assert match, name
-    return shlex.split(match.group(1))
-
-
 def test_make_models_recipe_parses_and_fits_its_data_set():
     """`make model` runs for an hour; its flags must not fail at the first shape check."""
+    from benchmarks.fixtures import make_variable, release_train_config
     from pipelines.options import options_from_args
-    from trainer.config import config_from_options, option_names
     from trainer.train import check_shapes
     from vocals2song import features
 
     dataset_args = parser().parse_args(
-        ["dataset", "--musdb_root", "m", "--output_dir", "d", *_make_variable("RELEASE_DATASET_ARGS")]
+        ["dataset", "--musdb_root", "m", "--output_dir", "d", *make_variable("RELEASE_DATASET_ARGS")]
     )
     spectral = options_from_args(dataset_args).spectral
-    train_args = parser().parse_args(
-        ["train", "--data_dir", "d", "--model_dir", "o", *_make_variable("RELEASE_TRAIN_ARGS")]
-    )
-    options = {key: value for key, value in vars(train_args).items() if key in option_names()}
-    config = config_from_options("d", "o", **options)
+    config = release_train_config("d", "o")
     check_shapes(config)
     assert config.input.crop_frames <= spectral.segment_frames
     assert config.input.features.bins <= spectral.bins
