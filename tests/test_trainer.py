@@ -124,6 +124,26 @@ def test_the_chroma_term_is_zero_for_the_target_and_high_for_other_pitch_classes
     assert float(distance(f_sharp, c_major)[0]) > 1.0  # anti-correlated profiles
 
 
+def test_the_song_chroma_term_scores_what_the_accompaniment_adds_to_the_voice():
+    """Over a voice singing C major, silence next to a C major accompaniment costs nothing on
+    the song's chroma (the voice already has its pitch classes) but everything on the target's;
+    an F# major accompaniment costs on both."""
+    from trainer import losses
+    from vocals2song.config import SpectralConfig
+    from vocals2song.features import FeatureCodec, FeatureConfig
+
+    codec = FeatureCodec(FeatureConfig(kind="logmag"), np.full(513, -5.0), np.full(513, 2.0), SpectralConfig())
+    voice = tone_features([523.3, 659.3, 784.0], codec)
+    accompaniment = tone_features([261.6, 329.6, 392.0], codec)  # C major an octave down
+    silence = tf.fill(voice.shape, -3.0)
+    f_sharp = tone_features([370.0, 466.2, 277.2], codec)
+    song = losses.ChromaDistance(codec, SpectralConfig(), source_codec=codec)
+    target = losses.ChromaDistance(codec, SpectralConfig())
+    assert float(song(silence, accompaniment, voice)[0]) < 0.05
+    assert float(target(silence, accompaniment)[0]) > 0.9
+    assert float(song(f_sharp, accompaniment, voice)[0]) > 0.25  # half the song in the wrong key
+
+
 def test_compressed_l2_keeps_a_note_that_one_harmony_in_three_plays_and_l1_drops_it():
     """Three equally likely targets for one row: the note on in one (x = 2), off in two
     (x = -2). L1 is least at the median (the note silenced); the compressed squared error at

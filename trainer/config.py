@@ -19,6 +19,7 @@ from vocals2song.manifest import SPLITS
 TARGETS = ("mixture", "accompaniment")
 GENERATORS = ("unet", "temporal")
 RECONSTRUCTIONS = ("l1", "compressed_l2")
+CHROMA_OF = ("target", "song")
 PHASES = ("auto", "predicted", "griffinlim")
 ENCODE_PLACES = ("step", "input")
 
@@ -107,6 +108,8 @@ class TrainConfig:
         error of magnitude ** 0.3: their mean, so every likely chord keeps its notes).
       l1_weight: weight of the reconstruction term in the generator loss.
       chroma_weight: weight of the chroma term (1 - per-frame pitch-class correlation with the target).
+      chroma_of: what the chroma term compares: "target" (generated vs true target) or "song"
+        (source + generated vs source + true target: what the accompaniment adds to the voice).
       checkpoint_every: steps between checkpoints.
       summary_every: steps between TensorBoard images and audio.
       log_every: steps between progress lines and scalars.
@@ -127,6 +130,7 @@ class TrainConfig:
     reconstruction: str = dataclasses.field(default="l1", metadata={"choices": RECONSTRUCTIONS})
     l1_weight: float = 100.0
     chroma_weight: float = 0.0
+    chroma_of: str = dataclasses.field(default="target", metadata={"choices": CHROMA_OF})
     checkpoint_every: int = 500
     summary_every: int = 500
     log_every: int = 50

@@ -47,24 +47,37 @@ class CompressedL2:
         return tf.reduce_mean(tf.square(self._compressed(fake) - self._compressed(real)), axis=[1, 2, 3])
 
 
-class ChromaDistance:
-    """1 - per-frame Pearson correlation of chroma, averaged over frames: ``(batch,)``."""
+def _power(codec: FeatureCodec, features: tf.Tensor) -> tf.Tensor:
+    """Normalised log-magnitude channel -> power on the STFT bins ``(batch, bins, frames)``."""
+    # Clipped as generation clips it; an unbounded output would overflow exp early in training.
+    log_magnitude = codec.linear_log_magnitude(features[..., 0], tnp)
+    return tf.square(tf.maximum(tf.exp(log_magnitude) - LOG_EPSILON, 0.0))
 
-    def __init__(self, codec: FeatureCodec, spectral: SpectralConfig):
-        self._codec = codec
+
+class ChromaDistance:
+    """1 - per-frame Pearson correlation of chroma, averaged over frames: ``(batch,)``.
+
+    With a ``source_codec`` the chroma compared is the song's: the source's power added to the
+    generated and to the true target's (the evaluation's song-level chroma, phases aside), so
+    the term pays for what the accompaniment adds to the voice, at the level it adds it.
+    """
+
+    def __init__(self, codec: FeatureCodec, spectral: SpectralConfig, source_codec: FeatureCodec | None = None):
+        self._codec, self._source_codec = codec, source_codec
         filters = librosa.filters.chroma(sr=spectral.sample_rate, n_fft=spectral.n_fft, tuning=0.0)
         self._filters = tf.constant(filters[:, : codec.config.bins].T, tf.float32)  # (bins, 12)
 
-    def _chroma(self, features: tf.Tensor) -> tf.Tensor:
-        """Normalised log-magnitude channel -> mean-centred chroma ``(batch, frames, 12)``."""
-        # Clipped as generation clips it; an unbounded output would overflow exp early in training.
-        log_magnitude = self._codec.linear_log_magnitude(features[..., 0], tnp)  # (batch, bins, frames)
-        power = tf.square(tf.maximum(tf.exp(log_magnitude) - LOG_EPSILON, 0.0))
+    def _chroma(self, power: tf.Tensor) -> tf.Tensor:
+        """Power ``(batch, bins, frames)`` -> mean-centred chroma ``(batch, frames, 12)``."""
         chroma = tf.einsum("bkt,kc->btc", power, self._filters)
         return chroma - tf.reduce_mean(chroma, axis=-1, keepdims=True)
 
-    def __call__(self, fake: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
-        c_fake, c_real = self._chroma(fake), self._chroma(real)
+    def __call__(self, fake: tf.Tensor, real: tf.Tensor, source: tf.Tensor | None = None) -> tf.Tensor:
+        p_fake, p_real = _power(self._codec, fake), _power(self._codec, real)
+        if self._source_codec is not None:
+            p_source = _power(self._source_codec, source)
+            p_fake, p_real = p_fake + p_source, p_real + p_source
+        c_fake, c_real = self._chroma(p_fake), self._chroma(p_real)
         dot = tf.reduce_sum(c_fake * c_real, axis=-1)
         norms = tf.norm(c_fake, axis=-1) * tf.norm(c_real, axis=-1)
         return tf.reduce_mean(1.0 - dot / (norms + CORRELATION_EPSILON), axis=1)

@@ -89,7 +89,9 @@ class Trainer:
             raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
         self.source_codec, self.target_codec = inputs.stem_codecs(self.manifest, config.input)
         self.encode = inputs.feature_encoder(self.manifest, config.input, training=True)
-        self.chroma = losses.ChromaDistance(self.target_codec, self.manifest.config) if config.chroma_weight else None
+        song = self.source_codec if config.chroma_of == "song" else None
+        spectral = self.manifest.config
+        self.chroma = losses.ChromaDistance(self.target_codec, spectral, song) if config.chroma_weight else None
         self.compressed = losses.CompressedL2(self.target_codec) if config.reconstruction == "compressed_l2" else None
         tf.keras.utils.set_random_seed(config.seed)
         channels, bins = config.input.features.channels, config.input.features.rows
@@ -190,7 +192,7 @@ class Trainer:
         if self.compressed is not None:
             terms["compressed_l2"] = average(reconstruction)
         if self.chroma is not None:
-            chroma = self.chroma(fake, target)
+            chroma = self.chroma(fake, target, source)
             g_loss += self.config.chroma_weight * chroma
             terms["chroma"] = average(chroma)
         return {"g_loss": average(g_loss), "d_loss": average(d_loss), **terms}, fake
