@@ -19,6 +19,7 @@ INSTALL_REQUIRES = [
     "librosa>=0.11,<0.12",
     "numpy>=2.0,<3",
     "numba>=0.60",  # vocals2song/half.py: the fast float16 cast (librosa already depends on it)
+    "scipy>=1.11",  # vocals2song/phase.py: multithreaded float32 FFTs (librosa already depends on it)
     "gcsfs>=2025.1",
     "soundfile>=0.12",
     "pillow>=10",

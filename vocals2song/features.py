@@ -272,21 +272,12 @@ class FeatureCodec:
 def spectrum_to_audio(magnitude: np.ndarray, phasors: np.ndarray | None, config, length: int) -> np.ndarray:
     """Magnitude ``(bins_all, frames)`` with unit phasors (inverse STFT), or without them
     (phase rebuilt by Griffin-Lim) -> float32 ``(1, length)``. ``config``: the SpectralConfig."""
-    import librosa
-
     from vocals2song import codec as spectral
+    from vocals2song import phase
 
     if phasors is not None:
         return spectral.istft((magnitude * phasors)[np.newaxis], config, length)
-    waveform = librosa.griffinlim(
-        magnitude.astype(np.float32),
-        n_iter=32,
-        hop_length=config.hop_length,
-        n_fft=config.n_fft,
-        window=config.window,
-        length=length,
-    )
-    return waveform[np.newaxis].astype(np.float32)
+    return phase.griffin_lim(magnitude, config, length)[np.newaxis]
 
 
 def to_waveform(codec: FeatureCodec, features: np.ndarray, config, length: int, phase: str = "predicted") -> np.ndarray:
