@@ -38,7 +38,7 @@ def main(quick: bool = False) -> str:
         "## Input pipeline vs training step (`bench_input`)",
         "",
         f"Default model and crops (512x512), global batch 4, 1 CPU replica, {cores} cores; the input rate is tf.data "
-        "alone. `--encode_on input` makes features per crop in tf.data; `step` (the default) hands the train step "
+        "alone. `--encode_on input` (the default) makes features per crop in tf.data; `step` hands the train step "
         "stored float16 crops and makes features there, batched, on the accelerator.",
         "",
         "| shards | encode_on | input examples/s | per core | step examples/s | input / step |",

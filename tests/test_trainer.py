@@ -353,3 +353,22 @@ def test_the_equaliser_draws_one_curve_per_example_of_a_batch():
     curves = np.asarray(inputs.random_equaliser(64, 1.0, batch=[3]))
     assert curves.shape == (3, 64, 1, 1)
     assert not np.allclose(curves[0], curves[1])
+
+
+@pytest.mark.slow
+def test_a_step_that_makes_its_features_trains_as_the_input_made_ones(dataset_dir, tmp_path):
+    """``--encode_on step``: the same crops, stored or as features, give the same losses and
+    weights after two steps (same seed, no dropout), so only where the arithmetic runs moves."""
+    step_input = dataclasses.replace(TINY_INPUT, encode_on="step")
+    in_step = train.Trainer(dataclasses.replace(tiny_config(dataset_dir, str(tmp_path / "s")), input=step_input))
+    stored = next(iter(in_step.dataset("train", True)))
+    assert stored[0].dtype == tf.float16
+    in_input = train.Trainer(tiny_config(dataset_dir, str(tmp_path / "i")))
+    features = in_step.features(*stored)
+    for _ in range(2):
+        late = in_step.train_step(distributed_batch(in_step.strategy, stored))
+        early = in_input.train_step(distributed_batch(in_input.strategy, features))
+    for name in early:
+        np.testing.assert_allclose(late[name], early[name], rtol=1e-4, err_msg=name)
+    for a, b in zip(in_step.generator.trainable_variables, in_input.generator.trainable_variables, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-5)
