@@ -38,13 +38,13 @@ def make_variable(name: str) -> list[str]:
 def release_train_config(data_dir: str, model_dir: str, **overrides):
     """The TrainConfig of `make model` (the Makefile's RELEASE_TRAIN_ARGS), with ``overrides``."""
     from trainer.config import config_from_options, option_names
+    from vocals2song import flags
     from vocals2song.cli import parser
 
     args = parser().parse_args(
         ["train", "--data_dir", data_dir, "--model_dir", model_dir, *make_variable("RELEASE_TRAIN_ARGS")]
     )
-    options = {key: value for key, value in vars(args).items() if key in option_names()}
-    return config_from_options(data_dir, model_dir, **{**options, **overrides})
+    return config_from_options(data_dir, model_dir, **{**flags.pick(args, option_names()), **overrides})
 
 
 def free_port() -> int:

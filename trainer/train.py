@@ -97,9 +97,7 @@ class Trainer:
         channels, bins = config.input.features.channels, config.input.features.rows
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-            row_hz = row_frequencies(
-                config.input.features, self.manifest.config.sample_rate, self.manifest.config.n_fft
-            )
+            row_hz = row_frequencies(config.input.features, spectral.sample_rate, spectral.n_fft)
             self.generator = models.generator(config.model, channels, bins, row_hz)
             self.discriminator = models.discriminator(config.model, channels, bins)
             self.g_optimizer = self._optimizer()
