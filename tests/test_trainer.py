@@ -370,5 +370,9 @@ def test_a_step_that_makes_its_features_trains_as_the_input_made_ones(dataset_di
         early = in_input.train_step(distributed_batch(in_input.strategy, features))
     for name in early:
         np.testing.assert_allclose(late[name], early[name], rtol=1e-4, err_msg=name)
+    # Adam moves a weight by up to the learning rate per step whatever its gradient's size, so a
+    # near-zero gradient that float rounding (batched vs per-crop arithmetic) flips in sign moves
+    # that weight by up to 2 x lr per step: the bound, not a rounding tolerance (it failed once in CI).
+    adam_bound = 2 * in_step.config.learning_rate * 2
     for a, b in zip(in_step.generator.trainable_variables, in_input.generator.trainable_variables, strict=True):
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=adam_bound)
