@@ -9,14 +9,10 @@ from typing import Any
 
 from pipelines import segments
 from vocals2song import flags, render
-from vocals2song.config import STEMS, SpectralConfig
+from vocals2song.config import STEMS, SpectralConfig, stem_list
 
 SHARD_EXTENSIONS = {"none": ".tfrecord", "gzip": ".tfrecord.gz"}  # by --compression
 RENDER_SPLITS = ("train", "test")
-
-
-def _stem_list(text: str) -> tuple[str, ...]:
-    return tuple(stem.strip() for stem in text.split(",") if stem.strip())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,7 +36,7 @@ class DatasetOptions:
 
     musdb_root: str
     output_dir: str
-    stems: tuple[str, ...] = dataclasses.field(default=("vocals", "mixture"), metadata={"parse": _stem_list})
+    stems: tuple[str, ...] = dataclasses.field(default=("vocals", "mixture"), metadata={"parse": stem_list})
     channels: str = dataclasses.field(default="mono", metadata={"choices": sorted(segments.CHANNELS)})
     spectral: SpectralConfig = SpectralConfig()
     hop_seconds: float | None = None

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from trainer import export, inputs, models, train
 from vocals2song.cli import main
+from vocals2song.features import StemsCodec
 
 TINY = ["--filters", "8", "--depth", "4", "--disc_filters", "8", "--crop_frames", "64", "--batch_size", "2"]
 TINY_MODEL = models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8)
@@ -115,7 +116,7 @@ def test_the_chroma_term_is_zero_for_the_target_and_high_for_other_pitch_classes
 
     features = FeatureConfig(kind="logmag", frequency=frequency)
     codec = FeatureCodec(features, np.full(513, -5.0), np.full(513, 2.0), SpectralConfig())
-    distance = losses.ChromaDistance(codec, SpectralConfig())
+    distance = losses.ChromaDistance(StemsCodec(("other",), (codec,)), SpectralConfig())
     c_major = tone_features([523.3, 659.3, 784.0], codec)
     same_classes = tone_features([1046.5, 1318.5, 1568.0], codec)  # an octave up
     f_sharp = tone_features([740.0, 932.3, 554.4], codec)  # F# major: no pitch class in common
@@ -137,11 +138,28 @@ def test_the_song_chroma_term_scores_what_the_accompaniment_adds_to_the_voice():
     accompaniment = tone_features([261.6, 329.6, 392.0], codec)  # C major an octave down
     silence = tf.fill(voice.shape, -3.0)
     f_sharp = tone_features([370.0, 466.2, 277.2], codec)
-    song = losses.ChromaDistance(codec, SpectralConfig(), source_codec=codec)
-    target = losses.ChromaDistance(codec, SpectralConfig())
+    stems = StemsCodec(("accompaniment",), (codec,))
+    song = losses.ChromaDistance(stems, SpectralConfig(), source_codec=codec)
+    target = losses.ChromaDistance(stems, SpectralConfig())
     assert float(song(silence, accompaniment, voice)[0]) < 0.05
     assert float(target(silence, accompaniment)[0]) > 0.9
     assert float(song(f_sharp, accompaniment, voice)[0]) > 0.25  # half the song in the wrong key
+
+
+def test_a_multi_stem_target_is_scored_on_its_mix():
+    """Two stems, C+E in one and G in the other, make C major together: the chroma term of the
+    pair against a C major pair is zero, whichever stem holds which note; against G+B+D it is not."""
+    from trainer import losses
+    from vocals2song.config import SpectralConfig
+    from vocals2song.features import FeatureCodec, FeatureConfig
+
+    codec = FeatureCodec(FeatureConfig(kind="logmag"), np.full(513, -5.0), np.full(513, 2.0), SpectralConfig())
+    stems = StemsCodec(("bass", "other"), (codec, codec))
+    pair = lambda a, b: tf.concat([tone_features(a, codec), tone_features(b, codec)], axis=-1)  # noqa: E731
+    distance = losses.ChromaDistance(stems, SpectralConfig())
+    truth = pair([523.3, 659.3], [784.0])
+    assert float(distance(pair([784.0], [523.3, 659.3]), truth)[0]) == pytest.approx(0.0, abs=1e-3)
+    assert float(distance(pair([784.0, 987.8], [587.3]), truth)[0]) > 0.5
 
 
 def test_compressed_l2_keeps_a_note_that_one_harmony_in_three_plays_and_l1_drops_it():
@@ -163,7 +181,8 @@ def test_compressed_l2_keeps_a_note_that_one_harmony_in_three_plays_and_l1_drops
     scale = 0.3 * 2.0
     mean_of_compressed = (np.exp(scale * 2.0) + 2 * np.exp(-scale * 2.0)) / 3
     assert best(losses.l1) == pytest.approx(-2.0, abs=0.011)
-    assert best(losses.CompressedL2(codec)) == pytest.approx(np.log(mean_of_compressed) / scale, abs=0.011)
+    compressed = losses.CompressedL2(StemsCodec(("bass",), (codec,)))
+    assert best(compressed) == pytest.approx(np.log(mean_of_compressed) / scale, abs=0.011)
     assert np.log(mean_of_compressed) / scale > 0.0  # audible: above the row's mean level
 
 

@@ -13,10 +13,10 @@ import dataclasses
 from typing import Any
 
 from vocals2song import flags
+from vocals2song.config import stem_list
 from vocals2song.features import FeatureConfig
 from vocals2song.manifest import SPLITS
 
-TARGETS = ("mixture", "accompaniment")
 GENERATORS = ("unet", "temporal")
 RECONSTRUCTIONS = ("l1", "compressed_l2")
 CHROMA_OF = ("target", "song")
@@ -69,7 +69,9 @@ class InputConfig:
 
     Attributes:
       source: source stem.
-      target: target stem; "accompaniment" is mixture - vocals when not stored.
+      target: target stem, or comma-separated stems ("drums,bass,other"): one generator writes
+        each as its own group of feature channels; "accompaniment" is mixture - vocals when not
+        stored. With source "mixture" and target "vocals" the model is a separator.
       crop_frames: STFT frames per training crop (512 frames = 3 s at 44.1 kHz, hop 256).
       crops_per_segment: random crops drawn from each segment per pass.
       shuffle_buffer: crops held for shuffling (each 2 x 512 x crop_frames x C float32).
@@ -86,13 +88,18 @@ class InputConfig:
     """
 
     source: str = "vocals"
-    target: str = dataclasses.field(default="mixture", metadata={"choices": TARGETS})
+    target: str = "mixture"
     crop_frames: int = 512
     crops_per_segment: int = 4
     shuffle_buffer: int = 64
     timbre_jitter: float = 0.0
     features: FeatureConfig = FeatureConfig()
     encode_on: str = dataclasses.field(default="input", metadata={"choices": ENCODE_PLACES})
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The target's stems, in channel order."""
+        return stem_list(self.target)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,6 +186,9 @@ class GenerateOptions:
       model: model_dir of `vocals2song train` or its export/ (default: the released model).
       phase: how phase is made ("auto": the model's own if it predicts phase, else Griffin-Lim).
       no_vocals: write the accompaniment alone.
+      stems: a folder for each generated stem's .wav (``drums.wav``...) and ``song.wav``: time-aligned,
+        at the input's rate and length, not normalised apart (they sum to the accompaniment);
+        with a folder of vocals, one subfolder per file.
     """
 
     vocals: str
@@ -186,6 +196,7 @@ class GenerateOptions:
     model: str | None = None
     phase: str = dataclasses.field(default="auto", metadata={"choices": PHASES})
     no_vocals: bool = dataclasses.field(default=False, metadata={"flag": "no-vocals"})
+    stems: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,22 +1,26 @@
 """How close generated songs are to the real ones, against baselines and a ceiling in one run.
 
 Every full segment of a split is a test case: its vocal is turned into an accompaniment by
-each system, and the result is scored twice, on valid frames and the model's bins only:
+each system, and the result is scored on valid frames and the model's bins only:
 
 - **song** (what a listener hears): vocals + accompaniment against the true mixture;
-- **accompaniment**: the accompaniment against the true one (mixture - vocals).
+- **accompaniment**: the accompaniment (the sum of a multi-stem model's stems) against the
+  true one (mixture - vocals);
+- for a multi-stem model, **each stem** against the true stem (``drums``...), with its own
+  average-stem and retrieval baselines.
 
 Systems: ``model`` (the vocal through ``generate.generate``, the very path a user's take
 takes: level matching, windows, crossfades, bounds, phase, limiter); ``silence`` (the vocal
 alone); ``average`` (the training accompaniment's mean spectrum in every frame, at the level
-generation would give it, phase by Griffin-Lim); ``retrieval`` (another track's true
-accompaniment under this vocal, level-matched to the true one: SingSong's baseline);
+generation would give it, phase by Griffin-Lim; per stem, each stem's); ``retrieval`` (another
+track's true stems under this vocal, level-matched to the true one: SingSong's baseline);
 ``oracle`` (the true accompaniment: song scores are then exact, a check of the metric).
 
 Metrics: log-spectral distance (dB), spectral convergence, chroma agreement (mean per-frame
 Pearson correlation of 12-bin pitch-class profiles: flat or silent profiles score 0, which
 cosine of non-negative vectors does not), and for the accompaniment the excess of its
-loudest frame over the true accompaniment's loudest (dB) and L1 of normalised log-magnitude.
+loudest frame over the true accompaniment's loudest (dB) and L1 of normalised log-magnitude;
+per stem also the correlation of onset-strength envelopes (do the hits land on the true ones).
 """
 
 from __future__ import annotations
@@ -33,12 +37,14 @@ from trainer import generate
 from trainer.export import ExportedModel
 from vocals2song import codec, inspection, storage
 from vocals2song.features import spectrum_to_audio
-from vocals2song.manifest import read_manifest
+from vocals2song.manifest import DatasetError, read_manifest
 
 SYSTEMS = ("model", "silence", "average", "retrieval", "oracle")
 SONG_METRICS = ("lsd_db", "spectral_convergence", "chroma")
 ACCOMPANIMENT_METRICS = (*SONG_METRICS, "frame_excess_db", "l1")
+STEM_METRICS = (*ACCOMPANIMENT_METRICS, "onset")
 LEVELS = {"song": SONG_METRICS, "accompaniment": ACCOMPANIMENT_METRICS}
+"""Every model's levels; a multi-stem model adds one per stem (``levels``)."""
 POWER_FLOOR = 1e-10
 log = logging.getLogger(__name__)
 
@@ -73,13 +79,30 @@ def frame_excess_db(truth: np.ndarray, estimate: np.ndarray) -> float:
     return 10 * float(np.log10(loudest[0] / loudest[1]))
 
 
+def onset_correlation(truth: np.ndarray, estimate: np.ndarray, sample_rate: int, hop_length: int) -> float:
+    """Pearson correlation of the two magnitudes' onset-strength envelopes (spectral flux of
+    their dB spectra): whether the estimate's hits come where the truth's do. A constant
+    envelope (a steady spectrum, silence) scores 0."""
+    envelopes = [
+        librosa.onset.onset_strength(
+            S=librosa.amplitude_to_db(m, ref=1.0, amin=1e-5), sr=sample_rate, hop_length=hop_length
+        )
+        for m in (truth, estimate)
+    ]
+    a, b = (e - e.mean() for e in envelopes)
+    norm = float(np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.dot(a, b) / norm) if norm > 1e-12 else 0.0
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
-    """One test segment: complex mono spectra of vocals and true accompaniment, valid frames."""
+    """One test segment: complex mono spectra of the vocals, the true accompaniment (mixture -
+    vocals) and each of the model's target stems, and its valid samples."""
 
     track: str
     vocals: np.ndarray
     accompaniment: np.ndarray
+    stems: dict[str, np.ndarray]
     samples: int
 
 
@@ -91,67 +114,96 @@ def cases(model: ExportedModel, data_dir: str, split: str, per_track: int | None
         type(model.spectral)(**{**manifest.config.to_dict(), "segment_seconds": model.spectral.segment_seconds}),
         data_dir,
     )
+    missing = [s for s in model.stems if s not in manifest.stems and s != "accompaniment"]
+    if missing:
+        raise DatasetError(
+            f"{data_dir} stores {', '.join(manifest.stems)}: no {', '.join(missing)} to score the model's against"
+        )
     for segment in inspection.read_segments(manifest, data_dir, split):
         if per_track is not None and segment.index >= per_track:
             continue
         stems = {name: codec.stored_to_complex(array).mean(axis=0) for name, array in segment.stems.items()}
-        target = stems["accompaniment"] if "accompaniment" in stems else stems["mixture"] - stems["vocals"]
-        valid = min(manifest.config.frames(segment.valid_samples), target.shape[1])
-        yield Case(segment.track, stems["vocals"][:, :valid], target[:, :valid], segment.valid_samples)
+        if "accompaniment" not in stems:
+            stems["accompaniment"] = stems["mixture"] - stems["vocals"]
+        valid = min(manifest.config.frames(segment.valid_samples), stems["vocals"].shape[1])
+        targets = {stem: stems[stem][:, :valid] for stem in model.stems}
+        cut = (stems["vocals"][:, :valid], stems["accompaniment"][:, :valid])
+        yield Case(segment.track, *cut, targets, segment.valid_samples)
 
 
-def model_accompaniment(model: ExportedModel, case: Case) -> np.ndarray:
-    """The model's accompaniment of the case's vocal through `generate`, as a complex spectrum."""
+def model_stems(model: ExportedModel, case: Case) -> dict[str, np.ndarray]:
+    """The model's stems for the case's vocal through `generate`, as complex spectra."""
     config = model.spectral
     vocal = codec.istft(case.vocals[np.newaxis], config, case.samples)
-    accompaniment = generate.generate(model, vocal, config.sample_rate, vocals=False)
-    return codec.stft(accompaniment, config)[0][:, : case.vocals.shape[1]]
+    song = generate.generate_song(model, vocal, config.sample_rate, vocals=False)
+    return {stem: codec.stft(x, config)[0][:, : case.vocals.shape[1]] for stem, x in song.stems.items()}
 
 
-def average_accompaniment(model: ExportedModel, case: Case) -> np.ndarray:
-    """The training accompaniment's mean spectrum in every frame, at the level generation
-    gives this vocal (the inverse of its level gain), phase rebuilt by Griffin-Lim."""
+def average_stems(model: ExportedModel, case: Case) -> dict[str, np.ndarray]:
+    """Each stem's training mean spectrum in every frame, at the level generation gives this
+    vocal (the inverse of its level gain), phase rebuilt by Griffin-Lim."""
     config, frames = model.spectral, case.vocals.shape[1]
-    mean = np.exp(model.target_codec.mean.astype(np.float64)) / model.source_codec.level_gain(case.vocals)
-    magnitude = np.repeat(mean[:, np.newaxis], frames, axis=1)
-    waveform = spectrum_to_audio(magnitude, None, config, case.samples)
-    return codec.stft(waveform, config)[0][:, :frames]
+    gain = model.source_codec.level_gain(case.vocals)
+    averages = {}
+    for stem, stem_codec in zip(model.stems, model.target_codec.codecs, strict=True):
+        magnitude = np.repeat(np.exp(stem_codec.mean.astype(np.float64))[:, np.newaxis] / gain, frames, axis=1)
+        waveform = spectrum_to_audio(magnitude, None, config, case.samples)
+        averages[stem] = codec.stft(waveform, config)[0][:, :frames]
+    return averages
 
 
-def retrieved(donor: np.ndarray, case: Case) -> np.ndarray:
-    """Another track's accompaniment, tiled to the case's length, at the true one's level."""
-    frames = case.accompaniment.shape[1]
+def retrieved(donor: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Another track's stem, tiled to the true one's length, at the true one's level."""
+    frames = truth.shape[1]
     tiled = np.tile(donor, (1, int(np.ceil(frames / donor.shape[1]))))[:, :frames]
-    scale = np.linalg.norm(case.accompaniment) / max(float(np.linalg.norm(tiled)), 1e-12)
+    scale = np.linalg.norm(truth) / max(float(np.linalg.norm(tiled)), 1e-12)
     return tiled * scale
 
 
-def score(model: ExportedModel, case: Case, systems: dict[str, np.ndarray]) -> dict[str, dict[str, dict]]:
-    """system -> level -> metric for every system's complex accompaniment of one case."""
+def score(model: ExportedModel, case: Case, systems: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, dict]]:
+    """system -> level -> metric for every system's complex stems of one case: the song, the
+    accompaniment (the stems' sum) and, for a multi-stem model, each stem."""
     config, bins = model.spectral, model.features.bins
     truth, mixture = np.abs(case.accompaniment[:bins]), np.abs((case.vocals + case.accompaniment)[:bins])
-    true_features = model.target_codec.encode(case.accompaniment)
     rows = {}
-    for system, accompaniment in systems.items():
+    for system, stems in systems.items():
+        accompaniment = np.sum(list(stems.values()), axis=0)
         estimate = np.abs(accompaniment[:bins])
-        song = np.abs((case.vocals + accompaniment)[:bins])
+        per_stem = {stem: _stem_metrics(model, case.stems[stem], stems[stem], i) for i, stem in enumerate(model.stems)}
         rows[system] = {
-            "song": spectrum_metrics(mixture, song, config.sample_rate, config.n_fft),
+            "song": spectrum_metrics(
+                mixture, np.abs((case.vocals + accompaniment)[:bins]), config.sample_rate, config.n_fft
+            ),
             "accompaniment": {
                 **spectrum_metrics(truth, estimate, config.sample_rate, config.n_fft),
                 "frame_excess_db": frame_excess_db(truth, estimate),
-                "l1": float(np.mean(np.abs(model.target_codec.encode(accompaniment)[..., 0] - true_features[..., 0]))),
+                "l1": float(np.mean([metrics["l1"] for metrics in per_stem.values()])),
             },
+            **(per_stem if len(model.stems) > 1 else {}),
         }
     return rows
+
+
+def _stem_metrics(model: ExportedModel, truth: np.ndarray, estimate: np.ndarray, index: int) -> dict[str, float]:
+    """One stem's metrics: the spectral ones, loudest-frame excess, L1 of its normalised log-magnitude, onsets."""
+    config, bins, stem_codec = model.spectral, model.features.bins, model.target_codec.codecs[index]
+    true, made = np.abs(truth[:bins]), np.abs(estimate[:bins])
+    return {
+        **spectrum_metrics(true, made, config.sample_rate, config.n_fft),
+        "frame_excess_db": frame_excess_db(true, made),
+        "l1": float(np.mean(np.abs(stem_codec.encode(estimate)[..., 0] - stem_codec.encode(truth)[..., 0]))),
+        "onset": onset_correlation(true, made, config.sample_rate, config.hop_length),
+    }
 
 
 def evaluate(model: ExportedModel, data_dir: str, split: str = "test", per_track: int | None = None) -> dict:
     """Metrics per track and overall (mean over segments) for the model, baselines and oracle;
     ``per_track`` limits the segments scored per track (the first ones)."""
+    if not model.makes_accompaniment:
+        raise ValueError(f"evaluate scores accompaniment models; this one makes {model.target} from {model.source}")
     rows: dict[str, list[dict]] = {}
 
-    def add(case: Case, donor: np.ndarray) -> None:
+    def add(case: Case, donor: Case) -> None:
         scored = score(model, case, _systems(model, case, donor))
         rows.setdefault(case.track, []).append(scored)
         song = scored["model"]["song"]
@@ -164,17 +216,17 @@ def evaluate(model: ExportedModel, data_dir: str, split: str = "test", per_track
             scored["silence"]["song"]["chroma"],
         )
 
-    first_track: list[Case] = []  # wait for a second track to lend them its accompaniment
-    latest, other = None, None  # the latest case; the latest accompaniment of another track
+    first_track: list[Case] = []  # wait for a second track to lend them its stems
+    latest, other = None, None  # the latest case; the latest case of another track
     for case in cases(model, data_dir, split, per_track):
         if latest is not None and latest.track != case.track:
-            other = latest.accompaniment
+            other = latest
         latest = case
         if other is None:
             first_track.append(case)
             continue
         for waiting in first_track:
-            add(waiting, case.accompaniment)
+            add(waiting, case)
         first_track = []
         add(case, other)
     if not rows:
@@ -184,26 +236,32 @@ def evaluate(model: ExportedModel, data_dir: str, split: str = "test", per_track
         "split": split,
         "segments": len(everything),
         "target": model.target,
-        "overall": _mean(everything),
-        "tracks": {name: _mean(track) for name, track in sorted(rows.items())},
+        "levels": {level: list(metrics) for level, metrics in levels(model.stems).items()},
+        "overall": _mean(everything, model.stems),
+        "tracks": {name: _mean(track, model.stems) for name, track in sorted(rows.items())},
     }
 
 
-def _systems(model: ExportedModel, case: Case, donor: np.ndarray) -> dict[str, np.ndarray]:
+def levels(stems: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Level -> its metrics: song and accompaniment, and each stem of a multi-stem model."""
+    return {**LEVELS, **({stem: STEM_METRICS for stem in stems} if len(stems) > 1 else {})}
+
+
+def _systems(model: ExportedModel, case: Case, donor: Case) -> dict[str, dict[str, np.ndarray]]:
     return {
-        "model": model_accompaniment(model, case),
-        "silence": np.zeros_like(case.accompaniment),
-        "average": average_accompaniment(model, case),
-        "retrieval": retrieved(donor, case),
-        "oracle": case.accompaniment,
+        "model": model_stems(model, case),
+        "silence": {stem: np.zeros_like(truth) for stem, truth in case.stems.items()},
+        "average": average_stems(model, case),
+        "retrieval": {stem: retrieved(donor.stems[stem], truth) for stem, truth in case.stems.items()},
+        "oracle": case.stems,
     }
 
 
-def _mean(rows: list[dict]) -> dict:
+def _mean(rows: list[dict], stems: tuple[str, ...]) -> dict:
     return {
         system: {
             level: {metric: float(np.mean([row[system][level][metric] for row in rows])) for metric in metrics}
-            for level, metrics in LEVELS.items()
+            for level, metrics in levels(stems).items()
         }
         for system in SYSTEMS
     }
@@ -215,13 +273,14 @@ HEADERS = {
     "chroma": "chroma corr. (higher)",
     "frame_excess_db": "loudest-frame excess dB",
     "l1": "L1 norm. log-mag (lower)",
+    "onset": "onset corr. (higher)",
 }
 
 
 def markdown(metrics: dict) -> str:
     """Song-level and accompaniment-level tables of the overall means, then per-track song rows."""
     lines = [f"{metrics['split']} split, {metrics['segments']} segments, target {metrics['target']}"]
-    for level, columns in LEVELS.items():
+    for level, columns in metrics["levels"].items():
         lines += ["", f"{level} level", "", _row(["system", *(HEADERS[m] for m in columns)]), _rule(len(columns))]
         for system in SYSTEMS:
             values = metrics["overall"][system][level]

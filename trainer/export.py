@@ -18,8 +18,8 @@ import numpy as np
 from trainer import layers
 from trainer.config import ModelConfig
 from vocals2song import storage
-from vocals2song.config import SpectralConfig
-from vocals2song.features import FeatureCodec, FeatureConfig
+from vocals2song.config import WITHOUT_VOCALS, SpectralConfig, stem_list
+from vocals2song.features import FeatureCodec, FeatureConfig, StemsCodec
 
 RELEASED_MODEL = str(pathlib.Path(__file__).resolve().parents[1] / "models" / "chorales")
 """The model released with the repository (models/chorales: `make model` retrains it)."""
@@ -42,6 +42,14 @@ class StemStatistics:
     def from_dict(cls, values: dict) -> StemStatistics:
         return cls(np.asarray(values["mean"], np.float32), np.asarray(values["std"], np.float32))
 
+    @classmethod
+    def of(cls, codec: FeatureCodec) -> StemStatistics:
+        return cls(codec.mean, codec.std)
+
+    @classmethod
+    def of_stems(cls, codecs: StemsCodec) -> dict[str, StemStatistics]:
+        return {stem: cls.of(codec) for stem, codec in zip(codecs.stems, codecs.codecs, strict=True)}
+
 
 @dataclasses.dataclass(frozen=True)
 class ExportMetadata:
@@ -53,9 +61,9 @@ class ExportMetadata:
     features: FeatureConfig
     model: ModelConfig
     source: str
-    target: str
+    target: str  # a stem, or comma-separated stems: the generator's channel groups, in order
     source_stats: StemStatistics
-    target_stats: StemStatistics
+    target_stats: dict[str, StemStatistics]  # per target stem
     step: int
     window_frames: int  # frames per generator call at generation: the training crop
     data_dir: str
@@ -68,7 +76,11 @@ class ExportMetadata:
             "model": self.model.to_dict(),
             "source": self.source,
             "target": self.target,
-            "stats": {"source": self.source_stats.to_dict(), "target": self.target_stats.to_dict()},
+            "stems": list(self.stems),
+            "stats": {
+                "source": self.source_stats.to_dict(),
+                "targets": {stem: stats.to_dict() for stem, stats in self.target_stats.items()},
+            },
             "step": self.step,
             "window_frames": self.window_frames,
             "data_dir": self.data_dir,
@@ -84,17 +96,39 @@ class ExportMetadata:
             source=values["source"],
             target=values["target"],
             source_stats=StemStatistics.from_dict(values["stats"]["source"]),
-            target_stats=StemStatistics.from_dict(values["stats"]["target"]),
+            target_stats=_target_stats(values),
             step=values["step"],
             window_frames=values["window_frames"],
             data_dir=values["data_dir"],
             source_level=values.get("source_level"),  # exports before it: estimated from the statistics
         )
 
-    def codec(self, stem: str) -> FeatureCodec:
-        """The feature codec of "source" or "target"; only the source is level-matched."""
-        stats, level = (self.source_stats, self.source_level) if stem == "source" else (self.target_stats, None)
-        return FeatureCodec(self.features, stats.mean, stats.std, self.spectral, level)
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """The target's stems, in the generator's channel order."""
+        return stem_list(self.target)
+
+    @property
+    def makes_accompaniment(self) -> bool:
+        """Whether the output is what a song adds to its vocal (the vocal is added back)."""
+        return self.source == "vocals" and all(stem in WITHOUT_VOCALS for stem in self.stems)
+
+    def source_codec(self) -> FeatureCodec:
+        """The source's feature codec, level-matched to the training sources."""
+        stats = self.source_stats
+        return FeatureCodec(self.features, stats.mean, stats.std, self.spectral, self.source_level)
+
+    def target_codec(self) -> StemsCodec:
+        stats = [self.target_stats[stem] for stem in self.stems]
+        return StemsCodec(self.stems, tuple(FeatureCodec(self.features, s.mean, s.std, self.spectral) for s in stats))
+
+
+def _target_stats(values: dict) -> dict[str, StemStatistics]:
+    """model.json's per-stem statistics; exports from before multi-stem targets kept one "target"."""
+    stats = values["stats"]
+    if "targets" not in stats:
+        return {values["target"]: StemStatistics.from_dict(stats["target"])}
+    return {stem: StemStatistics.from_dict(part) for stem, part in stats["targets"].items()}
 
 
 @dataclasses.dataclass
@@ -104,16 +138,18 @@ class ExportedModel:
     generator: object  # keras.Model
     metadata: ExportMetadata
     source_codec: FeatureCodec = dataclasses.field(init=False)
-    target_codec: FeatureCodec = dataclasses.field(init=False)
+    target_codec: StemsCodec = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
-        self.source_codec = self.metadata.codec("source")
-        self.target_codec = self.metadata.codec("target")
+        self.source_codec = self.metadata.source_codec()
+        self.target_codec = self.metadata.target_codec()
 
     spectral = property(lambda self: self.metadata.spectral)
     features = property(lambda self: self.metadata.features)
     source = property(lambda self: self.metadata.source)
     target = property(lambda self: self.metadata.target)
+    stems = property(lambda self: self.metadata.stems)
+    makes_accompaniment = property(lambda self: self.metadata.makes_accompaniment)
     step = property(lambda self: self.metadata.step)
     window_frames = property(lambda self: self.metadata.window_frames)
     multiple = property(lambda self: self.metadata.model.multiple, doc="input sides must be multiples of this")

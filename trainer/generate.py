@@ -103,12 +103,13 @@ def generate_features(
 def crossfaded(
     model: ExportedModel, spectrum: np.ndarray, mode: str, progress: Callable[[float], None] | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Complex source spectrum ``(bins_all, frames)`` -> generated magnitude and, for
-    predicted phase, unit phasors, both ``(bins_all, frames)``: windows crossfaded."""
-    frames = spectrum.shape[1]
+    """Complex source spectrum ``(bins_all, frames)`` -> each target stem's generated magnitude
+    and, for predicted phase, unit phasors, both ``(stems, bins_all, frames)``: windows crossfaded."""
+    frames, stems = spectrum.shape[1], model.target_codec
     window = generation_window(model)
-    magnitude = np.zeros((model.spectral.bins, frames), np.float64)
-    rotation = np.zeros((model.spectral.bins, frames), np.complex128) if mode == "predicted" else None
+    shape = (len(stems.stems), model.spectral.bins, frames)
+    magnitude = np.zeros(shape, np.float64)
+    rotation = np.zeros(shape, np.complex128) if mode == "predicted" else None
     total = np.zeros(frames)
     weights = crossfade_weights(window, crossfade_overlap(window))
     for start, features in generate_features(model, model.source_codec.encode(spectrum), window, progress=progress):
@@ -116,13 +117,24 @@ def crossfaded(
         if span <= 0:
             continue
         w = weights[:span]
-        magnitude[:, start : start + span] += w * model.target_codec.magnitude(features)[:, :span]
-        if rotation is not None:
-            phase = np.angle(model.target_codec.decode(features)[:, :span])
-            rotation[:, start : start + span] += w * np.exp(1j * phase)
+        for index, (stem_codec, part) in enumerate(zip(stems.codecs, stems.split(features), strict=True)):
+            magnitude[index, :, start : start + span] += w * stem_codec.magnitude(part)[:, :span]
+            if rotation is not None:
+                phase = np.angle(stem_codec.decode(part)[:, :span])
+                rotation[index, :, start : start + span] += w * np.exp(1j * phase)
         total[start : start + span] += w
     phasors = None if rotation is None else np.exp(1j * np.angle(rotation))
     return magnitude / np.maximum(total, 1e-12), phasors
+
+
+@dataclasses.dataclass(frozen=True)
+class Song:
+    """What one generation makes, every array ``(channels, samples)`` at the input's rate and
+    length: ``mix`` (the song, or the model's output alone) and each generated stem; one limiter
+    gain scales them all, so the stems sum to the generated part of ``mix``."""
+
+    mix: np.ndarray
+    stems: dict[str, np.ndarray]
 
 
 def generate(
@@ -133,16 +145,29 @@ def generate(
     vocals: bool = True,
     progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
-    """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate.
+    """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate (the
+    ``mix`` of ``generate_song``)."""
+    return generate_song(model, waveform, sample_rate, phase, vocals, progress).mix
+
+
+def generate_song(
+    model: ExportedModel,
+    waveform: np.ndarray,
+    sample_rate: int,
+    phase: str = "auto",
+    vocals: bool = True,
+    progress: Callable[[float], None] | None = None,
+) -> Song:
+    """Vocals ``(channels, samples)`` at ``sample_rate`` -> the song and its generated stems.
 
     The vocal is brought to the training vocals' level before the generator and the gain
     is undone afterwards, so a quiet take and a loud one get the same arrangement; the
     generated frames are bounded (``features.BOUND_STD``, ``CEILING_STD``); the input
     vocal is added back unchanged; a limiter touches only samples that would clip.
-    ``vocals=False`` returns the accompaniment alone (accompaniment models only).
+    ``vocals=False`` leaves the vocal out (accompaniment models only).
     ``progress`` receives the fraction done, from 0 to 1."""
     mode = _phase_mode(model, phase)
-    if not vocals and model.target != "accompaniment":
+    if not vocals and not model.makes_accompaniment:
         raise ValueError(
             f"this model generates the {model.target}, vocals included: --no-vocals needs an accompaniment model"
         )
@@ -152,15 +177,26 @@ def generate(
     gain = model.source_codec.level_gain(spectrum)
     share = GENERATOR_SHARE[mode]
     on_window = (lambda done: progress(share * done)) if progress else None
-    magnitude, phasors = crossfaded(model, spectrum * gain, mode, on_window)
-    generated = spectrum_to_audio(model.target_codec.cap_frames(magnitude), phasors, config, mono.shape[1]) / gain
-    generated = audio.resample(generated.astype(np.float32), config.sample_rate, sample_rate)[:, : waveform.shape[1]]
-    song = np.pad(generated, ((0, 0), (0, waveform.shape[1] - generated.shape[1])))
-    if model.target == "accompaniment" and vocals:
-        song = waveform + song
-    if progress:
-        progress(1.0)
-    return audio.limit(audio.to_channels(song, waveform.shape[0]).astype(np.float32), sample_rate, PEAK)
+    magnitudes, phasors = crossfaded(model, spectrum * gain, mode, on_window)
+    stems = {}
+    for index, (stem, stem_codec) in enumerate(zip(model.stems, model.target_codec.codecs, strict=True)):
+        stem_phasors = None if phasors is None else phasors[index]
+        made = spectrum_to_audio(stem_codec.cap_frames(magnitudes[index]), stem_phasors, config, mono.shape[1]) / gain
+        stems[stem] = _as_input(made, config.sample_rate, sample_rate, waveform.shape)
+        if progress:
+            progress(share + (1.0 - share) * (index + 1) / len(model.stems))
+    generated = np.sum(list(stems.values()), axis=0)
+    song = waveform + generated if model.makes_accompaniment and vocals else generated
+    limiter = audio.limiter_gain(song.astype(np.float32), sample_rate, PEAK)
+    return Song(
+        (song * limiter).astype(np.float32), {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
+    )
+
+
+def _as_input(generated: np.ndarray, rate: int, input_rate: int, shape: tuple[int, int]) -> np.ndarray:
+    """A generated mono waveform at ``rate`` -> the input's rate, length and channels."""
+    resampled = audio.resample(generated.astype(np.float32), rate, input_rate)[:, : shape[1]]
+    return audio.to_channels(np.pad(resampled, ((0, 0), (0, shape[1] - resampled.shape[1]))), shape[0])
 
 
 def read_vocals(path: str, limits: audio.AudioLimits | None = None) -> tuple[np.ndarray, int]:
@@ -177,23 +213,27 @@ PICTURE_HZ = (30.0, 8000.0)  # the picture's frequency range: bass fundamentals 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
-def spectrogram_png(path: str, vocals: np.ndarray, song: np.ndarray, sample_rate: int) -> None:
-    """Writes the input vocals' and the song's spectrograms on a log-frequency axis (a chord is
-    a stack of lines whose spacing does not depend on the key), on one dB scale (so the
-    accompaniment's level beside the vocal shows), and the song's pitch classes over time.
+def spectrogram_png(
+    path: str, vocals: np.ndarray, song: np.ndarray, sample_rate: int, stems: dict[str, np.ndarray] | None = None
+) -> None:
+    """Writes the input vocals' and the song's spectrograms (and each of ``stems``, one row per
+    stem) on a log-frequency axis (a chord is a stack of lines whose spacing does not depend on
+    the key), on one dB scale (so the accompaniment's level beside the vocal shows), and the
+    song's pitch classes over time.
 
     Drawn on a ``Figure`` of its own, not through pyplot, whose global state is not
     thread-safe: the web app draws in several worker threads at once."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(10, 8), layout="constrained")
-    axes = figure.subplots(3, 1, sharex=True, height_ratios=(2, 2, 1))
-    spectra = [np.abs(librosa.stft(w.mean(axis=0), n_fft=4096, hop_length=1024)) for w in (vocals, song)]
+    named = [("input vocals", vocals), ("generated song", song), *((f"stem: {s}", x) for s, x in (stems or {}).items())]
+    figure = Figure(figsize=(10, 2.5 * len(named) + 3), layout="constrained")
+    axes = figure.subplots(len(named) + 1, 1, sharex=True, height_ratios=(*(2,) * len(named), 1))
+    spectra = [np.abs(librosa.stft(w.mean(axis=0), n_fft=4096, hop_length=1024)) for _, w in named]
     reference = max(float(spectrum.max()) for spectrum in spectra) or 1.0
     frequencies = librosa.fft_frequencies(sr=sample_rate, n_fft=4096)
     shown = (frequencies >= PICTURE_HZ[0]) & (frequencies <= PICTURE_HZ[1])
     times = librosa.frames_to_time(np.arange(spectra[0].shape[1]), sr=sample_rate, hop_length=1024)
-    for axis, title, spectrum in zip(axes, ("input vocals", "generated song"), spectra, strict=False):
+    for axis, (title, _), spectrum in zip(axes, named, spectra, strict=False):
         decibels = librosa.amplitude_to_db(spectrum[shown], ref=reference, top_db=80)
         image = axis.pcolormesh(times, frequencies[shown], decibels, shading="nearest", cmap="magma", vmin=-80, vmax=0)
         axis.set_yscale("log")
@@ -201,10 +241,10 @@ def spectrogram_png(path: str, vocals: np.ndarray, song: np.ndarray, sample_rate
         axis.set_ylabel("frequency (Hz)")
         figure.colorbar(image, ax=axis, label="dB")
     chroma = librosa.feature.chroma_stft(S=np.square(spectra[1]), sr=sample_rate, n_fft=4096, tuning=0.0)
-    image = axes[2].pcolormesh(times, np.arange(12), chroma, shading="nearest", cmap="magma", vmin=0, vmax=1)
-    axes[2].set_yticks(np.arange(12), PITCH_CLASSES, fontsize=7)
-    axes[2].set_title("song's pitch classes")
-    figure.colorbar(image, ax=axes[2], label="share")
+    image = axes[-1].pcolormesh(times, np.arange(12), chroma, shading="nearest", cmap="magma", vmin=0, vmax=1)
+    axes[-1].set_yticks(np.arange(12), PITCH_CLASSES, fontsize=7)
+    axes[-1].set_title("song's pitch classes")
+    figure.colorbar(image, ax=axes[-1], label="share")
     axes[-1].set_xlabel("time (s)")
     storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:
@@ -218,36 +258,63 @@ class Generated:
     picture: str | None
     seconds: float
     error: str | None = None
+    stems: dict[str, str] = dataclasses.field(default_factory=dict)  # stem -> written path, with stems_dir
+
+
+SONG_FILE = "song.wav"  # beside the stems in a stems folder
+
+
+def write_stems(song: Song, stems_dir: str, rate: int) -> dict[str, str]:
+    """``stems_dir/<stem>.wav`` for each generated stem, and the mix as ``song.wav``."""
+    written = {}
+    for stem, waveform in song.stems.items():
+        written[stem] = storage.join(stems_dir, f"{stem}.wav")
+        audio.write(written[stem], waveform, rate)
+    audio.write(storage.join(stems_dir, SONG_FILE), song.mix, rate)
+    return written
 
 
 def generate_file(
-    model: ExportedModel, vocals_path: str, song_path: str, phase: str = "auto", vocals: bool = True
+    model: ExportedModel,
+    vocals_path: str,
+    song_path: str,
+    phase: str = "auto",
+    vocals: bool = True,
+    stems_dir: str | None = None,
 ) -> Generated:
-    """One file in, ``song_path`` and a PNG beside it (same name, .png) out."""
+    """One file in, ``song_path`` and a PNG beside it (same name, .png) out; with ``stems_dir``
+    each generated stem too (``write_stems``)."""
     started = time.monotonic()
     waveform, rate = read_vocals(vocals_path)
-    song = generate(model, waveform, rate, phase, vocals)
-    audio.write(song_path, song, rate)
+    song = generate_song(model, waveform, rate, phase, vocals)
+    audio.write(song_path, song.mix, rate)
+    written = write_stems(song, stems_dir, rate) if stems_dir else {}
     picture = os.path.splitext(song_path)[0] + ".png"
-    spectrogram_png(picture, waveform, song, rate)
-    return Generated(vocals_path, song_path, picture, time.monotonic() - started)
+    spectrogram_png(picture, waveform, song.mix, rate, song.stems if len(song.stems) > 1 else None)
+    return Generated(vocals_path, song_path, picture, time.monotonic() - started, stems=written)
 
 
 def generate_dir(
-    model: ExportedModel, vocals_dir: str, output_dir: str, phase: str = "auto", vocals: bool = True
+    model: ExportedModel,
+    vocals_dir: str,
+    output_dir: str,
+    phase: str = "auto",
+    vocals: bool = True,
+    stems_dir: str | None = None,
 ) -> list[Generated]:
-    """Every file in ``vocals_dir`` -> ``output_dir/<name>.wav``; a bad file is reported
-    and skipped, the others are still done."""
+    """Every file in ``vocals_dir`` -> ``output_dir/<name>.wav`` (and its stems in
+    ``stems_dir/<name>/``); a bad file is reported and skipped, the others are still done."""
     fs, resolved = storage.filesystem(vocals_dir)
     names = sorted(os.path.basename(p) for p in fs.ls(resolved, detail=False) if fs.isfile(p))
     if not names:
         raise GenerationError(f"{vocals_dir}: no files to generate from")
     results = []
     for index, name in enumerate(names, start=1):
-        source = storage.join(vocals_dir, name)
-        target = storage.join(output_dir, os.path.splitext(name)[0] + ".wav")
+        source, stem = storage.join(vocals_dir, name), os.path.splitext(name)[0]
+        target = storage.join(output_dir, stem + ".wav")
+        stems = storage.join(stems_dir, stem) if stems_dir else None
         try:
-            result = generate_file(model, source, target, phase, vocals)
+            result = generate_file(model, source, target, phase, vocals, stems)
             log.info("[%d/%d] %s -> %s (%.1f s)", index, len(names), name, target, result.seconds)
         except audio.AudioError as error:
             result = Generated(source, None, None, 0.0, str(error))

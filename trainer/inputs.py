@@ -17,26 +17,30 @@ import tensorflow as tf
 
 from trainer.config import InputConfig
 from vocals2song import codec, inspection
-from vocals2song.features import FeatureCodec, active_level
+from vocals2song.features import FeatureCodec, StemsCodec, active_level
 from vocals2song.manifest import DatasetError, Manifest
 
 log = logging.getLogger(__name__)
 
 
-def stem_codecs(manifest: Manifest, config: InputConfig) -> tuple[FeatureCodec, FeatureCodec]:
-    """Feature codecs of source and target with the manifest's statistics.
+def stem_codecs(manifest: Manifest, config: InputConfig) -> tuple[FeatureCodec, StemsCodec]:
+    """Feature codecs of the source and of the target's stems, with the manifest's statistics.
 
     A derived accompaniment has no statistics of its own; it is normalised with the
     mixture's, which only shifts and scales it (the inverse uses the same numbers).
     """
     check_stems(manifest, config)
-    target_stats = config.target if config.target in manifest.stats else "mixture"
-    if target_stats != config.target:
-        log.info("target %s has no statistics in the data set; normalising it with the mixture's", config.target)
-    return (
-        FeatureCodec(config.features, *manifest.stat_arrays(config.source), manifest.config),
-        FeatureCodec(config.features, *manifest.stat_arrays(target_stats), manifest.config),
+    return codec_of(manifest, config, config.source), StemsCodec(
+        config.targets, tuple(codec_of(manifest, config, stem) for stem in config.targets)
     )
+
+
+def codec_of(manifest: Manifest, config: InputConfig, stem: str) -> FeatureCodec:
+    """One stem's codec; a stem without statistics of its own (a derived accompaniment) uses the mixture's."""
+    stats = stem if stem in manifest.stats else "mixture"
+    if stats != stem:
+        log.info("stem %s has no statistics in the data set; normalising it with the mixture's", stem)
+    return FeatureCodec(config.features, *manifest.stat_arrays(stats), manifest.config)
 
 
 LEVEL_SAMPLE = 32  # tracks whose first segment measures the source's typical level
@@ -56,21 +60,24 @@ def source_level(manifest: Manifest, data_dir: str, config: InputConfig) -> floa
 
 
 def check_stems(manifest: Manifest, config: InputConfig) -> None:
+    """The source and every target stem must be stored, or derivable (the accompaniment)."""
+    stored = ", ".join(manifest.stems)
     if config.source not in manifest.stems:
+        raise DatasetError(f"source stem {config.source!r} is not in the data set (it stores {stored})")
+    if len(set(config.targets)) != len(config.targets) or not config.targets:
+        raise ValueError(f"--target must name each stem once, got {config.target!r}")
+    derivable = {"accompaniment"} if {"mixture", "vocals"} <= set(manifest.stems) else set()
+    missing = [stem for stem in config.targets if stem not in manifest.stems and stem not in derivable]
+    if missing:
         raise DatasetError(
-            f"source stem {config.source!r} is not in the data set (it stores {', '.join(manifest.stems)})"
-        )
-    derivable = config.target == "accompaniment" and {"mixture", "vocals"} <= set(manifest.stems)
-    if config.target not in manifest.stems and not derivable:
-        raise DatasetError(
-            f"target stem {config.target!r} is not in the data set and cannot be derived "
-            f"(it stores {', '.join(manifest.stems)})"
+            f"target stem(s) {', '.join(missing)} not in the data set and cannot be derived (it stores {stored}); "
+            f"rebuild it with `vocals2song dataset --stems {','.join(dict.fromkeys((*manifest.stems, *missing)))}`"
         )
 
 
-def _target(parsed: dict, target: str):
-    if target in parsed:
-        return parsed[target]
+def _target(parsed: dict, stem: str):
+    if stem in parsed:
+        return parsed[stem]
     return tf.cast(parsed["mixture"], tf.float32) - tf.cast(parsed["vocals"], tf.float32)
 
 
@@ -90,7 +97,7 @@ def random_equaliser(rows: int, deviation: float, seed: int | None = None, batch
 
 
 def feature_encoder(manifest: Manifest, config: InputConfig, training: bool, seed: int | None = None):
-    """(stored source, stored target) -> (source, target) features, for one crop or a batch:
+    """(stored source, stored target stems) -> (source, target) features, for one crop or a batch:
     the normalised log-magnitudes (and phase) the model sees, with the timbre jitter on
     training sources. The input pipeline applies it per crop (``encode_on`` "input") or the
     train step per batch, on the accelerator ("step")."""
@@ -117,9 +124,10 @@ def make_dataset(
     worker: tuple[int, int] = (0, 1),
     encode: bool = True,
 ) -> tf.data.Dataset:
-    """(source, target) float32 feature batches ``(batch, rows, crop_frames, C)``; with
-    ``encode=False`` the stored crops instead, ``(batch, channels, bins_all, crop_frames, 2)``
-    (float16, a derived target float32), for ``feature_encoder`` to turn into features later.
+    """(source, target) float32 feature batches ``(batch, rows, crop_frames, C)`` (the target's
+    ``C`` times its stems); with ``encode=False`` the stored crops instead: the source's and a
+    tuple of the target stems', each ``(batch, channels, bins_all, crop_frames, 2)`` (float16, a
+    derived accompaniment float32), for ``feature_encoder`` to turn into features later.
 
     Training: shuffled shards and crops, random crop positions, repeated forever.
     Evaluation: shards in order, one crop from the start of each segment, one pass.
@@ -185,18 +193,21 @@ def _crops(manifest: Manifest, config: InputConfig, training: bool, seed: int | 
             starts = tf.random.uniform([config.crops_per_segment], 0, last_start + 1, dtype=tf.int32, seed=seed)
         else:
             starts = tf.zeros([1], tf.int32)
-        source, target = parsed[config.source], _target(parsed, config.target)
+        source, target = parsed[config.source], tuple(_target(parsed, stem) for stem in config.targets)
 
         def crop(start):
             end = start + config.crop_frames
-            pair = source[:, :, start:end], target[:, :, start:end]
+            pair = source[:, :, start:end], tuple(stem[:, :, start:end] for stem in target)
             return features(*pair) if encode else pair
 
         if encode:
-            shape = (config.features.rows, config.crop_frames, config.features.channels)
-            signature = (tf.TensorSpec(shape, tf.float32), tf.TensorSpec(shape, tf.float32))
+            rows, channels = config.features.rows, config.features.channels
+            signature = tuple(
+                tf.TensorSpec((rows, config.crop_frames, channels * stems), tf.float32) for stems in (1, len(target))
+            )
         else:
-            signature = tuple(tf.TensorSpec([*x.shape[:2], config.crop_frames, 2], x.dtype) for x in (source, target))
+            stored = lambda x: tf.TensorSpec([*x.shape[:2], config.crop_frames, 2], x.dtype)  # noqa: E731
+            signature = (stored(source), tuple(stored(stem) for stem in target))
         return tf.data.Dataset.from_tensor_slices(tf.map_fn(crop, starts, fn_output_signature=signature))
 
     return crops

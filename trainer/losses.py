@@ -10,11 +10,12 @@ right pitch classes, in whatever octave and timbre.
 from __future__ import annotations
 
 import librosa
+import numpy as np
 import tensorflow as tf
 import tensorflow.experimental.numpy as tnp
 
 from vocals2song.config import SpectralConfig
-from vocals2song.features import BOUND_STD, LOG_EPSILON, FeatureCodec
+from vocals2song.features import BOUND_STD, LOG_EPSILON, FeatureCodec, StemsCodec
 
 CORRELATION_EPSILON = 1e-6
 
@@ -37,11 +38,14 @@ class CompressedL2:
     ``exp(exponent * std * x)``.
     """
 
-    def __init__(self, codec: FeatureCodec, exponent: float = 0.3):
-        self._scale = tf.constant(exponent * codec.row_std[:, None, None], tf.float32)  # (rows, 1, 1)
+    def __init__(self, codecs: StemsCodec, exponent: float = 0.3):
+        row_std = np.stack([codec.row_std for codec in codecs.codecs], axis=-1)[:, None, :]  # (rows, 1, stems)
+        self._scale = tf.constant(exponent * row_std, tf.float32)
+        self._channels = codecs.config.channels
 
     def _compressed(self, features: tf.Tensor) -> tf.Tensor:
-        return tf.exp(self._scale * tf.minimum(features[..., :1], BOUND_STD))
+        """Each stem's compressed magnitude ``(..., rows, frames, stems)``: its first channel."""
+        return tf.exp(self._scale * tf.minimum(features[..., :: self._channels], BOUND_STD))
 
     def __call__(self, fake: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
         return tf.reduce_mean(tf.square(self._compressed(fake) - self._compressed(real)), axis=[1, 2, 3])
@@ -54,18 +58,24 @@ def _power(codec: FeatureCodec, features: tf.Tensor) -> tf.Tensor:
     return tf.square(tf.maximum(tf.exp(log_magnitude) - LOG_EPSILON, 0.0))
 
 
+def _stems_power(codecs: StemsCodec, features: tf.Tensor) -> tf.Tensor:
+    """The stems' summed power ``(batch, bins, frames)``: what their mix holds, phases aside."""
+    return tf.add_n([_power(codec, part) for codec, part in zip(codecs.codecs, codecs.split(features), strict=True)])
+
+
 class ChromaDistance:
     """1 - per-frame Pearson correlation of chroma, averaged over frames: ``(batch,)``.
 
-    With a ``source_codec`` the chroma compared is the song's: the source's power added to the
+    A multi-stem target is compared as its mix (the stems' summed power). With a
+    ``source_codec`` the chroma compared is the song's: the source's power added to the
     generated and to the true target's (the evaluation's song-level chroma, phases aside), so
     the term pays for what the accompaniment adds to the voice, at the level it adds it.
     """
 
-    def __init__(self, codec: FeatureCodec, spectral: SpectralConfig, source_codec: FeatureCodec | None = None):
-        self._codec, self._source_codec = codec, source_codec
+    def __init__(self, codecs: StemsCodec, spectral: SpectralConfig, source_codec: FeatureCodec | None = None):
+        self._codecs, self._source_codec = codecs, source_codec
         filters = librosa.filters.chroma(sr=spectral.sample_rate, n_fft=spectral.n_fft, tuning=0.0)
-        self._filters = tf.constant(filters[:, : codec.config.bins].T, tf.float32)  # (bins, 12)
+        self._filters = tf.constant(filters[:, : codecs.config.bins].T, tf.float32)  # (bins, 12)
 
     def _chroma(self, power: tf.Tensor) -> tf.Tensor:
         """Power ``(batch, bins, frames)`` -> mean-centred chroma ``(batch, frames, 12)``."""
@@ -73,7 +83,7 @@ class ChromaDistance:
         return chroma - tf.reduce_mean(chroma, axis=-1, keepdims=True)
 
     def __call__(self, fake: tf.Tensor, real: tf.Tensor, source: tf.Tensor | None = None) -> tf.Tensor:
-        p_fake, p_real = _power(self._codec, fake), _power(self._codec, real)
+        p_fake, p_real = _stems_power(self._codecs, fake), _stems_power(self._codecs, real)
         if self._source_codec is not None:
             p_source = _power(self._source_codec, source)
             p_fake, p_real = p_fake + p_source, p_real + p_source

@@ -41,14 +41,17 @@ def _init():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
-def generator(config: ModelConfig, channels: int, bins: int, row_hz: np.ndarray | None = None) -> keras.Model:
-    """The generator ``config.generator`` names: ``(batch, bins, frames, channels)`` -> same
-    shape, linear output (features are normalised log-magnitudes and phase / pi, not pixels).
-    ``row_hz`` (each row's centre in Hz) is needed with ``config.pitch_context``."""
+def generator(
+    config: ModelConfig, channels: int, bins: int, row_hz: np.ndarray | None = None, outputs: int | None = None
+) -> keras.Model:
+    """The generator ``config.generator`` names: ``(batch, bins, frames, channels)`` ->
+    ``(batch, bins, frames, outputs)`` (default: ``channels``; a multi-stem target has a group of
+    channels per stem), linear output (features are normalised log-magnitudes and phase / pi,
+    not pixels). ``row_hz`` (each row's centre in Hz) is needed with ``config.pitch_context``."""
     if config.pitch_context and (row_hz is None or len(row_hz) != bins):
         raise ValueError(f"pitch_context needs the Hz of each of the {bins} rows")
     build = {"unet": unet, "temporal": temporal}[config.generator]
-    return build(config, channels, bins, row_hz)
+    return build(config, channels, bins, row_hz, outputs or channels)
 
 
 def _source(config: ModelConfig, channels: int, bins: int | None, row_hz: np.ndarray | None):
@@ -57,7 +60,7 @@ def _source(config: ModelConfig, channels: int, bins: int | None, row_hz: np.nda
     return inputs, PitchContext(row_hz, name="pitch_context")(inputs) if config.pitch_context else inputs
 
 
-def unet(config: ModelConfig, channels: int, bins: int | None = None, row_hz: np.ndarray | None = None) -> keras.Model:
+def unet(config: ModelConfig, channels: int, bins: int | None, row_hz: np.ndarray | None, outputs: int) -> keras.Model:
     """pix2pix's U-Net: 4x4 kernels over frequency and time, skips at every scale."""
     inputs, x = _source(config, channels, bins, row_hz)
     skips = []
@@ -67,13 +70,11 @@ def unet(config: ModelConfig, channels: int, bins: int | None = None, row_hz: np
     for block, skip in enumerate(reversed(skips[:-1])):
         x = _up(x, config.filters * min(2 ** (config.depth - 2 - block), 8), config.dropout if block < 3 else 0.0)
         x = layers.Concatenate()([x, skip])
-    outputs = layers.Conv2DTranspose(channels, 4, strides=2, padding="same", kernel_initializer=_init(), name="target")(
-        x
-    )
-    return keras.Model(inputs, outputs, name="generator")
+    target = layers.Conv2DTranspose(outputs, 4, strides=2, padding="same", kernel_initializer=_init(), name="target")
+    return keras.Model(inputs, target(x), name="generator")
 
 
-def temporal(config: ModelConfig, channels: int, bins: int, row_hz: np.ndarray | None = None) -> keras.Model:
+def temporal(config: ModelConfig, channels: int, bins: int, row_hz: np.ndarray | None, outputs: int) -> keras.Model:
     """Each frame's whole spectrum is one vector; residual blocks of dilated 1-D convolutions
     mix them over time. Harmony is a relation across the whole frequency axis (a chord's
     notes lie octaves apart) and across seconds (the key, the next chord): the U-Net sees
@@ -90,16 +91,19 @@ def temporal(config: ModelConfig, channels: int, bins: int, row_hz: np.ndarray |
         if config.dropout:
             h = layers.Dropout(config.dropout)(h)
         x = layers.Add()([x, layers.Conv1D(config.temporal_channels, 1)(h)])
-    x = layers.Dense(bins * channels)(layers.LayerNormalization()(x))
-    x = layers.Reshape((-1, bins, channels))(x)
-    outputs = layers.Permute((2, 1, 3), name="target")(x)
-    return keras.Model(inputs, outputs, name="generator")
+    x = layers.Dense(bins * outputs)(layers.LayerNormalization()(x))
+    x = layers.Reshape((-1, bins, outputs))(x)
+    return keras.Model(inputs, layers.Permute((2, 1, 3), name="target")(x), name="generator")
 
 
-def discriminator(config: ModelConfig, channels: int, bins: int | None = None) -> keras.Model:
-    """PatchGAN: logits per patch that (source, target) is a real pair."""
+def discriminator(
+    config: ModelConfig, channels: int, bins: int | None = None, targets: int | None = None
+) -> keras.Model:
+    """PatchGAN: logits per patch that (source, target) is a real pair. A multi-stem target
+    (``targets`` channels, default ``channels``) is judged as one arrangement: all its stems
+    enter the first layer together, so a bass that does not fit the drums is found out."""
     source = keras.Input((bins, None, channels), name="source")
-    target = keras.Input((bins, None, channels), name="target")
+    target = keras.Input((bins, None, targets or channels), name="target")
     x = layers.Concatenate()([source, target])
     x = _down(x, config.disc_filters, norm=False)
     x = _down(x, config.disc_filters * 2)

@@ -94,12 +94,12 @@ class Trainer:
         self.chroma = losses.ChromaDistance(self.target_codec, spectral, song) if config.chroma_weight else None
         self.compressed = losses.CompressedL2(self.target_codec) if config.reconstruction == "compressed_l2" else None
         tf.keras.utils.set_random_seed(config.seed)
-        channels, bins = config.input.features.channels, config.input.features.rows
+        channels, bins, targets = config.input.features.channels, config.input.features.rows, self.target_codec.channels
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
             row_hz = row_frequencies(config.input.features, spectral.sample_rate, spectral.n_fft)
-            self.generator = models.generator(config.model, channels, bins, row_hz)
-            self.discriminator = models.discriminator(config.model, channels, bins)
+            self.generator = models.generator(config.model, channels, bins, row_hz, targets)
+            self.discriminator = models.discriminator(config.model, channels, bins, targets)
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()
             self.g_optimizer.build(self.generator.trainable_variables)
@@ -248,8 +248,8 @@ class Trainer:
             model=self.config.model,
             source=self.config.input.source,
             target=self.config.input.target,
-            source_stats=export.StemStatistics(self.source_codec.mean, self.source_codec.std),
-            target_stats=export.StemStatistics(self.target_codec.mean, self.target_codec.std),
+            source_stats=export.StemStatistics.of(self.source_codec),
+            target_stats=export.StemStatistics.of_stems(self.target_codec),
             step=int(self.step.numpy()),
             window_frames=self.config.input.crop_frames,
             data_dir=self.config.data_dir,
@@ -284,15 +284,23 @@ class _Summaries:
         length = (frames - 1) * spectral.hop_length
         phase = "predicted" if trainer.config.input.features.kind == "logmag_phase" else "griffinlim"
         with self.train.as_default():
-            for name, features, codec in (
-                ("source", source[:1], trainer.source_codec),
-                ("target", target[:1], trainer.target_codec),
-                ("generated", fake, trainer.target_codec),
-            ):
+            for name, features, codec in _shown(trainer, source[:1], target[:1], fake):
                 tf.summary.image(f"spectrogram/{name}", picture(features), step=step)
                 waveform = to_waveform(codec, np.asarray(features[0]), spectral, length, phase)
                 peak = max(float(np.abs(waveform).max()), 1e-6)
                 tf.summary.audio(f"audio/{name}", (waveform / peak).T[np.newaxis], spectral.sample_rate, step=step)
+
+
+def _shown(trainer: Trainer, source, target, fake) -> list[tuple[str, Any, Any]]:
+    """(name, features, codec) of what the summaries show: the source, then each target stem
+    true and generated (named "target_drums"... when there are several)."""
+    stems = trainer.target_codec
+    name = lambda kind, stem: kind if len(stems.stems) == 1 else f"{kind}_{stem}"  # noqa: E731
+    shown = [("source", source, trainer.source_codec)]
+    for kind, features in (("target", target), ("generated", fake)):
+        parts = zip(stems.stems, stems.split(features), stems.codecs, strict=True)
+        shown += [(name(kind, stem), part, codec) for stem, part, codec in parts]
+    return shown
 
 
 def _eta(seconds: float) -> str:

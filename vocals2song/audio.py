@@ -153,7 +153,13 @@ def rms_db(waveform: np.ndarray) -> float:
 
 def limit(waveform: np.ndarray, sample_rate: int, ceiling: float = 0.99, attack_seconds: float = 0.005) -> np.ndarray:
     """Peak limiter for ``(channels, samples)``: gain reduction only where a sample would pass
-    ``ceiling``, eased in and out over ``attack_seconds``; elsewhere the audio is untouched.
+    ``ceiling``, eased in and out over ``attack_seconds``; elsewhere the audio is untouched."""
+    return (waveform * limiter_gain(waveform, sample_rate, ceiling, attack_seconds)).astype(waveform.dtype)
+
+
+def limiter_gain(waveform: np.ndarray, sample_rate: int, ceiling: float = 0.99, attack_seconds: float = 0.005):
+    """The gain per sample ``(samples,)`` that ``limit`` applies (all ones when nothing would
+    clip); parts of a mix scaled by it still sum to the limited mix.
 
     The gain is the running minimum of the needed gain over +-2 attack windows, averaged over
     +-1: every average then includes the minimum at its centre, so it never lets a peak past.
@@ -162,10 +168,10 @@ def limit(waveform: np.ndarray, sample_rate: int, ceiling: float = 0.99, attack_
 
     needed = np.minimum(1.0, ceiling / np.maximum(np.abs(waveform).max(axis=0), 1e-12))
     if needed.min() >= 1.0:
-        return waveform
+        return np.ones(waveform.shape[1], waveform.dtype)
     width = max(1, int(attack_seconds * sample_rate))
     gain = ndimage.uniform_filter1d(ndimage.minimum_filter1d(needed, 4 * width + 1), 2 * width + 1)
-    return (waveform * np.minimum(gain, needed)).astype(waveform.dtype)
+    return np.minimum(gain, needed).astype(waveform.dtype)
 
 
 def to_channels(waveform: np.ndarray, channels: int) -> np.ndarray:

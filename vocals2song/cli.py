@@ -102,12 +102,16 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     fs, resolved = storage.filesystem(options.vocals)
     keep_vocals = not options.no_vocals
     if fs.isdir(resolved):
-        results = generate.generate_dir(model, options.vocals, options.output, options.phase, keep_vocals)
+        results = generate.generate_dir(
+            model, options.vocals, options.output, options.phase, keep_vocals, options.stems
+        )
         failed = [result for result in results if result.error]
         print(f"{len(results) - len(failed)} of {len(results)} songs written to {options.output}")
         return 1 if failed else 0
-    result = generate.generate_file(model, options.vocals, options.output, options.phase, keep_vocals)
+    result = generate.generate_file(model, options.vocals, options.output, options.phase, keep_vocals, options.stems)
     print(f"song: {result.song}\npicture: {result.picture}\n({result.seconds:.1f} s)")
+    for stem, path in result.stems.items():
+        print(f"stem {stem}: {path}")
     return 0
 
 

@@ -13,6 +13,13 @@ STEMS = ("vocals", "mixture", "accompaniment", "drums", "bass", "other")
 """Stems a record may store. ``accompaniment`` is derived (bass + drums + other)."""
 
 ACCOMPANIMENT_PARTS = ("drums", "bass", "other")
+WITHOUT_VOCALS = ("accompaniment", *ACCOMPANIMENT_PARTS)
+"""Stems that hold no vocal: a song is its vocal plus any of them that do not overlap."""
+
+
+def stem_list(text: str) -> tuple[str, ...]:
+    """A comma-separated list of stems ("drums, bass,other") as a tuple, blanks dropped."""
+    return tuple(stem.strip() for stem in text.split(",") if stem.strip())
 
 
 class ConfigMismatchError(ValueError):

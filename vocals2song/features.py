@@ -269,6 +269,44 @@ class FeatureCodec:
         return (self.magnitude(features) * np.exp(1j * phase)).astype(np.complex64)
 
 
+@dataclasses.dataclass(frozen=True)
+class StemsCodec:
+    """The target's stems side by side: stem ``i``'s features are channels ``[i*C, (i+1)*C)``
+    of one array, each encoded with its own codec (its own statistics), so one generator writes
+    every stem in one pass and each stem decodes on its own."""
+
+    stems: tuple[str, ...]
+    codecs: tuple[FeatureCodec, ...]
+
+    def __post_init__(self) -> None:
+        if not self.stems or len(self.stems) != len(self.codecs):
+            raise ValueError(f"one codec per stem: {len(self.stems)} stems, {len(self.codecs)} codecs")
+
+    @property
+    def config(self) -> FeatureConfig:
+        return self.codecs[0].config
+
+    @property
+    def channels(self) -> int:
+        """Feature channels of all stems together."""
+        return len(self.stems) * self.config.channels
+
+    def split(self, features):
+        """Features ``(..., C * stems)`` -> one ``(..., C)`` slice per stem."""
+        step = self.config.channels
+        return [features[..., i * step : (i + 1) * step] for i in range(len(self.stems))]
+
+    def encode_tf(self, stored):
+        """One stored STFT per stem (``FeatureCodec.encode_tf``'s input) -> their features, concatenated."""
+        import tensorflow as tf
+
+        return tf.concat([codec.encode_tf(x) for codec, x in zip(self.codecs, stored, strict=True)], axis=-1)
+
+    def encode(self, spectra) -> np.ndarray:
+        """One complex STFT ``(bins_all, frames)`` per stem -> their features, concatenated."""
+        return np.concatenate([codec.encode(x) for codec, x in zip(self.codecs, spectra, strict=True)], axis=-1)
+
+
 def spectrum_to_audio(magnitude: np.ndarray, phasors: np.ndarray | None, config, length: int) -> np.ndarray:
     """Magnitude ``(bins_all, frames)`` with unit phasors (inverse STFT), or without them
     (phase rebuilt by Griffin-Lim) -> float32 ``(1, length)``. ``config``: the SpectralConfig."""

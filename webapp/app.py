@@ -63,7 +63,7 @@ def refusal(method: str, host: str | None, origin: str | None, settings: Setting
 def model_options(model: ExportedModel) -> dict:
     """The listener-facing options this model supports (the page builds its controls from them)."""
     phases = ["predicted", "griffinlim"] if model.features.channels > 1 else ["griffinlim"]
-    return {"phases": phases, "default_phase": phases[0], "can_drop_vocals": model.target == "accompaniment"}
+    return {"phases": phases, "default_phase": phases[0], "can_drop_vocals": model.makes_accompaniment}
 
 
 def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> jobs_module.Work:
