@@ -113,3 +113,19 @@ def shard_bytes(out: str) -> dict[str, bytes]:
     """Every shard of a data set directory, by relative path: for byte-for-byte comparisons."""
     paths = sorted(glob.glob(os.path.join(out, "*", "*.tfrecord*")))
     return {os.path.relpath(path, out): open(path, "rb").read() for path in paths}
+
+
+STEMS = ("vocals", "drums", "bass", "other", "mixture")
+
+
+@pytest.fixture(scope="session")
+def stems_dataset_dir(musdb_root, tmp_path_factory) -> str:
+    """``dataset_dir``'s job storing every stem: what multi-stem models train on."""
+    from pipelines import dataset
+    from pipelines.options import make_options
+
+    out = str(tmp_path_factory.mktemp("stems") / "data")
+    dataset.run(
+        make_options(musdb_root, out, segment_seconds=SEGMENT_SECONDS, stems=STEMS), ["--runner=DirectRunner"], ["test"]
+    )
+    return out
