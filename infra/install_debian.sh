@@ -6,14 +6,16 @@
 #             tests/test_render.py
 #   browser   chromium: the browser tests (tests/test_browser.py), driven through Playwright
 #             with executable_path, so no browser is ever downloaded
+#   separation ffmpeg: museval (a separator's SDR in `vocals2song evaluate`) imports musdb, whose
+#             stempeg refuses to import without it
 # Best effort by default (those tests skip, saying why, without them); with --require (what
 # .ci/run and `make demo` pass) a failed install fails the run.
-#   infra/install_debian.sh [--require] [render] [browser]
+#   infra/install_debian.sh [--require] [render] [browser] [separation]
 set -uo pipefail
 require=false
 [[ "${1:-}" == "--require" ]] && { require=true; shift; }
 groups=("$@")
-[[ ${#groups[@]} -eq 0 ]] && groups=(render browser)
+[[ ${#groups[@]} -eq 0 ]] && groups=(render browser separation)
 
 # file that proves the package is there -> package
 declare -A NEEDED=()
@@ -25,7 +27,8 @@ for group in "${groups[@]}"; do
       NEEDED[/usr/share/sounds/sf2/TimGM6mb.sf2]=timgm6mb-soundfont
       ;;
     browser) NEEDED[/usr/bin/chromium]=chromium ;;
-    *) echo "unknown group $group (render, browser)" >&2; exit 2 ;;
+    separation) NEEDED[/usr/bin/ffmpeg]=ffmpeg ;;
+    *) echo "unknown group $group (render, browser, separation)" >&2; exit 2 ;;
   esac
 done
 missing() { for file in "${!NEEDED[@]}"; do [[ -e "$file" ]] || echo "${NEEDED[$file]}"; done; }

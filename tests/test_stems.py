@@ -145,3 +145,46 @@ def test_evaluate_scores_each_stem_against_its_own_baselines(stems_model, stems_
     # The true stems sum to the true accompaniment up to their float16 storage: 0.003 dB here.
     assert overall["oracle"]["song"]["lsd_db"] < 0.01
     assert "drums level" in evaluate.markdown(metrics)
+
+
+def test_sdr_is_the_signal_to_noise_ratio_of_an_estimate_with_white_noise():
+    from trainer import separation
+
+    rng = np.random.default_rng(0)
+    rate = 8000
+    reference = np.sin(2 * np.pi * 220 * np.arange(3 * rate) / rate) * (1 + 0.5 * np.sin(np.arange(3 * rate) / 900))
+    noise = rng.normal(size=reference.shape)
+    noise *= np.sqrt(np.mean(reference**2) / np.mean(noise**2)) / 10  # 20 dB below the reference
+    assert separation.sdr(reference, reference + noise, rate) == pytest.approx(20.0, abs=1.0)
+    assert separation.sdr(reference, reference + 10 * noise, rate) == pytest.approx(0.0, abs=1.0)
+
+
+@pytest.mark.slow
+def test_a_separator_trains_on_the_same_data_separates_and_is_scored_by_sdr(stems_dataset_dir, tmp_path):
+    """``--source mixture --target vocals``: the same data, trainer and generation, backwards."""
+    model_dir = str(tmp_path / "sep")
+    args = ["train", "--data_dir", stems_dataset_dir, "--model_dir", model_dir, "--source", "mixture"]
+    tiny = ["--target", "vocals", "--filters", "8", "--depth", "4", "--disc_filters", "8", "--crop_frames", "64"]
+    assert main([*args, *tiny, "--batch_size", "2", "--steps", "2", "--dropout", "0"]) == 0
+    model = export.load_model(model_dir)
+    assert (model.source, model.stems, model.makes_accompaniment) == ("mixture", ("vocals",), False)
+    mixture = sung(2.0, 44100, 2) + 0.1
+    audio.write(str(tmp_path / "mix.wav"), mixture, 44100)
+    out = ["--output", str(tmp_path / "v.wav"), "--stems", str(tmp_path / "s")]
+    assert main(["generate", "--model", model_dir, "--vocals", str(tmp_path / "mix.wav"), *out]) == 0
+    assert _read(tmp_path / "s" / "vocals.wav").shape == mixture.shape
+    evaluation = [
+        "evaluate",
+        "--model",
+        model_dir,
+        "--data_dir",
+        stems_dataset_dir,
+        "--output_dir",
+        str(tmp_path / "e"),
+    ]
+    assert main([*evaluation, "--segments_per_track", "1"]) == 0
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    assert metrics["task"] == "separation" and metrics["segments"] == 2
+    for system in ("model", "mixture"):
+        assert np.isfinite(metrics["overall"][system]["vocals"]["sdr_db"])
+    assert "| mixture |" in (tmp_path / "e" / "metrics.md").read_text()

@@ -281,26 +281,37 @@ def markdown(metrics: dict) -> str:
     """Song-level and accompaniment-level tables of the overall means, then per-track song rows."""
     lines = [f"{metrics['split']} split, {metrics['segments']} segments, target {metrics['target']}"]
     for level, columns in metrics["levels"].items():
-        lines += ["", f"{level} level", "", _row(["system", *(HEADERS[m] for m in columns)]), _rule(len(columns))]
+        lines += [
+            "",
+            f"{level} level",
+            "",
+            table_row(["system", *(HEADERS[m] for m in columns)]),
+            table_rule(len(columns)),
+        ]
         for system in SYSTEMS:
             values = metrics["overall"][system][level]
-            lines.append(_row([system, *(f"{values[m]:.3f}" for m in columns)]))
-    lines += ["", _row(["track (model, song level)", *(HEADERS[m] for m in SONG_METRICS)]), _rule(len(SONG_METRICS))]
+            lines.append(table_row([system, *(f"{values[m]:.3f}" for m in columns)]))
+    lines += [
+        "",
+        table_row(["track (model, song level)", *(HEADERS[m] for m in SONG_METRICS)]),
+        table_rule(len(SONG_METRICS)),
+    ]
     for track, systems in metrics["tracks"].items():
-        lines.append(_row([track, *(f"{systems['model']['song'][m]:.3f}" for m in SONG_METRICS)]))
+        lines.append(table_row([track, *(f"{systems['model']['song'][m]:.3f}" for m in SONG_METRICS)]))
     return "\n".join(lines) + "\n"
 
 
-def _row(cells: list[str]) -> str:
+def table_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _rule(columns: int) -> str:
+def table_rule(columns: int) -> str:
     return "|---" * (columns + 1) + "|"
 
 
-def write(metrics: dict, output_dir: str) -> tuple[str, str]:
+def write(metrics: dict, output_dir: str, table: str) -> tuple[str, str]:
+    """``metrics.json`` and the markdown ``table`` of them as ``metrics.md``."""
     json_path, md_path = storage.join(output_dir, "metrics.json"), storage.join(output_dir, "metrics.md")
     storage.write_text(json_path, json.dumps(metrics, indent=1))
-    storage.write_text(md_path, markdown(metrics))
+    storage.write_text(md_path, table)
     return json_path, md_path

@@ -119,13 +119,18 @@ def evaluate(
     model: ExportedModel | str | None, data_dir: str, split: str = "test", segments_per_track: int | None = None
 ) -> dict[str, Any]:
     """Song and accompaniment metrics of the model, the baselines and the oracle on a split
-    (``metrics["overall"]["model"]["song"]["chroma"]``, and per track); see ``vocals2song evaluate``.
+    (``metrics["overall"]["model"]["song"]["chroma"]``, and per track); for a separator
+    (``--source mixture``) SDR per stem against the mixture as estimate
+    (``metrics["overall"]["model"]["vocals"]["sdr_db"]``); see ``vocals2song evaluate``.
 
     >>> vocals2song.evaluate(model, "data", segments_per_track=1)["overall"]["model"]["song"]  # doctest: +SKIP
     """
     from trainer import evaluate as evaluation
+    from trainer import separation
 
-    return evaluation.evaluate(_model(model), data_dir, split, segments_per_track)
+    model = _model(model)
+    scorer = separation if separation.is_separator(model) else evaluation
+    return scorer.evaluate(model, data_dir, split, segments_per_track)
 
 
 def _model(model: ExportedModel | str | None) -> ExportedModel:

@@ -116,14 +116,15 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
-    from trainer import evaluate
+    from trainer import evaluate, separation
     from trainer.config import EvaluateOptions
     from vocals2song import storage
 
     options = _options(EvaluateOptions, args)
     metrics = api.evaluate(options.model, options.data_dir, options.split, options.segments_per_track)
-    json_path, md_path = evaluate.write(metrics, options.output_dir or storage.join(options.model, "eval"))
-    print(evaluate.markdown(metrics))
+    table = (separation if metrics.get("task") == "separation" else evaluate).markdown(metrics)
+    json_path, md_path = evaluate.write(metrics, options.output_dir or storage.join(options.model, "eval"), table)
+    print(table)
     print(f"metrics: {json_path}\ntable: {md_path}")
     return 0
 
