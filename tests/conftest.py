@@ -129,3 +129,40 @@ def stems_dataset_dir(musdb_root, tmp_path_factory) -> str:
         make_options(musdb_root, out, segment_seconds=SEGMENT_SECONDS, stems=STEMS), ["--runner=DirectRunner"], ["test"]
     )
     return out
+
+
+PARTS = ("drums", "bass", "other")
+
+
+def tiny_model_config():
+    from trainer import models
+
+    return models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8)
+
+
+def stems_config(data_dir: str, model_dir: str, target: str = ",".join(PARTS), steps: int = 4):
+    """A tiny multi-stem training run (drums, bass and other by default)."""
+    from trainer import inputs, train
+
+    return train.TrainConfig(
+        data_dir,
+        model_dir,
+        steps=steps,
+        batch_size=2,
+        log_every=2,
+        summary_every=2,
+        eval_every=100,
+        checkpoint_every=100,
+        input=inputs.InputConfig(target=target, crop_frames=64, shuffle_buffer=8),
+        model=tiny_model_config(),
+    )
+
+
+@pytest.fixture(scope="session")
+def stems_model(stems_dataset_dir, tmp_path_factory) -> str:
+    """A tiny drums,bass,other model trained for a few steps; its model_dir."""
+    from trainer import train
+
+    model_dir = str(tmp_path_factory.mktemp("stems-model"))
+    train.train(stems_config(stems_dataset_dir, model_dir))
+    return model_dir

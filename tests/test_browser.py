@@ -46,6 +46,17 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright i
 
 @pytest.fixture(scope="module")
 def server(model):
+    yield from _serve(model)
+
+
+@pytest.fixture(scope="module")
+def stems_server(stems_model):
+    from trainer import export
+
+    yield from _serve(export.load_model(stems_model))
+
+
+def _serve(model):
     """The app served by uvicorn on 127.0.0.1 in a thread, as `vocals2song serve` runs it."""
     import uvicorn
 
@@ -157,3 +168,49 @@ def test_a_bad_file_shows_the_servers_message(server, browser, tmp_path):
     page.wait_for_selector("#error:not([hidden])", timeout=30_000)
     assert "notes.wav: not a readable audio file" in page.inner_text("#error")
     assert page.locator("#result").is_hidden()
+
+
+def _download(page, selector: str, path) -> str:
+    with page.expect_download(timeout=60_000) as download:
+        page.click(selector)
+    download.value.save_as(str(path))
+    return str(path)
+
+
+def test_the_stems_mix_live_a_muted_stem_leaves_the_mix_and_a_stem_downloads(
+    stems_server, browser, vocal_file, tmp_path
+):
+    """A drums,bass,other model: a row per track; each stem downloads whole; muting the loudest
+    stem takes exactly that stem out of the downloaded mix (the difference is its track)."""
+    import librosa
+    import numpy as np
+
+    path, seconds = vocal_file
+    page = browser.new_page(accept_downloads=True)
+    page.goto(stems_server)
+    page.set_input_files("#file", path)
+    generate_and_check_song(page, seconds, "stems.png")
+    page.wait_for_selector("#mixer:not([hidden])", timeout=60_000)
+    rows = page.locator(".track").evaluate_all("rows => rows.map((row) => row.dataset.track)")
+    assert rows == ["vocals", "drums", "bass", "other"]
+    stems = {}
+    for stem in ("drums", "bass", "other"):
+        downloaded = _download(page, f".track[data-track={stem}] .download", tmp_path / f"{stem}.wav")
+        assert soundfile.info(downloaded).duration == pytest.approx(seconds, abs=0.01)
+        stems[stem] = soundfile.read(downloaded, always_2d=True)
+    loudest = max(stems, key=lambda stem: float(np.mean(stems[stem][0] ** 2)))  # a 4-step model's drums can be silent
+    full = _download(page, "#mix-download", tmp_path / "full.wav")
+    page.click(f".track[data-track={loudest}] .mute")
+    assert page.get_attribute(f".track[data-track={loudest}] .mute", "aria-pressed") == "true"
+    muted = _download(page, "#mix-download", tmp_path / "muted.wav")
+    (full, rate), (muted, _) = (soundfile.read(p, always_2d=True) for p in (full, muted))
+    track, track_rate = stems[loudest]
+    track = librosa.resample(track[:, 0], orig_sr=track_rate, target_sr=rate)  # the page mixes at its own rate
+    taken = (full - muted)[:, 0]
+    length = min(len(taken), len(track))
+    assert np.sqrt(np.mean(taken**2)) > 1e-3  # muting took something out
+    assert np.corrcoef(taken[:length], track[:length])[0, 1] > 0.95  # and what it took is that stem
+    page.click("#mix-play")
+    assert page.evaluate("() => mixer.sources.length") == 4
+    page.click("#mix-stop")
+    page.screenshot(path=os.path.join(ARTIFACTS, "stems-mixer.png"), full_page=True)

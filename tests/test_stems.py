@@ -9,39 +9,13 @@ import os
 import numpy as np
 import pytest
 import soundfile
+from conftest import PARTS, stems_config, sung, tiny_model_config
 from tensorflow.compat.v1.train import summary_iterator
 
-from tests.conftest import sung
-from trainer import evaluate, export, inputs, models, train
-from trainer.config import TrainConfig
+from trainer import evaluate, export, train
 from vocals2song import audio
 from vocals2song.cli import main
 from vocals2song.manifest import DatasetError
-
-PARTS = ("drums", "bass", "other")
-TINY_MODEL = models.ModelConfig(filters=8, depth=4, dropout=0.0, disc_filters=8)
-
-
-def stems_config(data_dir: str, model_dir: str, target: str = ",".join(PARTS), steps: int = 4) -> TrainConfig:
-    return TrainConfig(
-        data_dir,
-        model_dir,
-        steps=steps,
-        batch_size=2,
-        log_every=2,
-        summary_every=2,
-        eval_every=100,
-        checkpoint_every=100,
-        input=inputs.InputConfig(target=target, crop_frames=64, shuffle_buffer=8),
-        model=TINY_MODEL,
-    )
-
-
-@pytest.fixture(scope="module")
-def stems_model(stems_dataset_dir, tmp_path_factory) -> str:
-    model_dir = str(tmp_path_factory.mktemp("stems-model"))
-    train.train(stems_config(stems_dataset_dir, model_dir))
-    return model_dir
 
 
 def test_a_multi_stem_model_refuses_a_data_set_without_its_stems(dataset_dir, tmp_path):
@@ -56,7 +30,7 @@ def test_the_stem_list_and_statistics_round_trip_through_the_export_and_old_expo
     metadata = export.ExportMetadata(
         spectral=export.SpectralConfig(),
         features=export.FeatureConfig(),
-        model=TINY_MODEL,
+        model=tiny_model_config(),
         source="vocals",
         target="drums,bass,other",
         source_stats=stats,

@@ -122,7 +122,8 @@ def test_no_user_supplied_name_reaches_the_file_system(client):
     wait(client, job["id"])
     jobs = client.app.state.jobs
     assert os.listdir(jobs.root) == [job["id"]]
-    assert sorted(os.listdir(os.path.join(jobs.root, job["id"]))) == ["song.png", "song.wav"]
+    written = ["song.png", "song.wav", "track-accompaniment.wav", "track-vocals.wav"]  # our names only
+    assert sorted(os.listdir(os.path.join(jobs.root, job["id"]))) == written
     assert not os.path.exists(os.path.join(os.path.dirname(jobs.root), "escape.wav"))
 
 
@@ -158,7 +159,7 @@ def test_a_full_queue_answers_503_with_a_message(model):
 
 
 def test_results_expire_and_are_deleted_without_any_request(model):
-    jobs = webjobs.Jobs(webapp.make_work(model), keep_seconds=0.5)
+    jobs = webjobs.Jobs(webapp.make_work(model), keep_seconds=0.5, results=webapp.results(model))
     with served(webapp.create_app(model, jobs=jobs)) as client:
         job = post(client, wav_bytes(sung(1.0, RATE, 1)), phase="predicted").json()
         directory = os.path.join(jobs.root, job["id"])
@@ -246,20 +247,58 @@ def test_the_song_is_served_while_its_picture_is_still_being_drawn(model, monkey
     drawing, release = threading.Event(), threading.Event()
     draw = webapp.generate.spectrogram_png
 
-    def slow_picture(*args):
+    def slow_picture(*args, **kwargs):
         drawing.set()
         release.wait(30)
-        draw(*args)
+        draw(*args, **kwargs)
 
     monkeypatch.setattr(webapp.generate, "spectrogram_png", slow_picture)
     with served(webapp.create_app(model)) as client:
         job_id = post(client, wav_bytes(sung(2.0, RATE, 1))).json()["id"]
         assert drawing.wait(60)
         state = client.get(f"/api/jobs/{job_id}").json()
-        assert state["state"] == webjobs.RUNNING and state["ready"] == ["song.wav"]
+        tracks = ["track-vocals.wav", "track-accompaniment.wav"]  # published just before the song
+        assert state["state"] == webjobs.RUNNING and state["ready"] == [*tracks, "song.wav"]
         song = client.get(f"/api/jobs/{job_id}/song.wav")
         assert song.status_code == 200 and soundfile.info(io.BytesIO(song.content)).duration == pytest.approx(2.0)
         assert client.get(f"/api/jobs/{job_id}/song.png").status_code == 409
         release.set()
-        assert wait(client, job_id)["ready"] == ["song.wav", "song.png"]
+        assert wait(client, job_id)["ready"] == [*tracks, "song.wav", "song.png"]
         assert client.get(f"/api/jobs/{job_id}/song.png").status_code == 200
+
+
+def _tracks(client: TestClient, job: dict) -> dict[str, np.ndarray]:
+    out = {}
+    for track in job["tracks"]:
+        response = client.get(track["url"])
+        assert response.status_code == 200 and response.headers["content-type"] == "audio/wav"
+        out[track["name"]] = soundfile.read(io.BytesIO(response.content), always_2d=True, dtype="float32")[0].T
+    return out
+
+
+def test_a_job_lists_the_songs_tracks_and_they_sum_to_the_song(client):
+    """An accompaniment model's song has two tracks: the vocal as it sits in the song and the
+    accompaniment; they sum to the song. Without the vocal only the accompaniment is a track."""
+    vocal = sung(2.0, RATE, 1)
+    job = wait(client, post(client, wav_bytes(vocal), phase="griffinlim").json()["id"])
+    assert [track["name"] for track in job["tracks"]] == ["vocals", "accompaniment"]
+    assert job["tracks"][0]["url"] == f"/api/jobs/{job['id']}/tracks/vocals.wav"
+    tracks = _tracks(client, job)
+    song = soundfile.read(io.BytesIO(client.get(f"/api/jobs/{job['id']}/song.wav").content), always_2d=True)[0].T
+    assert np.max(np.abs(tracks["vocals"] + tracks["accompaniment"] - song)) < 3 * 2**-15  # PCM_16 rounding
+    np.testing.assert_allclose(tracks["vocals"], vocal, atol=3 * 2**-15)  # the input, nothing limited at this level
+    alone = wait(client, post(client, wav_bytes(vocal), phase="griffinlim", vocals="false").json()["id"])
+    assert [track["name"] for track in alone["tracks"]] == ["accompaniment"]
+    assert client.get(f"/api/jobs/{job['id']}/tracks/drums.wav").status_code == 404
+    assert client.get(f"/api/jobs/{job['id']}/tracks/..%2Fsong.wav").status_code == 404
+    assert client.get("/api/config").json()["stems"] == ["accompaniment"]
+
+
+@pytest.mark.slow
+def test_a_multi_stem_models_job_has_a_track_per_stem(stems_model):
+    from trainer import export
+
+    with served(webapp.create_app(export.load_model(stems_model))) as client:
+        job = wait(client, post(client, wav_bytes(sung(2.0, RATE, 1)), phase="griffinlim").json()["id"])
+        assert [track["name"] for track in job["tracks"]] == ["vocals", "drums", "bass", "other"]
+        assert all(track.shape == (1, 2 * RATE) for track in _tracks(client, job).values())

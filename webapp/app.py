@@ -2,9 +2,11 @@
 
 ``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``) checks the
 upload the way the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its
-state and progress; ``GET /api/jobs/{id}/song.wav`` and ``/song.png`` give the results.
-The page (``static/``) polls the job and shows the player and the picture; it needs no
-network beyond this server.
+state, progress and the song's tracks (each generated stem, and the vocal when the song keeps
+it, with their URLs); ``GET /api/jobs/{id}/song.wav``, ``/song.png`` and
+``/tracks/{name}.wav`` give the results. The tracks sum to the song. The page (``static/``)
+polls the job and shows the player, a mixer of the tracks (Web Audio) and the picture; it needs
+no network beyond this server.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import pathlib
 import urllib.parse
 
+import numpy as np
 from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -66,9 +69,23 @@ def model_options(model: ExportedModel) -> dict:
     return {"phases": phases, "default_phase": phases[0], "can_drop_vocals": model.makes_accompaniment}
 
 
+VOCAL_TRACK = "vocals"  # the input vocal as it sits in the song, beside the generated stems
+
+
+def track_names(model: ExportedModel, keep_vocals: bool) -> list[str]:
+    """The song's parts the page mixes: the input vocal (when the song keeps it) and each generated stem."""
+    return [*([VOCAL_TRACK] if keep_vocals and model.makes_accompaniment else []), *model.stems]
+
+
+def results(model: ExportedModel) -> frozenset[str]:
+    """Every file a job of this model may publish."""
+    return jobs_module.RESULTS | {jobs_module.track_file(name) for name in track_names(model, True)}
+
+
 def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> jobs_module.Work:
     """The job body: decode the upload (inside the bounded pool, never in the event loop),
-    delete it, then the CLI's generation and picture, written into the job's directory."""
+    delete it, then the CLI's generation and picture, and the song's tracks, written into the
+    job's directory."""
 
     def work(upload: str, shown: str, options: dict, directory: str, progress, publish) -> None:
         try:
@@ -77,10 +94,17 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             raise audio.AudioError(str(error).replace(upload, shown)) from error
         finally:
             os.remove(upload)  # the decoded waveform is all the job needs
-        song = generate.generate(model, waveform, sample_rate, options["phase"], options["vocals"], progress)
-        audio.write(os.path.join(directory, jobs_module.SONG_FILE), song, sample_rate)
+        song = generate.generate_song(model, waveform, sample_rate, options["phase"], options["vocals"], progress)
+        tracks = dict(song.stems)
+        if VOCAL_TRACK in track_names(model, options["vocals"]):
+            tracks = {VOCAL_TRACK: song.mix - np.sum(list(song.stems.values()), axis=0), **tracks}
+        for name, part in tracks.items():
+            audio.write(os.path.join(directory, jobs_module.track_file(name)), part, sample_rate)
+            publish(jobs_module.track_file(name))
+        audio.write(os.path.join(directory, jobs_module.SONG_FILE), song.mix, sample_rate)
         publish(jobs_module.SONG_FILE)  # playable now; the picture takes seconds more
-        generate.spectrogram_png(os.path.join(directory, jobs_module.PICTURE_FILE), waveform, song, sample_rate)
+        picture = os.path.join(directory, jobs_module.PICTURE_FILE)
+        generate.spectrogram_png(picture, waveform, song.mix, sample_rate, song.stems if len(song.stems) > 1 else None)
         publish(jobs_module.PICTURE_FILE)
 
     return work
@@ -114,7 +138,11 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
     without ``settings``."""
     settings = settings or Settings()
     jobs = jobs or jobs_module.Jobs(
-        make_work(model, settings.limits), settings.workers, settings.max_queued, settings.keep_minutes * 60
+        make_work(model, settings.limits),
+        settings.workers,
+        settings.max_queued,
+        settings.keep_minutes * 60,
+        results=results(model),
     )
     app = FastAPI(title="Vocals2Song", lifespan=_lifespan(jobs), docs_url=None, redoc_url=None)
     app.state.jobs = jobs
@@ -171,6 +199,7 @@ def _pages(model: ExportedModel, settings: Settings, options: dict) -> APIRouter
             "max_channels": settings.limits.max_channels,
             "keep_minutes": settings.keep_minutes,
             "target": model.target,
+            "stems": list(model.stems),
         }
 
     return router
@@ -199,7 +228,12 @@ def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs
 
     @router.get("/api/jobs/{job_id}")
     def job_state(job_id: str) -> dict:
-        return find(job_id).public(jobs.keep_seconds)
+        job = find(job_id)
+        names = [
+            name for name in track_names(model, job.options["vocals"]) if jobs_module.track_file(name) in job.ready
+        ]
+        tracks = [{"name": name, "url": f"/api/jobs/{job_id}/tracks/{name}.wav"} for name in names]
+        return {**job.public(jobs.keep_seconds), "tracks": tracks}
 
     def result(job_id: str, name: str, media_type: str) -> FileResponse:
         job = find(job_id)
@@ -215,6 +249,14 @@ def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs
     @router.get("/api/jobs/{job_id}/song.png")
     def picture(job_id: str) -> FileResponse:
         return result(job_id, jobs_module.PICTURE_FILE, "image/png")
+
+    @router.get("/api/jobs/{job_id}/tracks/{name}.wav")
+    def track(job_id: str, name: str) -> FileResponse:
+        if name not in track_names(model, True):
+            raise HTTPException(
+                404, f"this model's songs have no track {name!r} (they have {', '.join(track_names(model, True))})"
+            )
+        return result(job_id, jobs_module.track_file(name), "audio/wav")
 
     return router
 

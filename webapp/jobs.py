@@ -24,10 +24,18 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 SONG_FILE, PICTURE_FILE = "song.wav", "song.png"
+RESULTS = frozenset({SONG_FILE, PICTURE_FILE})
+
+
+def track_file(track: str) -> str:
+    """The result file of one of the song's parts (a generated stem, or the vocal as it sits in the song)."""
+    return f"track-{track}.wav"
+
 
 # (upload path, the name the user gave it, options, job directory, progress callback, publish
-# callback) -> None; decodes the upload inside the pool and writes SONG_FILE and PICTURE_FILE into
-# the directory, publishing each once written (the song plays while the picture is drawn).
+# callback) -> None; decodes the upload inside the pool and writes SONG_FILE, the tracks' files and
+# PICTURE_FILE into the directory, publishing each once written (the song plays while the picture
+# is drawn).
 Work = Callable[[str, str, dict, str, Callable[[float], None], Callable[[str], None]], None]
 
 
@@ -67,11 +75,18 @@ class Jobs:
     """Owns the jobs, their directories and the worker threads."""
 
     def __init__(
-        self, work: Work, workers: int = 1, max_queued: int = 4, keep_seconds: float = 3600.0, root: str | None = None
+        self,
+        work: Work,
+        workers: int = 1,
+        max_queued: int = 4,
+        keep_seconds: float = 3600.0,
+        root: str | None = None,
+        results: frozenset[str] = RESULTS,
     ):
+        """``results``: the only file names a job may publish and the API may serve (ours, never a user's)."""
         if workers < 1 or max_queued < 0:
             raise ValueError(f"workers must be >= 1 and max_queued >= 0, got {workers} and {max_queued}")
-        self._work = work
+        self._work, self.results = work, results
         self.workers = workers
         self.max_queued = max_queued
         self.keep_seconds = keep_seconds
@@ -117,7 +132,7 @@ class Jobs:
             job.progress = min(max(fraction, job.progress), 1.0)
 
         def publish(result: str) -> None:
-            if result not in (SONG_FILE, PICTURE_FILE):
+            if result not in self.results:
                 raise ValueError(f"no result named {result!r}")
             job.ready = [*job.ready, result]
 
@@ -138,7 +153,7 @@ class Jobs:
     def result(self, job: Job, name: str) -> str | None:
         """Path of a result file the job has published (None before); ``name`` is one of ours,
         never the user's."""
-        if name not in (SONG_FILE, PICTURE_FILE):
+        if name not in self.results:
             raise ValueError(f"no result named {name!r}")
         return os.path.join(job.directory, name) if name in job.ready else None
 

@@ -6,6 +6,7 @@
 const $ = (id) => document.getElementById(id);
 let vocal = null; // {blob, name}
 let recorder = null;
+let mixer = null; // {context, tracks: [{name, buffer, gain, muted, volume}], sources}
 
 function showError(message) {
   $("error").textContent = message;
@@ -98,6 +99,7 @@ async function poll(id) {
     $("download").href = `/api/jobs/${id}/song.wav`;
     $("picture").hidden = true;
     $("result").hidden = false;
+    if (job.tracks.length > 1) await buildMixer(job.tracks);
   }
   if (job.state !== "done") {
     await new Promise((resolve) => setTimeout(resolve, job.ready.length ? 200 : 500));
@@ -109,9 +111,102 @@ async function poll(id) {
   $("picture").hidden = false;
 }
 
+// The mixer: each track (a generated stem, or the vocal as it sits in the song) through its own
+// gain into one Web Audio graph, so muting or turning one down changes what plays at once.
+async function buildMixer(tracks) {
+  stopMix();
+  if (mixer) await mixer.context.close();
+  const context = new AudioContext();
+  const decoded = await Promise.all(
+    tracks.map(async (track) => {
+      const response = await fetch(track.url);
+      if (!response.ok) throw new Error(`track ${track.name}: ${response.status}`);
+      const buffer = await context.decodeAudioData(await response.arrayBuffer());
+      const gain = context.createGain();
+      gain.connect(context.destination);
+      return { name: track.name, url: track.url, buffer, gain, muted: false, volume: 1 };
+    }),
+  );
+  mixer = { context, tracks: decoded, sources: [] };
+  $("tracks").replaceChildren(...decoded.map(trackRow));
+  $("mixer").hidden = false;
+}
+
+function trackRow(track) {
+  const row = document.createElement("div");
+  row.className = "track";
+  row.dataset.track = track.name;
+  const name = document.createElement("span");
+  name.textContent = track.name;
+  const mute = document.createElement("button");
+  mute.type = "button";
+  mute.className = "mute";
+  mute.textContent = "Mute";
+  mute.setAttribute("aria-pressed", "false");
+  mute.addEventListener("click", () => {
+    track.muted = !track.muted;
+    mute.setAttribute("aria-pressed", String(track.muted));
+    applyGain(track);
+  });
+  const volume = document.createElement("input");
+  Object.assign(volume, { type: "range", min: "0", max: "1", step: "0.01", value: "1", className: "volume" });
+  volume.setAttribute("aria-label", `${track.name} volume`);
+  volume.addEventListener("input", () => {
+    track.volume = Number(volume.value);
+    applyGain(track);
+  });
+  const download = document.createElement("a");
+  Object.assign(download, { href: track.url, download: `${track.name}.wav`, textContent: "Download", className: "download" });
+  row.append(name, mute, volume, download);
+  return row;
+}
+
+function applyGain(track) {
+  track.gain.gain.value = track.muted ? 0 : track.volume;
+}
+
+function stopMix() {
+  if (!mixer) return;
+  mixer.sources.forEach((source) => source.stop());
+  mixer.sources = [];
+}
+
+async function playMix() {
+  stopMix();
+  await mixer.context.resume();
+  const at = mixer.context.currentTime + 0.05; // every track starts on the same sample
+  mixer.sources = mixer.tracks.map((track) => {
+    const source = mixer.context.createBufferSource();
+    source.buffer = track.buffer;
+    source.connect(track.gain);
+    source.start(at);
+    return source;
+  });
+}
+
+// The mix as set (mutes and volumes), rendered offline and saved as 16-bit WAV.
+async function downloadMix() {
+  const first = mixer.tracks[0].buffer;
+  const channels = Math.max(...mixer.tracks.map((track) => track.buffer.numberOfChannels));
+  const offline = new OfflineAudioContext(channels, first.length, first.sampleRate);
+  for (const track of mixer.tracks) {
+    const source = offline.createBufferSource();
+    const gain = offline.createGain();
+    source.buffer = track.buffer;
+    gain.gain.value = track.muted ? 0 : track.volume;
+    source.connect(gain).connect(offline.destination);
+    source.start();
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(encodeWav(await offline.startRendering()));
+  link.download = "mix.wav";
+  link.click();
+}
+
 async function generate() {
   showError("");
   $("result").hidden = true;
+  $("mixer").hidden = true;
   $("generate").disabled = true;
   $("progress").hidden = false;
   $("progress").value = 0;
@@ -150,6 +245,9 @@ async function start() {
     if (file) choose(file, file.name);
   });
   $("generate").addEventListener("click", generate);
+  $("mix-play").addEventListener("click", playMix);
+  $("mix-stop").addEventListener("click", stopMix);
+  $("mix-download").addEventListener("click", downloadMix);
 }
 
 start();
