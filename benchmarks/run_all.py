@@ -22,6 +22,7 @@ NAMES = (
     "bench_pipeline",
     "bench_input",
     "bench_train",
+    "bench_stems",
     "bench_memory",
     "bench_generate",
     "bench_soak",
