@@ -6,13 +6,14 @@ import glob
 import json
 import os
 
+import librosa
 import numpy as np
 import pytest
 import soundfile
 from conftest import PARTS, stems_config, sung, tiny_model_config
 from tensorflow.compat.v1.train import summary_iterator
 
-from trainer import evaluate, export, train
+from trainer import evaluate, export, generate, train
 from vocals2song import audio
 from vocals2song.cli import main
 from vocals2song.manifest import DatasetError
@@ -97,7 +98,6 @@ def test_the_picture_shows_a_row_per_stem(stems_model, tmp_path):
 
     model = export.load_model(stems_model)
     audio.write(str(tmp_path / "v.wav"), sung(2.0, 44100, 1), 44100)
-    from trainer import generate
 
     result = generate.generate_file(model, str(tmp_path / "v.wav"), str(tmp_path / "song.wav"))
     generate.spectrogram_png(str(tmp_path / "plain.png"), *(_read(p) for p in (tmp_path / "v.wav", result.song)), 44100)
@@ -133,12 +133,33 @@ def test_sdr_is_the_signal_to_noise_ratio_of_an_estimate_with_white_noise():
     assert separation.sdr(reference, reference + 10 * noise, rate) == pytest.approx(0.0, abs=1.0)
 
 
+def _phase_agreement(estimate: np.ndarray, mixture: np.ndarray) -> float:
+    """Magnitude-weighted mean cosine of the phase difference between two signals' STFTs: 1 when
+    one has the other's phase, about 0 for unrelated phases."""
+    a, b = (librosa.stft(x[0], n_fft=1024, hop_length=256) for x in (estimate, mixture))
+    weight = np.abs(a) * np.abs(b)
+    return float(np.sum(weight * np.cos(np.angle(a) - np.angle(b))) / np.sum(weight))
+
+
 @pytest.mark.slow
 def test_a_separator_trains_on_the_same_data_separates_and_is_scored_by_sdr(stems_dataset_dir, tmp_path):
     """``--source mixture --target vocals``: the same data, trainer and generation, backwards."""
     model_dir = str(tmp_path / "sep")
     args = ["train", "--data_dir", stems_dataset_dir, "--model_dir", model_dir, "--source", "mixture"]
-    tiny = ["--target", "vocals", "--filters", "8", "--depth", "4", "--disc_filters", "8", "--crop_frames", "64"]
+    tiny = [
+        "--target",
+        "vocals",
+        "--features",
+        "logmag",
+        "--filters",
+        "8",
+        "--depth",
+        "4",
+        "--disc_filters",
+        "8",
+        "--crop_frames",
+        "64",
+    ]
     assert main([*args, *tiny, "--batch_size", "2", "--steps", "2", "--dropout", "0"]) == 0
     model = export.load_model(model_dir)
     assert (model.source, model.stems, model.makes_accompaniment) == ("mixture", ("vocals",), False)
@@ -147,6 +168,10 @@ def test_a_separator_trains_on_the_same_data_separates_and_is_scored_by_sdr(stem
     out = ["--output", str(tmp_path / "v.wav"), "--stems", str(tmp_path / "s")]
     assert main(["generate", "--model", model_dir, "--vocals", str(tmp_path / "mix.wav"), *out]) == 0
     assert _read(tmp_path / "s" / "vocals.wav").shape == mixture.shape
+    assert generate._phase_mode(model, "auto") == "source"  # magnitudes only: the mixture's phase
+    for phase, agreement in (("source", lambda x: x > 0.8), ("griffinlim", lambda x: x < 0.5)):
+        separated = generate.generate_song(model, mixture, 44100, phase).stems["vocals"]
+        assert agreement(_phase_agreement(separated, mixture)), phase
     evaluation = [
         "evaluate",
         "--model",

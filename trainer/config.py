@@ -20,7 +20,7 @@ from vocals2song.manifest import SPLITS
 GENERATORS = ("unet", "temporal")
 RECONSTRUCTIONS = ("l1", "compressed_l2")
 CHROMA_OF = ("target", "song")
-PHASES = ("auto", "predicted", "griffinlim")
+PHASES = ("auto", "predicted", "griffinlim", "source")
 ENCODE_PLACES = ("input", "step")
 
 
@@ -184,7 +184,9 @@ class GenerateOptions:
       vocals: a vocal recording (WAV/FLAC/OGG/MP3) or a folder of them.
       output: song .wav (a .png is written beside it), or a folder.
       model: model_dir of `vocals2song train` or its export/ (default: the released model).
-      phase: how phase is made ("auto": the model's own if it predicts phase, else Griffin-Lim).
+      phase: how phase is made: "predicted" (the model's own), "griffinlim" (rebuilt from the
+        magnitude), "source" (the input's own: what a separator's stems share with the mixture);
+        "auto": the model's own if it predicts phase, else the source's for a separator, else Griffin-Lim.
       no_vocals: write the accompaniment alone.
       stems: a folder for each generated stem's .wav (``drums.wav``...) and ``song.wav``: time-aligned,
         at the input's rate and length, not normalised apart (they sum to the accompaniment);

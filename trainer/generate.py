@@ -30,7 +30,7 @@ SILENCE_DB = -70.0
 PEAK = 0.99
 # Fraction of a generation's time spent in the generator, by phase method (measured with
 # bench_generate's default model: Griffin-Lim takes about a quarter of the time).
-GENERATOR_SHARE = {"predicted": 0.95, "griffinlim": 0.75}
+GENERATOR_SHARE = {"predicted": 0.95, "source": 0.95, "griffinlim": 0.75}
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +43,7 @@ def _phase_mode(model: ExportedModel, phase: str) -> str:
         raise ValueError(f"--phase must be one of {', '.join(PHASES)}, got {phase!r}")
     has_phase = model.features.channels > 1
     if phase == "auto":
-        return "predicted" if has_phase else "griffinlim"
+        return "predicted" if has_phase else "source" if model.source == "mixture" else "griffinlim"
     if phase == "predicted" and not has_phase:
         raise ValueError("this model generates magnitude only (features 'logmag'): use --phase griffinlim")
     return phase
@@ -179,6 +179,8 @@ def generate_song(
     on_window = (lambda done: progress(share * done)) if progress else None
     magnitudes, phasors = crossfaded(model, spectrum * gain, mode, on_window)
     stems = {}
+    if mode == "source":  # every stem takes the input's phase (a separator's mixture holds the stems')
+        phasors = np.broadcast_to(np.exp(1j * np.angle(spectrum)), magnitudes.shape)
     for index, (stem, stem_codec) in enumerate(zip(model.stems, model.target_codec.codecs, strict=True)):
         stem_phasors = None if phasors is None else phasors[index]
         made = spectrum_to_audio(stem_codec.cap_frames(magnitudes[index]), stem_phasors, config, mono.shape[1]) / gain

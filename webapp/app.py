@@ -65,7 +65,11 @@ def refusal(method: str, host: str | None, origin: str | None, settings: Setting
 
 def model_options(model: ExportedModel) -> dict:
     """The listener-facing options this model supports (the page builds its controls from them)."""
-    phases = ["predicted", "griffinlim"] if model.features.channels > 1 else ["griffinlim"]
+    phases = [
+        *(["predicted"] if model.features.channels > 1 else []),
+        *(["source"] if model.source == "mixture" else []),  # a separator's stems share the mixture's phase
+        "griffinlim",
+    ]
     return {"phases": phases, "default_phase": phases[0], "can_drop_vocals": model.makes_accompaniment}
 
 

@@ -232,7 +232,9 @@ async function generate() {
 async function start() {
   const config = await (await fetch("/api/config")).json();
   for (const phase of config.phases) $("phase").add(new Option(phase, phase));
-  if (!config.phases.includes("predicted")) {
+  if (config.phases.includes("source")) {
+    $("phase-hint").textContent = "source: the stems keep the mixture's phase (a separator); griffinlim: rebuilt.";
+  } else if (!config.phases.includes("predicted")) {
     $("phase-hint").textContent = "This model makes magnitudes only: the phase is rebuilt (Griffin-Lim).";
   }
   $("vocals").disabled = !config.can_drop_vocals;
