@@ -35,15 +35,14 @@ def make_variable(name: str) -> list[str]:
     return shlex.split(match.group(1))
 
 
-def release_train_config(data_dir: str, model_dir: str, **overrides):
-    """The TrainConfig of `make model` (the Makefile's RELEASE_TRAIN_ARGS), with ``overrides``."""
+def release_train_config(data_dir: str, model_dir: str, variable: str = "RELEASE_TRAIN_ARGS", **overrides):
+    """The TrainConfig of `make model` (the Makefile's RELEASE_TRAIN_ARGS, or another recipe's
+    ``variable``), with ``overrides``."""
     from trainer.config import config_from_options, option_names
     from vocals2song import flags
     from vocals2song.cli import parser
 
-    args = parser().parse_args(
-        ["train", "--data_dir", data_dir, "--model_dir", model_dir, *make_variable("RELEASE_TRAIN_ARGS")]
-    )
+    args = parser().parse_args(["train", "--data_dir", data_dir, "--model_dir", model_dir, *make_variable(variable)])
     return config_from_options(data_dir, model_dir, **{**flags.pick(args, option_names()), **overrides})
 
 
