@@ -137,17 +137,10 @@ class Song:
     stems: dict[str, np.ndarray]
 
 
-def generate(
-    model: ExportedModel,
-    waveform: np.ndarray,
-    sample_rate: int,
-    phase: str = "auto",
-    vocals: bool = True,
-    progress: Callable[[float], None] | None = None,
-) -> np.ndarray:
-    """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate (the
-    ``mix`` of ``generate_song``)."""
-    return generate_song(model, waveform, sample_rate, phase, vocals, progress).mix
+def generate(model: ExportedModel, waveform: np.ndarray, sample_rate: int, *args, **options) -> np.ndarray:
+    """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate: the
+    ``mix`` of ``generate_song``, which takes the same options."""
+    return generate_song(model, waveform, sample_rate, *args, **options).mix
 
 
 def generate_song(
@@ -178,21 +171,32 @@ def generate_song(
     share = GENERATOR_SHARE[mode]
     on_window = (lambda done: progress(share * done)) if progress else None
     magnitudes, phasors = crossfaded(model, spectrum * gain, mode, on_window)
-    stems = {}
     if mode == "source":  # every stem takes the input's phase (a separator's mixture holds the stems')
         phasors = np.broadcast_to(np.exp(1j * np.angle(spectrum)), magnitudes.shape)
-    for index, (stem, stem_codec) in enumerate(zip(model.stems, model.target_codec.codecs, strict=True)):
-        stem_phasors = None if phasors is None else phasors[index]
-        made = spectrum_to_audio(stem_codec.cap_frames(magnitudes[index]), stem_phasors, config, mono.shape[1]) / gain
-        stems[stem] = _as_input(made, config.sample_rate, sample_rate, waveform.shape)
-        if progress:
-            progress(share + (1.0 - share) * (index + 1) / len(model.stems))
+    on_stem = (lambda done: progress(share + (1.0 - share) * done)) if progress else None
+    stems = {
+        stem: _as_input(waveform_of_stem / gain, config.sample_rate, sample_rate, waveform.shape)
+        for stem, waveform_of_stem in _stem_waveforms(model, magnitudes, phasors, mono.shape[1], on_stem).items()
+    }
     generated = np.sum(list(stems.values()), axis=0)
     song = waveform + generated if model.makes_accompaniment and vocals else generated
     limiter = audio.limiter_gain(song.astype(np.float32), sample_rate, PEAK)
     return Song(
         (song * limiter).astype(np.float32), {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
     )
+
+
+def _stem_waveforms(model: ExportedModel, magnitudes, phasors, length: int, progress=None) -> dict[str, np.ndarray]:
+    """Each stem's bounded magnitude (and phasors, or Griffin-Lim) -> mono waveform at the model's rate."""
+    waveforms = {}
+    for index, (stem, stem_codec) in enumerate(zip(model.stems, model.target_codec.codecs, strict=True)):
+        stem_phasors = None if phasors is None else phasors[index]
+        waveforms[stem] = spectrum_to_audio(
+            stem_codec.cap_frames(magnitudes[index]), stem_phasors, model.spectral, length
+        )
+        if progress:
+            progress((index + 1) / len(model.stems))
+    return waveforms
 
 
 def _as_input(generated: np.ndarray, rate: int, input_rate: int, shape: tuple[int, int]) -> np.ndarray:
