@@ -33,7 +33,7 @@ def _fixed_batch(trainer: train.Trainer):
 def main(quick: bool = False) -> str:
     sizes = {
         "tiny (8 filters, depth 4, 512x128 crops)": (models.ModelConfig(filters=8, depth=4, disc_filters=8), 128),
-        "demo-stems (16 filters, depth 6, 512x128 crops)": (
+        "small (16 filters, depth 6, 512x128 crops)": (
             models.ModelConfig(filters=16, depth=6, disc_filters=16),
             128,
         ),

@@ -74,10 +74,11 @@ def analytic_step_flops(trainer: train.Trainer, crop: int) -> tuple[int, int, in
     discriminator forward on the real and the generated pair (2x), its filter gradients on both
     (2x) and its input gradients on the generated pair, through which the generator learns (1x).
     """
-    channels = trainer.generator.inputs[0].shape[-1]
-    example = tf.zeros((1, trainer.generator.inputs[0].shape[1], crop, channels))
+    rows, channels = trainer.generator.inputs[0].shape[1], trainer.generator.inputs[0].shape[-1]
+    example = tf.zeros((1, rows, crop, channels))
+    target = tf.zeros((1, rows, crop, trainer.generator.outputs[0].shape[-1]))  # a group of channels per stem
     forward_g = conv_forward_flops(trainer.generator, example)
-    forward_d = conv_forward_flops(trainer.discriminator, [example, example])
+    forward_d = conv_forward_flops(trainer.discriminator, [example, target])
     return forward_g, forward_d, 3 * forward_g + 5 * forward_d
 
 
