@@ -9,10 +9,9 @@ from typing import Any
 
 from pipelines import segments
 from vocals2song import flags, render
-from vocals2song.config import STEMS, SpectralConfig, stem_list
+from vocals2song.config import MUSDB_SUBSETS, STEMS, SpectralConfig, stem_list
 
 SHARD_EXTENSIONS = {"none": ".tfrecord", "gzip": ".tfrecord.gz"}  # by --compression
-RENDER_SPLITS = ("train", "test")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,8 +102,8 @@ class RenderJobOptions:
     def __post_init__(self) -> None:
         if (self.bach is None) == (self.scores_dir is None):
             raise ValueError("give exactly one source: --bach FIRST:LAST or --scores_dir DIR")
-        if self.split not in RENDER_SPLITS:
-            raise ValueError(f"--split must be one of {', '.join(RENDER_SPLITS)}, got {self.split!r}")
+        if self.split not in MUSDB_SUBSETS:
+            raise ValueError(f"--split must be one of {', '.join(MUSDB_SUBSETS)}, got {self.split!r}")
 
 
 def add_render_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,7 +113,7 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     add("--bach", default=None, help="FIRST:LAST entries of music21's Bach corpus (the reserved tail refused)")
     add("--scores_dir", default=None, help="a folder of MIDI or MusicXML files instead (melody -> vocals)")
     add("--melody_track", default=None, help="MIDI track name of the melody (default: the highest track)")
-    add("--split", default="train", choices=RENDER_SPLITS, help="subset folder the tracks go to")
+    add("--split", default="train", choices=MUSDB_SUBSETS, help="subset folder the tracks go to")
     add("--every", default="1:0", help="N:K keeps the sources whose index %% N == K (a dev list)")
     add("--except_every", default=None, help="N:K drops the sources whose index %% N == K (the training complement)")
     add("--soundfont", default=defaults.soundfont, help="General MIDI .sf2 (MuseScore General is refused)")

@@ -13,9 +13,8 @@ import math
 import posixpath
 
 from vocals2song import storage
-
-SUBSETS = ("train", "test")
-STEM_FILES = ("mixture", "vocals", "drums", "bass", "other")
+from vocals2song.config import MUSDB_SUBSETS
+from vocals2song.manifest import SPLITS
 
 # The official MUSDB18 validation split: 14 of the 100 train tracks (musdb's configuration).
 OFFICIAL_VALID_TRACKS = frozenset(
@@ -91,7 +90,7 @@ def discover(root: str) -> tuple[list[tuple[str, str, str]], list[DeadLetter]]:
         raise InputError(f"MUSDB18-HQ root {root} does not exist or is not a folder")
     prefix = root.split("://")[0] + "://" if storage.is_remote(root) else ""
     found, rejected = [], []
-    for subset in SUBSETS:
+    for subset in MUSDB_SUBSETS:
         subset_path = posixpath.join(resolved, subset)
         if not fs.isdir(subset_path):
             continue
@@ -144,7 +143,7 @@ def plan_shards(tracks: list[Track], tracks_per_shard: int, extension: str) -> l
     if tracks_per_shard < 1:
         raise ValueError(f"tracks_per_shard must be at least 1, got {tracks_per_shard}")
     shards = []
-    for split in ("train", "valid", "test"):
+    for split in SPLITS:
         members = [track for track in tracks if track.split == split]
         count = math.ceil(len(members) / tracks_per_shard)
         for index in range(count):

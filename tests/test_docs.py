@@ -1,5 +1,7 @@
-"""The architecture page names real files and every module, so it cannot go stale."""
+"""The architecture page names real files and every module, so it cannot go stale; and the
+package code stays readable at a glance."""
 
+import ast
 import pathlib
 import re
 
@@ -23,3 +25,18 @@ def test_every_package_module_is_on_the_page():
         for path in (ROOT / package).glob("*.py"):
             if path.name != "__init__.py":
                 assert f"`{path.name}`" in PAGE or f"`{package}/{path.name}`" in PAGE, f"{package}/{path.name}"
+
+
+MAX_FUNCTION_LINES = 50  # a function longer than this no longer reads at once
+
+
+def test_no_package_function_is_50_lines_or_longer():
+    long = []
+    for package in ("vocals2song", "pipelines", "trainer", "webapp"):
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines >= MAX_FUNCTION_LINES:
+                        long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
+    assert not long, long

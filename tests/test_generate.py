@@ -10,6 +10,7 @@ from conftest import sung
 
 from trainer import evaluate, export, generate, models, train
 from trainer import inputs as train_input
+from trainer.config import GenerateOptions
 from vocals2song import audio
 from vocals2song.cli import main
 from vocals2song.features import FeatureConfig
@@ -18,7 +19,7 @@ from vocals2song.features import FeatureConfig
 @pytest.mark.slow
 def test_a_40_second_22k_stereo_vocal_gives_a_song_of_the_same_length_and_rate(model, tmp_path):
     audio.write(str(tmp_path / "v.wav"), sung(40.0, 22050, 2), 22050)
-    result = generate.generate_file(model, str(tmp_path / "v.wav"), str(tmp_path / "out" / "song.wav"))
+    result = generate.generate_file(model, GenerateOptions(str(tmp_path / "v.wav"), str(tmp_path / "out" / "song.wav")))
     song, rate = audio.read(result.song)
     assert rate == 22050 and song.shape == (2, 40 * 22050)
     assert np.all(np.isfinite(song)) and np.abs(song).max() <= 0.99 + 1e-4

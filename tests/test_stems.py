@@ -14,6 +14,7 @@ from conftest import PARTS, stems_config, sung, tiny_model_config
 from tensorflow.compat.v1.train import summary_iterator
 
 from trainer import evaluate, export, generate, train
+from trainer.config import GenerateOptions
 from vocals2song import audio
 from vocals2song.cli import main
 from vocals2song.manifest import DatasetError
@@ -99,7 +100,7 @@ def test_the_picture_shows_a_row_per_stem(stems_model, tmp_path):
     model = export.load_model(stems_model)
     audio.write(str(tmp_path / "v.wav"), sung(2.0, 44100, 1), 44100)
 
-    result = generate.generate_file(model, str(tmp_path / "v.wav"), str(tmp_path / "song.wav"))
+    result = generate.generate_file(model, GenerateOptions(str(tmp_path / "v.wav"), str(tmp_path / "song.wav")))
     generate.spectrogram_png(str(tmp_path / "plain.png"), *(_read(p) for p in (tmp_path / "v.wav", result.song)), 44100)
     heights = [Image.open(p).size[1] for p in (result.picture, tmp_path / "plain.png")]
     assert heights[0] > heights[1] * 1.5  # three more rows than the song-only picture

@@ -8,6 +8,7 @@ import soundfile
 
 from vocals2song import audio, synth
 from vocals2song.cli import main
+from vocals2song.config import MUSDB_FILES, SOURCES
 
 
 def test_layout_and_split(musdb_root):
@@ -21,11 +22,11 @@ def test_layout_and_split(musdb_root):
 
 def test_stems_are_44k1_stereo_pcm16_and_mixture_is_their_sum(musdb_root):
     folder = os.path.join(musdb_root, "train", sorted(os.listdir(os.path.join(musdb_root, "train")))[0])
-    stems = {name: audio.read(os.path.join(folder, f"{name}.wav")) for name in ("mixture", *synth.STEM_NAMES)}
+    stems = {name: audio.read(os.path.join(folder, f"{name}.wav")) for name in MUSDB_FILES}
     for waveform, rate in stems.values():
         assert rate == 44100 and waveform.shape == (2, 5 * 44100)
     assert soundfile.info(os.path.join(folder, "mixture.wav")).subtype == "PCM_16"
-    parts = sum(stems[name][0] for name in synth.STEM_NAMES)
+    parts = sum(stems[name][0] for name in SOURCES)
     np.testing.assert_array_equal(parts, stems["mixture"][0])
 
 

@@ -21,7 +21,7 @@ import fsspec
 import librosa
 import numpy as np
 
-from trainer.config import PHASES
+from trainer.config import PHASES, GenerateOptions
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, storage
 from vocals2song.features import spectrum_to_audio
@@ -137,10 +137,12 @@ class Song:
     stems: dict[str, np.ndarray]
 
 
-def generate(model: ExportedModel, waveform: np.ndarray, sample_rate: int, *args, **options) -> np.ndarray:
+def generate(
+    model: ExportedModel, waveform: np.ndarray, sample_rate: int, phase: str = "auto", vocals: bool = True
+) -> np.ndarray:
     """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate: the
-    ``mix`` of ``generate_song``, which takes the same options."""
-    return generate_song(model, waveform, sample_rate, *args, **options).mix
+    ``mix`` of ``generate_song``."""
+    return generate_song(model, waveform, sample_rate, phase, vocals).mix
 
 
 def generate_song(
@@ -280,50 +282,40 @@ def write_stems(song: Song, stems_dir: str, rate: int) -> dict[str, str]:
     return written
 
 
-def generate_file(
-    model: ExportedModel,
-    vocals_path: str,
-    song_path: str,
-    phase: str = "auto",
-    vocals: bool = True,
-    stems_dir: str | None = None,
-) -> Generated:
-    """One file in, ``song_path`` and a PNG beside it (same name, .png) out; with ``stems_dir``
-    each generated stem too (``write_stems``)."""
+def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
+    """One file (``options.vocals``) in, ``options.output`` and a PNG beside it (same name, .png)
+    out; with ``options.stems`` each generated stem too (``write_stems``)."""
     started = time.monotonic()
-    waveform, rate = read_vocals(vocals_path)
-    song = generate_song(model, waveform, rate, phase, vocals)
-    audio.write(song_path, song.mix, rate)
-    written = write_stems(song, stems_dir, rate) if stems_dir else {}
-    picture = os.path.splitext(song_path)[0] + ".png"
+    waveform, rate = read_vocals(options.vocals)
+    song = generate_song(model, waveform, rate, options.phase, not options.no_vocals)
+    audio.write(options.output, song.mix, rate)
+    written = write_stems(song, options.stems, rate) if options.stems else {}
+    picture = os.path.splitext(options.output)[0] + ".png"
     spectrogram_png(picture, waveform, song.mix, rate, song.stems if len(song.stems) > 1 else None)
-    return Generated(vocals_path, song_path, picture, time.monotonic() - started, stems=written)
+    return Generated(options.vocals, options.output, picture, time.monotonic() - started, stems=written)
 
 
-def generate_dir(
-    model: ExportedModel,
-    vocals_dir: str,
-    output_dir: str,
-    phase: str = "auto",
-    vocals: bool = True,
-    stems_dir: str | None = None,
-) -> list[Generated]:
-    """Every file in ``vocals_dir`` -> ``output_dir/<name>.wav`` (and its stems in
-    ``stems_dir/<name>/``); a bad file is reported and skipped, the others are still done."""
-    fs, resolved = storage.filesystem(vocals_dir)
+def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:
+    """Every file in the folder ``options.vocals`` -> ``options.output/<name>.wav`` (and its stems
+    in ``options.stems/<name>/``); a bad file is reported and skipped, the others are still done."""
+    fs, resolved = storage.filesystem(options.vocals)
     names = sorted(os.path.basename(p) for p in fs.ls(resolved, detail=False) if fs.isfile(p))
     if not names:
-        raise GenerationError(f"{vocals_dir}: no files to generate from")
+        raise GenerationError(f"{options.vocals}: no files to generate from")
     results = []
     for index, name in enumerate(names, start=1):
-        source, stem = storage.join(vocals_dir, name), os.path.splitext(name)[0]
-        target = storage.join(output_dir, stem + ".wav")
-        stems = storage.join(stems_dir, stem) if stems_dir else None
+        stem = os.path.splitext(name)[0]
+        one = dataclasses.replace(
+            options,
+            vocals=storage.join(options.vocals, name),
+            output=storage.join(options.output, stem + ".wav"),
+            stems=storage.join(options.stems, stem) if options.stems else None,
+        )
         try:
-            result = generate_file(model, source, target, phase, vocals, stems)
-            log.info("[%d/%d] %s -> %s (%.1f s)", index, len(names), name, target, result.seconds)
+            result = generate_file(model, one)
+            log.info("[%d/%d] %s -> %s (%.1f s)", index, len(names), name, one.output, result.seconds)
         except audio.AudioError as error:
-            result = Generated(source, None, None, 0.0, str(error))
+            result = Generated(one.vocals, None, None, 0.0, str(error))
             log.error("[%d/%d] %s: FAILED: %s", index, len(names), name, error)
         results.append(result)
     return results

@@ -104,7 +104,7 @@ def generate(
     model: ExportedModel | str | None, waveform: np.ndarray, sample_rate: int, **options: Any
 ) -> tuple[np.ndarray, int]:
     """Vocals ``(channels, samples)`` -> ``(song, sample_rate)``, same shape and rate.
-    ``options``: ``phase`` ("auto", "predicted", "griffinlim"), ``vocals=False`` for the
+    ``options``: ``phase`` ("auto", "predicted", "griffinlim", "source"), ``vocals=False`` for the
     accompaniment alone. ``model`` may be a path (or None: the released model).
 
     >>> song, rate = vocals2song.generate(model, vocal, 44100)  # doctest: +SKIP

@@ -100,15 +100,12 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     options = _options(GenerateOptions, args)
     model = api.load_model(options.model)
     fs, resolved = storage.filesystem(options.vocals)
-    keep_vocals = not options.no_vocals
     if fs.isdir(resolved):
-        results = generate.generate_dir(
-            model, options.vocals, options.output, options.phase, keep_vocals, options.stems
-        )
+        results = generate.generate_dir(model, options)
         failed = [result for result in results if result.error]
         print(f"{len(results) - len(failed)} of {len(results)} songs written to {options.output}")
         return 1 if failed else 0
-    result = generate.generate_file(model, options.vocals, options.output, options.phase, keep_vocals, options.stems)
+    result = generate.generate_file(model, options)
     print(f"song: {result.song}\npicture: {result.picture}\n({result.seconds:.1f} s)")
     for stem, path in result.stems.items():
         print(f"stem {stem}: {path}")

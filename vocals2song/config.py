@@ -9,10 +9,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-STEMS = ("vocals", "mixture", "accompaniment", "drums", "bass", "other")
-"""Stems a record may store. ``accompaniment`` is derived (bass + drums + other)."""
-
 ACCOMPANIMENT_PARTS = ("drums", "bass", "other")
+SOURCES = ("vocals", *ACCOMPANIMENT_PARTS)
+"""MUSDB18's four sources: a track's mixture is their sum."""
+MUSDB_FILES = ("mixture", *SOURCES)
+"""The .wav files in each MUSDB18-HQ track folder."""
+MUSDB_SUBSETS = ("train", "test")
+"""MUSDB18-HQ's subset folders (the data set's valid split is carved out of train)."""
+
+STEMS = ("vocals", "mixture", "accompaniment", *ACCOMPANIMENT_PARTS)
+"""Stems a record may store. ``accompaniment`` is derived (drums + bass + other)."""
+
 WITHOUT_VOCALS = ("accompaniment", *ACCOMPANIMENT_PARTS)
 """Stems that hold no vocal: a song is its vocal plus any of them that do not overlap."""
 

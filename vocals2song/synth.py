@@ -17,9 +17,9 @@ import os
 import numpy as np
 
 from vocals2song import audio
+from vocals2song.config import SOURCES
 
 SAMPLE_RATE = 44100
-STEM_NAMES = ("vocals", "drums", "bass", "other")
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -211,7 +211,7 @@ def quantise_mix(stems: dict[str, np.ndarray], peak: float = 0.9) -> dict[str, n
     mixture = sum(stems.values())
     gain = peak / max(float(np.max(np.abs(mixture))), 1e-9)
     out = {name: np.round(stem * gain * 32768) / 32768 for name, stem in stems.items()}
-    out["mixture"] = sum(out[name] for name in STEM_NAMES)
+    out["mixture"] = sum(out[name] for name in SOURCES)
     return {name: stem.astype(np.float32) for name, stem in out.items()}
 
 

@@ -163,6 +163,7 @@ def create_app(model: ExportedModel, settings: Settings | None = None, jobs: job
     options = model_options(model)
     app.include_router(_pages(model, settings, options))
     app.include_router(_job_routes(model, settings, jobs, options))
+    app.include_router(_result_routes(model, jobs))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
 
@@ -210,8 +211,7 @@ def _pages(model: ExportedModel, settings: Settings, options: dict) -> APIRouter
 
 
 def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs, options: dict) -> APIRouter:
-    """Submitting a job (checked against the model's ``options``), polling it, and fetching its
-    song and picture."""
+    """Submitting a job, checked against the model's ``options`` and the upload limits."""
     router = APIRouter()
 
     @router.post("/api/jobs", status_code=202)
@@ -224,15 +224,23 @@ def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs
         async with request.form(max_files=1, max_fields=4) as form:
             return await _submit(form, model, settings, jobs, options)
 
-    def find(job_id: str) -> jobs_module.Job:
-        job = jobs.get(job_id)
-        if job is None:
-            raise HTTPException(404, "no such job (unknown, or its results expired)")
-        return job
+    return router
+
+
+def _find(jobs: jobs_module.Jobs, job_id: str) -> jobs_module.Job:
+    job = jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, "no such job (unknown, or its results expired)")
+    return job
+
+
+def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
+    """Polling a job, and fetching its song, picture and tracks once each is published."""
+    router = APIRouter()
 
     @router.get("/api/jobs/{job_id}")
     def job_state(job_id: str) -> dict:
-        job = find(job_id)
+        job = _find(jobs, job_id)
         names = [
             name for name in track_names(model, job.options["vocals"]) if jobs_module.track_file(name) in job.ready
         ]
@@ -240,7 +248,7 @@ def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs
         return {**job.public(jobs.keep_seconds), "tracks": tracks}
 
     def result(job_id: str, name: str, media_type: str) -> FileResponse:
-        job = find(job_id)
+        job = _find(jobs, job_id)
         path = jobs.result(job, name)
         if path is None:
             raise HTTPException(409, f"the job is {job.state} and its {name} is not ready")
