@@ -18,6 +18,7 @@ import numpy as np
 import soundfile
 
 from vocals2song import storage
+from vocals2song.config import MUSDB_RATE
 
 
 class AudioError(ValueError):
@@ -55,7 +56,7 @@ class AudioLimits:
     max_sample_rate: int = 192_000
     max_channels: int = 8
     max_seconds: float = 3600.0
-    max_samples: int = 2 * 44_100 * 1800
+    max_samples: int = 2 * MUSDB_RATE * 1800  # half an hour of stereo at MUSDB18-HQ's rate
 
     def check(self, header: AudioInfo) -> None:
         """Raises AudioError naming the file and the first limit its header passes."""

@@ -16,6 +16,8 @@ MUSDB_FILES = ("mixture", *SOURCES)
 """The .wav files in each MUSDB18-HQ track folder."""
 MUSDB_SUBSETS = ("train", "test")
 """MUSDB18-HQ's subset folders (the data set's valid split is carved out of train)."""
+MUSDB_RATE = 44100
+"""MUSDB18-HQ's sample rate, Hz: what the data sets, renders and synthetic tracks are made at."""
 
 STEMS = ("vocals", "mixture", "accompaniment", *ACCOMPANIMENT_PARTS)
 """Stems a record may store. ``accompaniment`` is derived (drums + bass + other)."""
@@ -45,7 +47,7 @@ class SpectralConfig:
       segment_seconds: length of one training segment in seconds.
     """
 
-    sample_rate: int = 44100
+    sample_rate: int = MUSDB_RATE
     n_fft: int = 1024
     hop_length: int = 256
     window: str = "hann"

@@ -24,6 +24,7 @@ import numpy as np
 import soundfile
 
 from vocals2song import audio, storage, synth
+from vocals2song.config import MUSDB_RATE
 from vocals2song.scores import DRUM_CHANNEL, STEM_PARTS, Note, Score
 
 SOUNDFONT_DIR = "/usr/share/sounds/sf2"
@@ -61,7 +62,7 @@ class RenderOptions:
     """
 
     soundfont: str = TRAIN_SOUNDFONT
-    sample_rate: int = 44100
+    sample_rate: int = MUSDB_RATE
     keys: int = 1
     tempo_range: tuple[float, float] = (60.0, 96.0)
     velocity_jitter: int = 12

@@ -17,9 +17,9 @@ import os
 import numpy as np
 
 from vocals2song import audio
-from vocals2song.config import SOURCES
+from vocals2song.config import MUSDB_RATE, SOURCES
 
-SAMPLE_RATE = 44100
+SAMPLE_RATE = MUSDB_RATE
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
