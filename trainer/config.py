@@ -43,6 +43,12 @@ class ModelConfig:
       pitch_context: the generator's input gains twelve channels per row: the source frame's
         pitch-class profile read at that row's pitch class plus 0..11 semitones (harmony in the
         first layer; see trainer/layers.py).
+      harmony: a harmony head: a small dilated 1-D network over the source's pitch-class profile
+        predicts the target's pitch classes per frame (trained on its own loss: correlation with
+        the target's chroma), and the generator's input gains twelve channels per row, that
+        prediction read at the row's pitch class plus 0..11 semitones.
+      harmony_channels: width of the harmony head.
+      harmony_layers: residual blocks of the harmony head; block i is dilated 2**i.
     """
 
     generator: str = dataclasses.field(default="unet", metadata={"choices": GENERATORS})
@@ -53,6 +59,9 @@ class ModelConfig:
     temporal_channels: int = 256
     temporal_layers: int = 8
     pitch_context: bool = False
+    harmony: bool = False
+    harmony_channels: int = 64
+    harmony_layers: int = 8
 
     @property
     def multiple(self) -> int:

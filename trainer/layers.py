@@ -62,4 +62,70 @@ class PitchContext(layers.Layer):
         return {**super().get_config(), "row_hz": self.row_hz}
 
 
-CUSTOM_OBJECTS = {"PitchContext": PitchContext}
+def pitch_classes(row_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's pitch class plus 0..11 semitones, in chroma order (C = 0, as librosa's chroma
+    filterbank, which the harmony loss scores against): ``(rows, 12)``, and a ``(rows, 1)`` mask
+    that is 0 for rows without a pitch class (the DC bin)."""
+    audible = row_hz > 0
+    semitone = np.rint(SEMITONES * np.log2(np.where(audible, row_hz, 440.0) / 440.0)).astype(np.int64) + 9  # A = 9
+    index = (semitone[:, np.newaxis] + np.arange(SEMITONES)) % SEMITONES
+    return index.astype(np.int32), audible[:, np.newaxis].astype(np.float32)
+
+
+class PitchProfile(layers.Layer):
+    """``(batch, rows, frames, C)`` -> ``(batch, frames, PITCH_STEPS + 1)``: each frame's
+    pitch-class profile of channel 0 (``pitch_maps``' fold), centred and scaled per frame so a
+    loud and a quiet note look alike, and the profile's mean as the frame's level (so rests
+    show)."""
+
+    def __init__(self, row_hz, **kwargs):
+        super().__init__(**kwargs)
+        self.row_hz = [float(hz) for hz in row_hz]
+        self._fold, _ = pitch_maps(np.asarray(self.row_hz))
+
+    def call(self, x):
+        profile = keras.ops.einsum("brt,rq->btq", x[..., 0], keras.ops.cast(self._fold, x.dtype))
+        level = keras.ops.mean(profile, axis=-1, keepdims=True)
+        centred = profile - level
+        scale = keras.ops.sqrt(keras.ops.mean(keras.ops.square(centred), axis=-1, keepdims=True) + 1e-6)
+        return keras.ops.concatenate([centred / scale, level], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2], PITCH_STEPS + 1)
+
+    def get_config(self):
+        return {**super().get_config(), "row_hz": self.row_hz}
+
+
+class HarmonyContext(layers.Layer):
+    """Appends twelve channels to each row of a feature image: the harmony head's predicted
+    pitch classes ``(batch, frames, 12)``, standardised per frame, read at the row's own pitch
+    class plus 0..11 semitones (as ``PitchContext`` does for the voice's).
+
+    The prediction enters without a gradient: the head learns only from its own loss, so it
+    stays a pitch-class predictor that the image generator reads, not a second path the
+    adversarial loss can bend."""
+
+    def __init__(self, row_hz, **kwargs):
+        super().__init__(**kwargs)
+        self.row_hz = [float(hz) for hz in row_hz]
+        self._index, self._mask = pitch_classes(np.asarray(self.row_hz))
+
+    def call(self, inputs):
+        x, harmony = inputs
+        harmony = keras.ops.stop_gradient(keras.ops.cast(harmony, x.dtype))
+        centred = harmony - keras.ops.mean(harmony, axis=-1, keepdims=True)
+        scaled = centred / keras.ops.sqrt(keras.ops.mean(keras.ops.square(centred), axis=-1, keepdims=True) + 1e-6)
+        relative = keras.ops.take(scaled, self._index, axis=2)  # (batch, frames, rows, 12)
+        relative = keras.ops.transpose(relative, (0, 2, 1, 3)) * keras.ops.cast(self._mask[:, None, :], x.dtype)
+        return keras.ops.concatenate([x, relative], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape[0]
+        return (*shape[:-1], shape[-1] + SEMITONES)
+
+    def get_config(self):
+        return {**super().get_config(), "row_hz": self.row_hz}
+
+
+CUSTOM_OBJECTS = {"PitchContext": PitchContext, "PitchProfile": PitchProfile, "HarmonyContext": HarmonyContext}

@@ -63,6 +63,13 @@ def _stems_power(codecs: StemsCodec, features: tf.Tensor) -> tf.Tensor:
     return tf.add_n([_power(codec, part) for codec, part in zip(codecs.codecs, codecs.split(features), strict=True)])
 
 
+def _correlation(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+    """Pearson correlation over the last axis (the 12 pitch classes): ``(batch, frames)``."""
+    a = a - tf.reduce_mean(a, axis=-1, keepdims=True)
+    b = b - tf.reduce_mean(b, axis=-1, keepdims=True)
+    return tf.reduce_sum(a * b, axis=-1) / (tf.norm(a, axis=-1) * tf.norm(b, axis=-1) + CORRELATION_EPSILON)
+
+
 class ChromaDistance:
     """1 - per-frame Pearson correlation of chroma, averaged over frames: ``(batch,)``.
 
@@ -77,17 +84,36 @@ class ChromaDistance:
         filters = librosa.filters.chroma(sr=spectral.sample_rate, n_fft=spectral.n_fft, tuning=0.0)
         self._filters = tf.constant(filters[:, : codecs.config.bins].T, tf.float32)  # (bins, 12)
 
-    def _chroma(self, power: tf.Tensor) -> tf.Tensor:
-        """Power ``(batch, bins, frames)`` -> mean-centred chroma ``(batch, frames, 12)``."""
-        chroma = tf.einsum("bkt,kc->btc", power, self._filters)
-        return chroma - tf.reduce_mean(chroma, axis=-1, keepdims=True)
+    def chroma(self, power: tf.Tensor) -> tf.Tensor:
+        """Power ``(batch, bins, frames)`` -> chroma ``(batch, frames, 12)``, C first."""
+        return tf.einsum("bkt,kc->btc", power, self._filters)
+
+    def target_chroma(self, target: tf.Tensor) -> tf.Tensor:
+        """The (multi-stem) target's chroma ``(batch, frames, 12)``."""
+        return self.chroma(_stems_power(self._codecs, target))
 
     def __call__(self, fake: tf.Tensor, real: tf.Tensor, source: tf.Tensor | None = None) -> tf.Tensor:
         p_fake, p_real = _stems_power(self._codecs, fake), _stems_power(self._codecs, real)
         if self._source_codec is not None:
             p_source = _power(self._source_codec, source)
             p_fake, p_real = p_fake + p_source, p_real + p_source
-        c_fake, c_real = self._chroma(p_fake), self._chroma(p_real)
-        dot = tf.reduce_sum(c_fake * c_real, axis=-1)
-        norms = tf.norm(c_fake, axis=-1) * tf.norm(c_real, axis=-1)
-        return tf.reduce_mean(1.0 - dot / (norms + CORRELATION_EPSILON), axis=1)
+        return tf.reduce_mean(1.0 - _correlation(self.chroma(p_fake), self.chroma(p_real)), axis=1)
+
+
+HARMONY_SILENCE = 1e-3  # frames whose chroma energy is under this share of the crop's loudest have no harmony
+
+
+class HarmonyDistance:
+    """The harmony head's loss: 1 - per-frame Pearson correlation of its predicted pitch
+    classes ``(batch, frames, 12)`` with the target's chroma, averaged over the frames where the
+    target sounds (a rest's chroma is noise): ``(batch,)``."""
+
+    def __init__(self, codecs: StemsCodec, spectral: SpectralConfig):
+        self._chroma = ChromaDistance(codecs, spectral)
+
+    def __call__(self, predicted: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
+        true = self._chroma.target_chroma(real)
+        energy = tf.reduce_sum(true, axis=-1)
+        sounding = tf.cast(energy > HARMONY_SILENCE * tf.reduce_max(energy, axis=1, keepdims=True), tf.float32)
+        distance = 1.0 - _correlation(tf.cast(predicted, tf.float32), true)
+        return tf.reduce_sum(distance * sounding, axis=1) / tf.maximum(tf.reduce_sum(sounding, axis=1), 1.0)

@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 from trainer.config import ModelConfig
-from trainer.layers import PitchContext
+from trainer.layers import SEMITONES, HarmonyContext, PitchContext, PitchProfile
 
 
 def _norm() -> layers.Layer:
@@ -47,17 +47,44 @@ def generator(
     """The generator ``config.generator`` names: ``(batch, bins, frames, channels)`` ->
     ``(batch, bins, frames, outputs)`` (default: ``channels``; a multi-stem target has a group of
     channels per stem), linear output (features are normalised log-magnitudes and phase / pi,
-    not pixels). ``row_hz`` (each row's centre in Hz) is needed with ``config.pitch_context``."""
-    if config.pitch_context and (row_hz is None or len(row_hz) != bins):
-        raise ValueError(f"pitch_context needs the Hz of each of the {bins} rows")
+    not pixels). ``row_hz`` (each row's centre in Hz) is needed with ``config.pitch_context`` and
+    ``config.harmony``."""
+    if (config.pitch_context or config.harmony) and (row_hz is None or len(row_hz) != bins):
+        raise ValueError(f"pitch_context and harmony need the Hz of each of the {bins} rows")
     build = {"unet": unet, "temporal": temporal}[config.generator]
     return build(config, channels, bins, row_hz, outputs or channels)
 
 
 def _source(config: ModelConfig, channels: int, bins: int | None, row_hz: np.ndarray | None):
-    """The generator's input and what its first layer sees (with the pitch context, if asked)."""
+    """The generator's input and what its first layer sees (with the pitch context and the
+    harmony head's prediction, if asked)."""
     inputs = keras.Input((bins, None, channels), name="source")
-    return inputs, PitchContext(row_hz, name="pitch_context")(inputs) if config.pitch_context else inputs
+    x = PitchContext(row_hz, name="pitch_context")(inputs) if config.pitch_context else inputs
+    if config.harmony:
+        x = HarmonyContext(row_hz, name="harmony_context")([x, harmony_head(config, inputs, row_hz)])
+    return inputs, x
+
+
+HARMONY_LAYER = "harmony"  # the head's output layer: the trainer scores it (``harmony_model``)
+
+
+def harmony_head(config: ModelConfig, inputs, row_hz: np.ndarray):
+    """The source's pitch-class profile per frame -> the target's pitch classes per frame
+    ``(batch, frames, 12)``, logits in chroma order, through residual dilated 1-D convolutions
+    (block i dilated 2**i: 8 blocks see 255 frames either side). Which chord sits under a
+    melody note depends on the key and the phrase, seconds of context that a frame-by-frame
+    image generator learns slowly; in this low-dimensional space it is learnt in hundreds of
+    steps (docs/model-notes.md, run Y)."""
+    x = layers.Dense(config.harmony_channels)(PitchProfile(row_hz, name="pitch_profile")(inputs))
+    for block in range(config.harmony_layers):
+        h = layers.Conv1D(config.harmony_channels, 3, padding="same", dilation_rate=2**block, activation="gelu")(x)
+        x = layers.Add()([x, layers.Conv1D(config.harmony_channels, 1)(h)])
+    return layers.Dense(SEMITONES, name=HARMONY_LAYER)(x)
+
+
+def harmony_model(generator: keras.Model) -> keras.Model:
+    """The generator's harmony head as a model of its own (same weights) for its loss."""
+    return keras.Model(generator.input, generator.get_layer(HARMONY_LAYER).output, name="harmony")
 
 
 def unet(config: ModelConfig, channels: int, bins: int | None, row_hz: np.ndarray | None, outputs: int) -> keras.Model:

@@ -93,6 +93,7 @@ class Trainer:
         spectral = self.manifest.config
         self.chroma = losses.ChromaDistance(self.target_codec, spectral, song) if config.chroma_weight else None
         self.compressed = losses.CompressedL2(self.target_codec) if config.reconstruction == "compressed_l2" else None
+        self.harmony = losses.HarmonyDistance(self.target_codec, spectral) if config.model.harmony else None
         tf.keras.utils.set_random_seed(config.seed)
         channels, bins, targets = config.input.features.channels, config.input.features.rows, self.target_codec.channels
         with self.strategy.scope():
@@ -100,6 +101,7 @@ class Trainer:
             row_hz = row_frequencies(config.input.features, spectral.sample_rate, spectral.n_fft)
             self.generator = models.generator(config.model, channels, bins, row_hz, targets)
             self.discriminator = models.discriminator(config.model, channels, bins, targets)
+            self.harmony_model = models.harmony_model(self.generator) if config.model.harmony else None
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()
             self.g_optimizer.build(self.generator.trainable_variables)
@@ -193,6 +195,10 @@ class Trainer:
             chroma = self.chroma(fake, target, source)
             g_loss += self.config.chroma_weight * chroma
             terms["chroma"] = average(chroma)
+        if self.harmony is not None:
+            harmony = self.harmony(self.harmony_model(source, training=training), target)
+            g_loss += harmony  # only the head learns from it (its prediction enters without a gradient)
+            terms["harmony"] = average(harmony)
         return {"g_loss": average(g_loss), "d_loss": average(d_loss), **terms}, fake
 
     def _replica_step(self, source, target):
