@@ -27,6 +27,12 @@ def test_a_multi_stem_model_refuses_a_data_set_without_its_stems(dataset_dir, tm
         train.Trainer(stems_config(dataset_dir, str(tmp_path), target="vocals,vocals"))
 
 
+@pytest.mark.slow
+def test_evaluating_a_multi_stem_model_on_a_data_set_without_its_stems_says_what_is_missing(stems_model, dataset_dir):
+    with pytest.raises(DatasetError, match=r"drums, bass, other not in the data set .* to score the model against"):
+        next(evaluate.cases(export.load_model(stems_model), dataset_dir, "test"))
+
+
 def test_the_stem_list_and_statistics_round_trip_through_the_export_and_old_exports_load():
     stats = export.StemStatistics(np.zeros(513, np.float32), np.ones(513, np.float32))
     metadata = export.ExportMetadata(

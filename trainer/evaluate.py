@@ -37,7 +37,7 @@ from trainer import generate
 from trainer.export import ExportedModel
 from vocals2song import codec, inspection, storage
 from vocals2song.features import spectrum_to_audio
-from vocals2song.manifest import DatasetError, read_manifest
+from vocals2song.manifest import read_manifest
 
 SYSTEMS = ("model", "silence", "average", "retrieval", "oracle")
 SONG_METRICS = ("lsd_db", "spectral_convergence", "chroma")
@@ -114,11 +114,7 @@ def cases(model: ExportedModel, data_dir: str, split: str, per_track: int | None
         type(model.spectral)(**{**manifest.config.to_dict(), "segment_seconds": model.spectral.segment_seconds}),
         data_dir,
     )
-    missing = [s for s in model.stems if s not in manifest.stems and s != "accompaniment"]
-    if missing:
-        raise DatasetError(
-            f"{data_dir} stores {', '.join(manifest.stems)}: no {', '.join(missing)} to score the model's against"
-        )
+    manifest.require_stems(data_dir, ("mixture", "vocals", *model.stems), "to score the model against")
     for segment in inspection.read_segments(manifest, data_dir, split):
         if per_track is not None and segment.index >= per_track:
             continue

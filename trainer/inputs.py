@@ -59,20 +59,12 @@ def source_level(manifest: Manifest, data_dir: str, config: InputConfig) -> floa
     return float(np.median(levels))
 
 
-def check_stems(manifest: Manifest, config: InputConfig) -> None:
-    """The source and every target stem must be stored, or derivable (the accompaniment)."""
-    stored = ", ".join(manifest.stems)
-    if config.source not in manifest.stems:
-        raise DatasetError(f"source stem {config.source!r} is not in the data set (it stores {stored})")
+def check_stems(manifest: Manifest, config: InputConfig, data_dir: str = "the data set") -> None:
+    """The source must be stored, and every target stem stored or derivable (the accompaniment)."""
     if len(set(config.targets)) != len(config.targets) or not config.targets:
         raise ValueError(f"--target must name each stem once, got {config.target!r}")
-    derivable = {"accompaniment"} if {"mixture", "vocals"} <= set(manifest.stems) else set()
-    missing = [stem for stem in config.targets if stem not in manifest.stems and stem not in derivable]
-    if missing:
-        raise DatasetError(
-            f"target stem(s) {', '.join(missing)} not in the data set and cannot be derived (it stores {stored}); "
-            f"rebuild it with `vocals2song dataset --stems {','.join(dict.fromkeys((*manifest.stems, *missing)))}`"
-        )
+    manifest.require_stems(data_dir, (config.source,), "as the source", derive=False)
+    manifest.require_stems(data_dir, config.targets, "as the target")
 
 
 def _target(parsed: dict, stem: str):

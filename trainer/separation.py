@@ -18,7 +18,7 @@ from trainer import generate
 from trainer.evaluate import table_row, table_rule
 from trainer.export import ExportedModel
 from vocals2song import codec, inspection
-from vocals2song.manifest import DatasetError, read_manifest
+from vocals2song.manifest import read_manifest
 
 SYSTEMS = ("model", "mixture")
 log = logging.getLogger(__name__)
@@ -45,11 +45,7 @@ def sdr(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float:
 def _waveforms(model: ExportedModel, data_dir: str, split: str, per_track: int | None):
     """(track, mixture, {stem: true waveform}) per segment: mono, valid samples only."""
     manifest = read_manifest(data_dir)
-    missing = [stem for stem in ("mixture", *model.stems) if stem not in manifest.stems]
-    if missing:
-        raise DatasetError(
-            f"{data_dir} stores {', '.join(manifest.stems)}: no {', '.join(missing)} to separate or score"
-        )
+    manifest.require_stems(data_dir, ("mixture", *model.stems), "to separate and score", derive=False)
     config = model.spectral
     for segment in inspection.read_segments(manifest, data_dir, split):
         if per_track is not None and segment.index >= per_track:

@@ -76,7 +76,7 @@ class Trainer:
     def __init__(self, config: TrainConfig, strategy: tf.distribute.Strategy | None = None):
         self.config = config
         self.manifest = read_manifest(config.data_dir)
-        inputs.check_stems(self.manifest, config.input)
+        inputs.check_stems(self.manifest, config.input, config.data_dir)
         check_data(self.manifest, config.model_dir, config)
         check_shapes(config)
         if config.mixed_precision:

@@ -84,6 +84,19 @@ class Manifest:
         """The shards' compression as tf.data names it ("" or "GZIP")."""
         return "GZIP" if self.compression == "gzip" else ""
 
+    def require_stems(self, data_dir: str, stems: tuple[str, ...], purpose: str, derive: bool = True) -> None:
+        """DatasetError naming those of ``stems`` the data set neither stores nor (with
+        ``derive``) can derive, what they were for, and the command that rebuilds it with them.
+        The accompaniment derives from the mixture and the vocals."""
+        derivable = {"accompaniment"} if derive and {"mixture", "vocals"} <= set(self.stems) else set()
+        missing = [stem for stem in dict.fromkeys(stems) if stem not in self.stems and stem not in derivable]
+        if missing:
+            raise DatasetError(
+                f"{data_dir}: {', '.join(missing)} not in the data set{' and cannot be derived' if derive else ''} "
+                f"(it stores {', '.join(self.stems)}; needed {purpose}); rebuild it with "
+                f"`vocals2song dataset --stems {','.join(dict.fromkeys((*self.stems, *missing)))}`"
+            )
+
     def stat_arrays(self, stem: str) -> tuple[np.ndarray, np.ndarray]:
         """Per-bin (mean, std) of log-magnitude for ``stem`` as float32 arrays."""
         if stem not in self.stats:
