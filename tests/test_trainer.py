@@ -13,8 +13,9 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import stems_config, sung, tiny_model_config
 
-from trainer import export, inputs, models, train
+from trainer import export, generate, inputs, models, train
 from vocals2song.cli import main
 from vocals2song.features import StemsCodec
 
@@ -395,3 +396,29 @@ def test_a_step_that_makes_its_features_trains_as_the_input_made_ones(dataset_di
     adam_bound = 2 * in_step.config.learning_rate * 2
     for a, b in zip(in_step.generator.trainable_variables, in_input.generator.trainable_variables, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=adam_bound)
+
+
+def test_the_harmony_warm_up_trains_the_head_alone_then_the_run_trains_everything(dataset_dir, tmp_path):
+    """Warm-up steps move the head's weights and nothing else; the run then logs the head's
+    loss beside the others, and a generator with a head exports and generates."""
+    config = dataclasses.replace(
+        stems_config(dataset_dir, str(tmp_path), target="accompaniment", steps=2),
+        harmony_warmup=3,
+        model=dataclasses.replace(tiny_model_config(), harmony=True),
+    )
+    trainer = train.Trainer(config)
+    head, image = trainer.harmony_model, trainer.generator.get_layer("target")
+    before = [np.array(w) for w in (*head.trainable_variables, *image.trainable_variables)]
+    batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.dataset("train", training=True)))
+    trainer.warm_up_harmony(batches)
+    after = [np.array(w) for w in (*head.trainable_variables, *image.trainable_variables)]
+    moved = [not np.array_equal(a, b) for a, b in zip(before, after, strict=True)]
+    assert all(moved[: len(head.trainable_variables)]) and not any(moved[len(head.trainable_variables) :])
+    assert int(trainer.step.numpy()) == 0
+
+    with pytest.raises(ValueError, match="needs --harmony"):
+        train.Trainer(dataclasses.replace(config, model=tiny_model_config()))
+    result = train.train(config)
+    assert "harmony" in result["losses"] and 0.0 < result["losses"]["harmony"] < 2.0
+    song = generate.generate(export.load_model(str(tmp_path)), sung(2.0, 44100, 1), 44100)
+    assert song.shape == (1, 88200) and np.all(np.isfinite(song))

@@ -129,6 +129,9 @@ class TrainConfig:
       chroma_weight: weight of the chroma term (1 - per-frame pitch-class correlation with the target).
       chroma_of: what the chroma term compares: "target" (generated vs true target) or "song"
         (source + generated vs source + true target: what the accompaniment adds to the voice).
+      harmony_warmup: steps that train the harmony head alone (``--harmony``) before the first
+        adversarial step of a fresh run, so the image generator reads a useful prediction from its
+        first step (a head step costs a small fraction of a full step).
       checkpoint_every: steps between checkpoints.
       summary_every: steps between TensorBoard images and audio.
       log_every: steps between progress lines and scalars.
@@ -150,6 +153,7 @@ class TrainConfig:
     l1_weight: float = 100.0
     chroma_weight: float = 0.0
     chroma_of: str = dataclasses.field(default="target", metadata={"choices": CHROMA_OF})
+    harmony_warmup: int = 0
     checkpoint_every: int = 500
     summary_every: int = 500
     log_every: int = 50

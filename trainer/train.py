@@ -79,6 +79,8 @@ class Trainer:
         inputs.check_stems(self.manifest, config.input, config.data_dir)
         check_data(self.manifest, config.model_dir, config)
         check_shapes(config)
+        if config.harmony_warmup and not config.model.harmony:
+            raise ValueError("--harmony_warmup trains the harmony head: it needs --harmony")
         if config.mixed_precision:
             import keras
 
@@ -102,6 +104,9 @@ class Trainer:
             self.generator = models.generator(config.model, channels, bins, row_hz, targets)
             self.discriminator = models.discriminator(config.model, channels, bins, targets)
             self.harmony_model = models.harmony_model(self.generator) if config.model.harmony else None
+            self.h_optimizer = self._optimizer() if config.harmony_warmup else None
+            if self.h_optimizer is not None:
+                self.h_optimizer.build(self.harmony_model.trainable_variables)
             self.g_optimizer = self._optimizer()
             self.d_optimizer = self._optimizer()
             self.g_optimizer.build(self.generator.trainable_variables)
@@ -212,6 +217,26 @@ class Trainer:
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars, strict=True))
         return values
+
+    def _harmony_replica_step(self, source, target):
+        """One update of the harmony head alone, on its own loss and optimizer."""
+        source, target = self.features(source, target)
+        weights = self.harmony_model.trainable_variables
+        with tf.GradientTape() as tape:
+            loss = self.harmony(self.harmony_model(source, training=True), target)
+            loss = tf.nn.compute_average_loss(loss, global_batch_size=self.config.batch_size)
+        self.h_optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights, strict=True))
+        return loss
+
+    def warm_up_harmony(self, batches) -> None:
+        """``harmony_warmup`` head-only steps on batches of the training input (see TrainConfig)."""
+        step = tf.function(lambda batch: self.strategy.run(self._harmony_replica_step, args=batch))
+        total = self.config.harmony_warmup
+        for index in range(1, total + 1):
+            per_replica = step(_next_batch(batches, self))
+            loss = float(self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None))
+            if index % self.config.log_every == 0 or index == total:
+                log.info("harmony warm-up %d/%d: harmony %.4f", index, total, loss)
 
     def _distributed_step(self, batch):
         per_replica = self.strategy.run(self._replica_step, args=batch)
@@ -420,6 +445,8 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
         log.info("model_dir already at step %d >= --steps %d; exporting", start, config.steps)
         return {"step": start, "export": trainer.export()}
     batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.dataset("train", training=True)))
+    if start == 0 and config.harmony_warmup:
+        trainer.warm_up_harmony(batches)
     stop_signal: list[int] = []
     previous = _catch_signals(stop_signal)
     # tf.io.gfile appends on GCS too (it rewrites the object); gcsfs would silently overwrite,
