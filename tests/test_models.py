@@ -123,7 +123,7 @@ def test_the_harmony_head_learns_a_chord_under_a_melody():
     import keras
     import tensorflow as tf
 
-    from trainer.losses import _correlation
+    from trainer.losses import correlation
 
     rows = _log_axis()
     config = ModelConfig(filters=4, depth=3, harmony=True, harmony_channels=16, harmony_layers=2)
@@ -137,12 +137,12 @@ def test_the_harmony_head_learns_a_chord_under_a_melody():
     chord = np.zeros((32, 24, 12), np.float32)
     for interval in (4, 7):
         np.put_along_axis(chord, ((notes + interval) % 12)[..., None], 1.0, axis=2)
-    score = lambda: float(tf.reduce_mean(_correlation(head(x), chord)))  # noqa: E731
+    score = lambda: float(tf.reduce_mean(correlation(head(x), chord)))  # noqa: E731
     before = score()
     optimizer = keras.optimizers.Adam(1e-2)
     for _ in range(150):
         with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(1.0 - _correlation(head(x), chord))
+            loss = tf.reduce_mean(1.0 - correlation(head(x), chord))
         optimizer.apply_gradients(
             zip(tape.gradient(loss, head.trainable_variables), head.trainable_variables, strict=True)
         )

@@ -62,6 +62,12 @@ class PitchContext(layers.Layer):
         return {**super().get_config(), "row_hz": self.row_hz}
 
 
+def standardised(x):
+    """``x`` centred and scaled over its last axis (a profile whose shape matters, not its level)."""
+    centred = x - keras.ops.mean(x, axis=-1, keepdims=True)
+    return centred / keras.ops.sqrt(keras.ops.mean(keras.ops.square(centred), axis=-1, keepdims=True) + 1e-6)
+
+
 def pitch_classes(row_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each row's pitch class plus 0..11 semitones, in chroma order (C = 0, as librosa's chroma
     filterbank, which the harmony loss scores against): ``(rows, 12)``, and a ``(rows, 1)`` mask
@@ -85,10 +91,7 @@ class PitchProfile(layers.Layer):
 
     def call(self, x):
         profile = keras.ops.einsum("brt,rq->btq", x[..., 0], keras.ops.cast(self._fold, x.dtype))
-        level = keras.ops.mean(profile, axis=-1, keepdims=True)
-        centred = profile - level
-        scale = keras.ops.sqrt(keras.ops.mean(keras.ops.square(centred), axis=-1, keepdims=True) + 1e-6)
-        return keras.ops.concatenate([centred / scale, level], axis=-1)
+        return keras.ops.concatenate([standardised(profile), keras.ops.mean(profile, axis=-1, keepdims=True)], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], input_shape[2], PITCH_STEPS + 1)
@@ -113,10 +116,8 @@ class HarmonyContext(layers.Layer):
 
     def call(self, inputs):
         x, harmony = inputs
-        harmony = keras.ops.stop_gradient(keras.ops.cast(harmony, x.dtype))
-        centred = harmony - keras.ops.mean(harmony, axis=-1, keepdims=True)
-        scaled = centred / keras.ops.sqrt(keras.ops.mean(keras.ops.square(centred), axis=-1, keepdims=True) + 1e-6)
-        relative = keras.ops.take(scaled, self._index, axis=2)  # (batch, frames, rows, 12)
+        harmony = standardised(keras.ops.stop_gradient(keras.ops.cast(harmony, x.dtype)))
+        relative = keras.ops.take(harmony, self._index, axis=2)  # (batch, frames, rows, 12)
         relative = keras.ops.transpose(relative, (0, 2, 1, 3)) * keras.ops.cast(self._mask[:, None, :], x.dtype)
         return keras.ops.concatenate([x, relative], axis=-1)
 

@@ -63,7 +63,7 @@ def _stems_power(codecs: StemsCodec, features: tf.Tensor) -> tf.Tensor:
     return tf.add_n([_power(codec, part) for codec, part in zip(codecs.codecs, codecs.split(features), strict=True)])
 
 
-def _correlation(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
+def correlation(a: tf.Tensor, b: tf.Tensor) -> tf.Tensor:
     """Pearson correlation over the last axis (the 12 pitch classes): ``(batch, frames)``."""
     a = a - tf.reduce_mean(a, axis=-1, keepdims=True)
     b = b - tf.reduce_mean(b, axis=-1, keepdims=True)
@@ -97,7 +97,7 @@ class ChromaDistance:
         if self._source_codec is not None:
             p_source = _power(self._source_codec, source)
             p_fake, p_real = p_fake + p_source, p_real + p_source
-        return tf.reduce_mean(1.0 - _correlation(self.chroma(p_fake), self.chroma(p_real)), axis=1)
+        return tf.reduce_mean(1.0 - correlation(self.chroma(p_fake), self.chroma(p_real)), axis=1)
 
 
 HARMONY_SILENCE = 1e-3  # frames whose chroma energy is under this share of the crop's loudest have no harmony
@@ -115,5 +115,5 @@ class HarmonyDistance:
         true = self._chroma.target_chroma(real)
         energy = tf.reduce_sum(true, axis=-1)
         sounding = tf.cast(energy > HARMONY_SILENCE * tf.reduce_max(energy, axis=1, keepdims=True), tf.float32)
-        distance = 1.0 - _correlation(tf.cast(predicted, tf.float32), true)
+        distance = 1.0 - correlation(tf.cast(predicted, tf.float32), true)
         return tf.reduce_sum(distance * sounding, axis=1) / tf.maximum(tf.reduce_sum(sounding, axis=1), 1.0)
