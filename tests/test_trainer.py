@@ -126,6 +126,21 @@ def test_the_chroma_term_is_zero_for_the_target_and_high_for_other_pitch_classes
     assert float(distance(f_sharp, c_major)[0]) > 1.0  # anti-correlated profiles
 
 
+def test_the_loudness_term_is_zero_for_the_target_and_one_for_10_db_too_quiet():
+    from trainer import losses
+    from vocals2song.config import SpectralConfig
+    from vocals2song.features import FeatureCodec, FeatureConfig
+
+    # row means of -2 keep the chord's peaks under BOUND_STD, where generation clips them
+    codec = FeatureCodec(FeatureConfig(kind="logmag"), np.full(513, -2.0), np.full(513, 2.0), SpectralConfig())
+    loudness = losses.LoudnessDistance(StemsCodec(("other",), (codec,)))
+    chord = tone_features([523.3, 659.3, 784.0], codec)
+    ten_db = np.log(np.sqrt(10.0)) / 2.0  # a power ratio of 10 in normalised log-magnitude (std 2)
+    assert float(loudness(chord, chord)[0]) == pytest.approx(0.0, abs=1e-6)
+    assert float(loudness(chord - ten_db, chord)[0]) == pytest.approx(1.0, abs=0.05)
+    assert float(loudness(chord - 2 * ten_db, chord)[0]) == pytest.approx(2.0, abs=0.1)
+
+
 def test_the_song_chroma_term_scores_what_the_accompaniment_adds_to_the_voice():
     """Over a voice singing C major, silence next to a C major accompaniment costs nothing on
     the song's chroma (the voice already has its pitch classes) but everything on the target's;

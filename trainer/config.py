@@ -127,6 +127,8 @@ class TrainConfig:
         error of magnitude ** 0.3: their mean, so every likely chord keeps its notes).
       l1_weight: weight of the reconstruction term in the generator loss.
       chroma_weight: weight of the chroma term (1 - per-frame pitch-class correlation with the target).
+      loudness_weight: weight of the loudness term (mean |generated - true| frame level, in units
+        of 10 dB): holds the accompaniment at the level it has under the voice.
       chroma_of: what the chroma term compares: "target" (generated vs true target) or "song"
         (source + generated vs source + true target: what the accompaniment adds to the voice).
       harmony_warmup: steps that train the harmony head alone (``--harmony``) before the first
@@ -153,6 +155,7 @@ class TrainConfig:
     l1_weight: float = 100.0
     chroma_weight: float = 0.0
     chroma_of: str = dataclasses.field(default="target", metadata={"choices": CHROMA_OF})
+    loudness_weight: float = 0.0
     harmony_warmup: int = 0
     checkpoint_every: int = 500
     summary_every: int = 500

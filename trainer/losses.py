@@ -100,6 +100,32 @@ class ChromaDistance:
         return tf.reduce_mean(1.0 - correlation(self.chroma(p_fake), self.chroma(p_real)), axis=1)
 
 
+LOUDNESS_RANGE_DB = 60.0  # frames further under the crop's loudest true frame count as this floor
+
+
+class LoudnessDistance:
+    """Mean over frames of |generated - true| frame level (the stems' summed power, in dB),
+    in units of 10 dB: ``(batch,)``. Levels under the true crop's loudest frame minus
+    ``LOUDNESS_RANGE_DB`` are raised to that floor, so a rest's exact depth does not count.
+
+    Why: reconstruction losses under uncertainty settle on a quiet spectrum, and how loud the
+    accompaniment sits under the voice decides the song's harmony score as much as its pitch
+    classes (docs/model-notes.md, runs Y and Z)."""
+
+    def __init__(self, codecs: StemsCodec):
+        self._codecs = codecs
+
+    def _level_db(self, features: tf.Tensor) -> tf.Tensor:
+        power = tf.reduce_sum(_stems_power(self._codecs, features), axis=1)  # (batch, frames)
+        return 10.0 * tf.math.log(power + 1e-12) / tf.math.log(10.0)
+
+    def __call__(self, fake: tf.Tensor, real: tf.Tensor) -> tf.Tensor:
+        real_db = self._level_db(real)
+        floor = tf.reduce_max(real_db, axis=1, keepdims=True) - LOUDNESS_RANGE_DB
+        fake_db = tf.maximum(self._level_db(fake), floor)
+        return tf.reduce_mean(tf.abs(fake_db - tf.maximum(real_db, floor)), axis=1) / 10.0
+
+
 HARMONY_SILENCE = 1e-3  # frames whose chroma energy is under this share of the crop's loudest have no harmony
 
 

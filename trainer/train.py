@@ -96,6 +96,7 @@ class Trainer:
         self.chroma = losses.ChromaDistance(self.target_codec, spectral, song) if config.chroma_weight else None
         self.compressed = losses.CompressedL2(self.target_codec) if config.reconstruction == "compressed_l2" else None
         self.harmony = losses.HarmonyDistance(self.target_codec, spectral) if config.model.harmony else None
+        self.loudness = losses.LoudnessDistance(self.target_codec) if config.loudness_weight else None
         tf.keras.utils.set_random_seed(config.seed)
         channels, bins, targets = config.input.features.channels, config.input.features.rows, self.target_codec.channels
         with self.strategy.scope():
@@ -200,6 +201,10 @@ class Trainer:
             chroma = self.chroma(fake, target, source)
             g_loss += self.config.chroma_weight * chroma
             terms["chroma"] = average(chroma)
+        if self.loudness is not None:
+            loudness = self.loudness(fake, target)
+            g_loss += self.config.loudness_weight * loudness
+            terms["loudness"] = average(loudness)
         if self.harmony is not None:
             harmony = self.harmony(self.harmony_model(source, training=training), target)
             g_loss += harmony  # only the head learns from it (its prediction enters without a gradient)
