@@ -413,6 +413,7 @@ def test_a_step_that_makes_its_features_trains_as_the_input_made_ones(dataset_di
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-3, atol=adam_bound)
 
 
+@pytest.mark.slow
 def test_the_harmony_warm_up_trains_the_head_alone_then_the_run_trains_everything(dataset_dir, tmp_path):
     """Warm-up steps move the head's weights and nothing else; the run then logs the head's
     loss beside the others, and a generator with a head exports and generates."""
