@@ -419,6 +419,7 @@ def test_the_harmony_warm_up_trains_the_head_alone_then_the_run_trains_everythin
     loss beside the others, and a generator with a head exports and generates."""
     config = dataclasses.replace(
         stems_config(dataset_dir, str(tmp_path), target="accompaniment", steps=2),
+        summary_every=1000,
         harmony_warmup=3,
         model=dataclasses.replace(tiny_model_config(), harmony=True),
     )
