@@ -101,15 +101,19 @@ def test_harmony_context_reads_the_prediction_at_each_rows_pitch_class():
 
 def test_the_harmony_head_learns_only_from_its_own_loss():
     """The image generator's output gives the head no gradient: the adversarial and
-    reconstruction losses cannot bend the pitch-class predictor."""
+    reconstruction losses cannot bend the pitch-class predictor. Checked through the two-output
+    model training uses, whose outputs are the generator's and the head's own."""
     import tensorflow as tf
 
     config = ModelConfig(filters=4, depth=3, dropout=0.0, harmony=True, harmony_channels=8, harmony_layers=2)
     generator = models.generator(config, 1, 96, _log_axis())
-    head = models.harmony_model(generator)
+    head, both = models.harmony_model(generator), models.with_harmony(generator)
     x = tf.constant(np.random.default_rng(3).standard_normal((1, 96, 16, 1)), tf.float32)
     with tf.GradientTape(persistent=True) as tape:
-        image_loss, harmony_loss = tf.reduce_sum(tf.square(generator(x))), tf.reduce_sum(tf.square(head(x)))
+        image, harmony = both(x)
+        image_loss, harmony_loss = tf.reduce_sum(tf.square(image)), tf.reduce_sum(tf.square(harmony))
+    np.testing.assert_allclose(image, generator(x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(harmony, head(x), rtol=1e-5, atol=1e-6)
     head_weights = head.trainable_variables
     assert all(g is None for g in tape.gradient(image_loss, head_weights))
     assert all(g is not None for g in tape.gradient(harmony_loss, head_weights))

@@ -83,8 +83,15 @@ def harmony_head(config: ModelConfig, inputs, row_hz: np.ndarray):
 
 
 def harmony_model(generator: keras.Model) -> keras.Model:
-    """The generator's harmony head as a model of its own (same weights) for its loss."""
+    """The generator's harmony head as a model of its own (same weights), for its warm-up."""
     return keras.Model(generator.input, generator.get_layer(HARMONY_LAYER).output, name="harmony")
+
+
+def with_harmony(generator: keras.Model) -> keras.Model:
+    """The generator with its harmony head's prediction as a second output (same weights): a
+    training step scores both from one forward pass instead of running the head twice."""
+    outputs = [generator.output, generator.get_layer(HARMONY_LAYER).output]
+    return keras.Model(generator.input, outputs, name="generator_and_harmony")
 
 
 def unet(config: ModelConfig, channels: int, bins: int | None, row_hz: np.ndarray | None, outputs: int) -> keras.Model:

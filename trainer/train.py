@@ -105,6 +105,7 @@ class Trainer:
             self.generator = models.generator(config.model, channels, bins, row_hz, targets)
             self.discriminator = models.discriminator(config.model, channels, bins, targets)
             self.harmony_model = models.harmony_model(self.generator) if config.model.harmony else None
+            self.forward = models.with_harmony(self.generator) if config.model.harmony else None
             self.h_optimizer = self._optimizer() if config.harmony_warmup else None
             if self.h_optimizer is not None:
                 self.h_optimizer.build(self.harmony_model.trainable_variables)
@@ -180,7 +181,11 @@ class Trainer:
     def _losses(self, source, target, training: bool = True) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
         """Per-replica losses, each already divided by the global batch size."""
         batch = self.config.batch_size
-        fake = tf.cast(self.generator(source, training=training), tf.float32)
+        if self.forward is None:
+            fake, head = self.generator(source, training=training), None
+        else:
+            fake, head = self.forward(source, training=training)
+        fake = tf.cast(fake, tf.float32)
         real_logits = tf.cast(self.discriminator([source, target], training=training), tf.float32)
         fake_logits = tf.cast(self.discriminator([source, fake], training=training), tf.float32)
 
@@ -206,7 +211,7 @@ class Trainer:
             g_loss += self.config.loudness_weight * loudness
             terms["loudness"] = average(loudness)
         if self.harmony is not None:
-            harmony = self.harmony(self.harmony_model(source, training=training), target)
+            harmony = self.harmony(head, target)
             g_loss += harmony  # only the head learns from it (its prediction enters without a gradient)
             terms["harmony"] = average(harmony)
         return {"g_loss": average(g_loss), "d_loss": average(d_loss), **terms}, fake
