@@ -91,9 +91,9 @@ class InputConfig:
       encode_on: where stored STFT crops become features in training: "input" (per crop in
         tf.data, on the host's CPU cores) or "step" (inside the train step, batched, on the
         accelerator; the input pipeline only parses and slices: 2.8x the examples/s here). Both give
-        the same losses step for step on the same crops (tested); "input" stays the default until
-        the demo's run-to-run spread is known: one demo trained with "step" ended with twice the
-        validation L1 of one with "input" (docs/model-notes.md).
+        the same losses step for step on the same crops (tested); "input" is the default: on a
+        CPU "step" is no faster, and two of five demo runs with it ended on a validation spike,
+        none with "input" (docs/model-notes.md, "The demo's spread").
     """
 
     source: str = "vocals"
