@@ -1,0 +1,63 @@
+"""The model shipped in models/: it loads without --model, sings, and its card says what it measured."""
+
+import json
+import pathlib
+import re
+
+import numpy as np
+from conftest import vocal_in_song
+
+from trainer import export, generate
+
+MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
+CARD_ROWS = {
+    "model": "model",
+    "silence (the vocals alone)": "silence",
+    "average accompaniment": "average",
+    "retrieval (another chorale's accompaniment)": "retrieval",
+}
+
+
+def melody(rate: int = 44100) -> np.ndarray:
+    """A soprano line (A4 C5 E5 D5 C5 B4 A4 A4, half a second each) with vibrato: ``(1, samples)``."""
+    notes = [69, 72, 76, 74, 72, 71, 69, 69]
+    t = np.arange(rate // 2) / rate
+    envelope = np.minimum(1.0, np.minimum(t, t[::-1]) / 0.02)
+    line = []
+    for note in notes:
+        hz = 440.0 * 2 ** ((note - 69) / 12)
+        phase = 2 * np.pi * hz * (t + 0.002 * np.sin(2 * np.pi * 5 * t))
+        line.append(envelope * sum(0.2 / k * np.sin(k * phase) for k in (1, 2, 3)))
+    return np.concatenate(line)[np.newaxis].astype(np.float32)
+
+
+def test_the_model_card_shows_the_released_models_measured_song_scores():
+    """Every number in the card's song table is the one `make model`'s evaluation wrote."""
+    measured = json.loads((MODELS / "chorales" / "metrics.json").read_text())["overall"]
+    card = (MODELS / "README.md").read_text()
+    found = 0
+    for label, system in CARD_ROWS.items():
+        row = re.search(rf"^\| {re.escape(label)} \| \**([0-9.]+)\** \| \**([0-9.]+)\** \|$", card, re.MULTILINE)
+        assert row, f"no row for {label} in models/README.md"
+        song = measured[system]["song"]
+        assert float(row[1]) == round(song["lsd_db"], 2) and float(row[2]) == round(song["chroma"], 3), label
+        found += 1
+    assert found == len(CARD_ROWS)
+    step = json.loads((MODELS / "chorales" / "model.json").read_text())["step"]
+    assert f"({step:,})" in card
+
+
+def test_the_released_model_accompanies_a_melody_without_being_asked_for():
+    """No --model: the shipped model. The vocal comes back at its own level; the accompaniment
+    is there (not silence), not louder than the voice by more than 6 dB, and sits under it:
+    most of its energy below 1 kHz, where the chorales' alto, tenor and bass sound."""
+    model = export.load_model(None)
+    vocal = melody()
+    song = generate.generate_song(model, vocal, 44100)
+    gain, rest = vocal_in_song(song.mix, vocal)
+    assert abs(gain - 1.0) < 0.05
+    assert 0.03 < rest < 2.0, rest
+    accompaniment = np.sum(list(song.stems.values()), axis=0)[0]
+    power = np.abs(np.fft.rfft(accompaniment)) ** 2
+    hz = np.fft.rfftfreq(accompaniment.size, 1 / 44100)
+    assert power[hz < 1000].sum() > 0.5 * power.sum()
