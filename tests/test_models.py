@@ -99,6 +99,29 @@ def test_harmony_context_reads_the_prediction_at_each_rows_pitch_class():
     assert np.abs(out[0, 0, :, 1:]).max() == 0.0
 
 
+def test_the_transposable_head_transposes_its_prediction_with_the_voice():
+    """``--harmony_transposable``: rolling the voice's pitch-class profile by k semitones (3k
+    steps) rolls the prediction by k, for any weights; the grid puts A (profile step 0) at
+    chroma index 9."""
+    import keras
+
+    from trainer.layers import PITCH_STEPS, SemitoneGrid
+
+    config = ModelConfig(harmony=True, harmony_transposable=True, harmony_channels=8, harmony_layers=3)
+    profile = keras.Input((None, PITCH_STEPS + 1))
+    head = keras.Model(profile, models.transposable_head(config, profile))
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 20, PITCH_STEPS + 1)).astype(np.float32)
+    out = np.asarray(head(x))
+    for k in (1, 5, 11):
+        moved = np.concatenate([np.roll(x[..., :PITCH_STEPS], 3 * k, axis=-1), x[..., PITCH_STEPS:]], axis=-1)
+        np.testing.assert_allclose(np.asarray(head(moved)), np.roll(out, k, axis=-1), rtol=1e-4, atol=1e-5)
+    spike = np.zeros((1, 1, PITCH_STEPS + 1), np.float32)
+    spike[0, 0, 0] = 1.0
+    grid = np.asarray(SemitoneGrid()(spike))[0, 0]
+    assert grid[9, 1] == 1.0 and grid[:, :3].sum() == 1.0
+
+
 def test_the_harmony_head_learns_only_from_its_own_loss():
     """The image generator's output gives the head no gradient: the adversarial and
     reconstruction losses cannot bend the pitch-class predictor. Checked through the two-output

@@ -49,6 +49,9 @@ class ModelConfig:
         prediction read at the row's pitch class plus 0..11 semitones.
       harmony_channels: width of the harmony head.
       harmony_layers: residual blocks of the harmony head; block i is dilated 2**i.
+      harmony_transposable: the head treats the pitch classes as a circle, one weight per
+        interval, so transposing the voice by k semitones transposes its prediction by k (every
+        key learns from every chorale).
     """
 
     generator: str = dataclasses.field(default="unet", metadata={"choices": GENERATORS})
@@ -62,6 +65,7 @@ class ModelConfig:
     harmony: bool = False
     harmony_channels: int = 64
     harmony_layers: int = 8
+    harmony_transposable: bool = False
 
     @property
     def multiple(self) -> int:

@@ -129,4 +129,51 @@ class HarmonyContext(layers.Layer):
         return {**super().get_config(), "row_hz": self.row_hz}
 
 
-CUSTOM_OBJECTS = {"PitchContext": PitchContext, "PitchProfile": PitchProfile, "HarmonyContext": HarmonyContext}
+class SemitoneGrid(layers.Layer):
+    """``PitchProfile``'s output ``(batch, frames, PITCH_STEPS + 1)`` -> ``(batch, frames, 12, 4)``:
+    for each pitch class in chroma order (C first), its three profile steps (a third of a
+    semitone flat, on the note, a third sharp) and the frame's level. In this layout
+    transposing the voice by k semitones rolls the pitch-class axis by k."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        per_semitone = PITCH_STEPS // SEMITONES
+        semitone_above_a = (np.arange(SEMITONES) + 3) % SEMITONES  # chroma order: C is 3 semitones above A
+        offsets = np.arange(per_semitone) - per_semitone // 2
+        self._index = ((per_semitone * semitone_above_a[:, None] + offsets) % PITCH_STEPS).astype(np.int32)
+
+    def call(self, profile):
+        steps = keras.ops.take(profile[..., :PITCH_STEPS], self._index, axis=-1)  # (batch, frames, 12, 3)
+        level = keras.ops.repeat(profile[..., PITCH_STEPS:, None], SEMITONES, axis=-2)
+        return keras.ops.concatenate([steps, level], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], SEMITONES, PITCH_STEPS // SEMITONES + 1)
+
+
+class PitchCircle(layers.Layer):
+    """``(batch, frames, 12, C)`` -> ``(batch, frames, 12, 12 C)``: at pitch class p, the channels
+    of p, p+1, ..., p+11 (mod 12). A Dense layer after it is a convolution around the circle of
+    pitch classes whose kernel spans all twelve: the same weights for each interval at every
+    pitch class, so a head built of them treats every key alike."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._index = ((np.arange(SEMITONES)[:, None] + np.arange(SEMITONES)) % SEMITONES).astype(np.int32)
+
+    def call(self, x):
+        rolled = keras.ops.take(x, self._index, axis=-2)  # (batch, frames, 12, 12, C)
+        shape = keras.ops.shape(rolled)
+        return keras.ops.reshape(rolled, (shape[0], shape[1], SEMITONES, SEMITONES * x.shape[-1]))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], SEMITONES * input_shape[-1])
+
+
+CUSTOM_OBJECTS = {
+    "PitchContext": PitchContext,
+    "PitchProfile": PitchProfile,
+    "HarmonyContext": HarmonyContext,
+    "SemitoneGrid": SemitoneGrid,
+    "PitchCircle": PitchCircle,
+}

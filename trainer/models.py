@@ -15,7 +15,7 @@ import numpy as np
 from keras import layers
 
 from trainer.config import ModelConfig
-from trainer.layers import SEMITONES, HarmonyContext, PitchContext, PitchProfile
+from trainer.layers import SEMITONES, HarmonyContext, PitchCircle, PitchContext, PitchProfile, SemitoneGrid
 
 
 def _norm() -> layers.Layer:
@@ -75,11 +75,28 @@ def harmony_head(config: ModelConfig, inputs, row_hz: np.ndarray):
     melody note depends on the key and the phrase, seconds of context that a frame-by-frame
     image generator learns slowly; in this low-dimensional space it is learnt in hundreds of
     steps (docs/model-notes.md, run Y)."""
-    x = layers.Dense(config.harmony_channels)(PitchProfile(row_hz, name="pitch_profile")(inputs))
+    profile = PitchProfile(row_hz, name="pitch_profile")(inputs)
+    if config.harmony_transposable:
+        return transposable_head(config, profile)
+    x = layers.Dense(config.harmony_channels)(profile)
     for block in range(config.harmony_layers):
         h = layers.Conv1D(config.harmony_channels, 3, padding="same", dilation_rate=2**block, activation="gelu")(x)
         x = layers.Add()([x, layers.Conv1D(config.harmony_channels, 1)(h)])
     return layers.Dense(SEMITONES, name=HARMONY_LAYER)(x)
+
+
+def transposable_head(config: ModelConfig, profile):
+    """``harmony_head`` with the pitch classes as a circle (``--harmony_transposable``): each block
+    mixes over time (dilated, as there) and then around the circle with one weight per interval,
+    so transposing the voice by k semitones transposes the prediction by k. A melody in any key
+    teaches every key: each of the 12 keys has a twelfth of the chorales, and the plain head
+    must learn each key's harmony from its share alone."""
+    channels = config.harmony_channels
+    x = layers.Dense(channels)(SemitoneGrid(name="semitone_grid")(profile))
+    for block in range(config.harmony_layers):
+        h = layers.Conv2D(channels, (3, 1), padding="same", dilation_rate=(2**block, 1), activation="gelu")(x)
+        x = layers.Add()([x, layers.Dense(channels)(PitchCircle()(h))])
+    return layers.Reshape((-1, SEMITONES), name=HARMONY_LAYER)(layers.Dense(1)(x))
 
 
 def harmony_model(generator: keras.Model) -> keras.Model:
