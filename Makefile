@@ -16,9 +16,9 @@ DEMO_SCORES ?= 0:60
 DEV_SOUNDFONT ?= /usr/share/sounds/sf2/TimGM6mb.sf2
 RELEASE ?= data/release
 DEMO_STEMS ?= data/demo-stems
-# The released model's recipe (docs/model-notes.md, run M1: run Y2's recipe, the pix2pix U-Net on the
-# hybrid axis of a 4096-point data set with timbre jitter, the compressed L2 term, the pitch context,
-# the chroma term on the song and the harmony head, plus a light loudness term, trained 1,500 steps),
+# The released model's recipe (docs/model-notes.md, run M2: the pix2pix U-Net on the hybrid axis of a
+# 4096-point data set with timbre jitter, the compressed L2 term, the pitch context, the chroma term on
+# the song, a light loudness term and the transposable harmony head, trained 1,500 steps),
 # and the demo's: the same network on the
 # linear axis of the default 1024-point data set with shorter crops and fewer steps, small enough to
 # train in minutes on 2 CPU cores (the README's demo numbers were measured with it).
@@ -26,7 +26,8 @@ RELEASE_DATASET_ARGS ?= --n_fft 4096 --hop_length 1024
 RELEASE_TRAIN_ARGS ?= --target accompaniment --features logmag --frequency hybrid --log_bins 192 --bins 1024 \
 	--bins_per_octave 36 --fmin 41.2 --filters 16 --depth 6 --disc_filters 16 --crop_frames 256 --batch_size 8 \
 	--steps 1500 --learning_rate 1e-3 --timbre_jitter 1.0 --reconstruction compressed_l2 --pitch_context \
-	--chroma_weight 20 --chroma_of song --harmony --loudness_weight 3 --encode_on step \
+	--chroma_weight 20 --chroma_of song --harmony --harmony_transposable --harmony_channels 16 \
+	--loudness_weight 3 --encode_on step \
 	--log_every 25 --checkpoint_every 100 --summary_every 250 --eval_every 250
 DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
