@@ -39,7 +39,9 @@ def main(quick: bool = False) -> str:
         "",
         f"Default model and crops (512x512), global batch 4, 1 CPU replica, {cores} cores; the input rate is tf.data "
         "alone. `--encode_on input` (the default) makes features per crop in tf.data; `step` hands the train step "
-        "stored float16 crops and makes features there, batched, on the accelerator.",
+        "stored float16 crops and makes features there, batched, on the accelerator: the option for a GPU host "
+        "(on a CPU it is no faster, and 2 of 5 demo runs with it ended on a validation spike against none of "
+        "`input`'s, so `input` stays the default; docs/model-notes.md).",
         "",
         "| shards | encode_on | input examples/s | per core | step examples/s | input / step |",
         "|---|---|---|---|---|---|",
