@@ -35,14 +35,11 @@ def test_the_model_card_shows_the_released_models_measured_song_scores():
     """Every number in the card's song table is the one `make model`'s evaluation wrote."""
     measured = json.loads((MODELS / "chorales" / "metrics.json").read_text())["overall"]
     card = (MODELS / "README.md").read_text()
-    found = 0
     for label, system in CARD_ROWS.items():
         row = re.search(rf"^\| {re.escape(label)} \| \**([0-9.]+)\** \| \**([0-9.]+)\** \|$", card, re.MULTILINE)
         assert row, f"no row for {label} in models/README.md"
         song = measured[system]["song"]
         assert float(row[1]) == round(song["lsd_db"], 2) and float(row[2]) == round(song["chroma"], 3), label
-        found += 1
-    assert found == len(CARD_ROWS)
     step = json.loads((MODELS / "chorales" / "model.json").read_text())["step"]
     assert f"({step:,})" in card
 
