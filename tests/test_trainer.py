@@ -384,6 +384,35 @@ def test_stored_crops_encoded_later_are_the_features_the_input_would_have_made(d
         np.testing.assert_allclose(np.asarray(late), np.asarray(early), rtol=1e-6, atol=1e-6)
 
 
+def test_the_level_match_is_generations_gain_and_makes_a_crops_level_irrelevant(dataset_dir):
+    """``--level_match``: the in-graph gain equals ``FeatureCodec.level_gain`` (generation's) on
+    the same crop; a crop played 20 dB quieter gets 10x the gain, so the model sees the same
+    source and target features from both; and the gain moves source and target the same way."""
+    from vocals2song.manifest import read_manifest
+
+    manifest = read_manifest(dataset_dir)
+    config = dataclasses.replace(TINY_INPUT, target="accompaniment", level_match=True)
+    source, target = next(iter(inputs.make_dataset(manifest, dataset_dir, "valid", config, 2, False, encode=False)))
+    reference = inputs.source_level(manifest, dataset_dir, config)
+    source_codec, _ = inputs.stem_codecs(manifest, config)
+    codec = dataclasses.replace(source_codec, level_reference=reference)
+    stored = np.asarray(source, np.float32)
+    gains = np.asarray(inputs.level_gain_tf(source, manifest.config.bins, reference))
+    for crop, gain in zip(stored, gains, strict=True):
+        spectrum = (crop[..., 0] + 1j * crop[..., 1]).mean(axis=0)
+        assert gain == pytest.approx(codec.level_gain(spectrum), rel=1e-4)
+    matched = inputs.feature_encoder(manifest, config, training=False, level=reference)
+    loud, quiet = matched(source, target), matched(0.1 * stored, tuple(0.1 * np.asarray(t) for t in target))
+    for a, b in zip(loud, quiet, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=2e-3)
+    plain = inputs.feature_encoder(manifest, config, training=False)(source, target)
+    shift_source = np.asarray(loud[0])[..., 0] - np.asarray(plain[0])[..., 0]
+    shift_target = np.asarray(loud[1])[..., 0] - np.asarray(plain[1])[..., 0]
+    moved_source, moved_target = np.median(shift_source, axis=(1, 2)), np.median(shift_target, axis=(1, 2))
+    assert np.all(np.abs(moved_source) > 0.05)  # these crops are not at the reference already
+    assert np.all(np.sign(moved_source) == np.sign(moved_target))
+
+
 def test_the_equaliser_draws_one_curve_per_example_of_a_batch():
     curves = np.asarray(inputs.random_equaliser(64, 1.0, batch=[3]))
     assert curves.shape == (3, 64, 1, 1)

@@ -91,6 +91,11 @@ class InputConfig:
       timbre_jitter: in training, each source crop's normalised log-magnitude gets a random
         smooth curve over frequency with this standard deviation (a random equaliser), so the
         model keys on pitch, not on one soundfont's or one singer's timbre (0: off).
+      level_match: every crop's source and target are scaled by the one gain that brings the
+        source to the training sources' typical level (``source_level``), the level generation
+        brings every take to before the generator and undoes after. Without it the model learns
+        at natural levels and, not being level-equivariant, puts its stems at a level that
+        generation's gain then shifts (docs/model-notes.md, "Stems' level").
       features: what the model sees.
       encode_on: where stored STFT crops become features in training: "input" (per crop in
         tf.data, on the host's CPU cores) or "step" (inside the train step, batched, on the
@@ -106,6 +111,7 @@ class InputConfig:
     crops_per_segment: int = 4
     shuffle_buffer: int = 64
     timbre_jitter: float = 0.0
+    level_match: bool = False
     features: FeatureConfig = FeatureConfig()
     encode_on: str = dataclasses.field(default="input", metadata={"choices": ENCODE_PLACES})
 

@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from trainer.config import InputConfig
 from vocals2song import codec, inspection
-from vocals2song.features import FeatureCodec, StemsCodec, active_level
+from vocals2song.features import ACTIVE_DB, LOG_EPSILON, FeatureCodec, StemsCodec, active_level
 from vocals2song.manifest import DatasetError, Manifest
 
 log = logging.getLogger(__name__)
@@ -88,14 +88,36 @@ def random_equaliser(rows: int, deviation: float, seed: int | None = None, batch
     return curve[..., None, None]
 
 
-def feature_encoder(manifest: Manifest, config: InputConfig, training: bool, seed: int | None = None):
+def level_gain_tf(stored, bins: int, reference: float):
+    """Amplitude factor per crop ``(...)`` that brings a stored source STFT ``(..., channels,
+    bins_all, frames, 2)`` to ``reference``: ``FeatureCodec.level_gain`` (``active_level``'s
+    estimator: per-bin mean log-magnitude over the frames within ``ACTIVE_DB`` of the loudest) in
+    TensorFlow, so training sees sources at the level generation brings every take to."""
+    stft = tf.reduce_mean(tf.cast(stored, tf.float32), axis=-4)[..., :bins, :, :]
+    power = tf.reduce_sum(tf.square(stft), axis=-1)  # (..., bins, frames)
+    energy = tf.reduce_sum(power, axis=-2)
+    active = tf.cast(energy >= tf.reduce_max(energy, axis=-1, keepdims=True) * 10 ** (-ACTIVE_DB / 10), tf.float32)
+    log_magnitude = tf.math.log(tf.sqrt(power) + LOG_EPSILON)
+    log_mean = tf.reduce_sum(log_magnitude * active[..., None, :], axis=-1) / tf.reduce_sum(active, -1, keepdims=True)
+    level = tf.reduce_sum(tf.exp(2.0 * log_mean), axis=-1)
+    return tf.sqrt(reference / tf.maximum(level, 1e-30))
+
+
+def feature_encoder(
+    manifest: Manifest, config: InputConfig, training: bool, seed: int | None = None, level: float | None = None
+):
     """(stored source, stored target stems) -> (source, target) features, for one crop or a batch:
     the normalised log-magnitudes (and phase) the model sees, with the timbre jitter on
-    training sources. The input pipeline applies it per crop (``encode_on`` "input") or the
-    train step per batch, on the accelerator ("step")."""
+    training sources. With ``level`` (``source_level``; ``--level_match``) every crop's source and
+    target are first scaled by the one gain that brings the source to it. The input pipeline
+    applies it per crop (``encode_on`` "input") or the train step per batch, on the accelerator
+    ("step")."""
     source_codec, target_codec = stem_codecs(manifest, config)
 
     def encode(source, target):
+        if level is not None:
+            gain = level_gain_tf(source, config.features.bins, level)[..., None, None, None, None]
+            source, target = tf.cast(source, tf.float32) * gain, tuple(tf.cast(t, tf.float32) * gain for t in target)
         features = source_codec.encode_tf(source)
         if training and config.timbre_jitter:
             equaliser = random_equaliser(config.features.rows, config.timbre_jitter, seed, tf.shape(features)[:-3])
@@ -132,7 +154,8 @@ def make_dataset(
     frames = manifest.config.segment_frames
     if config.crop_frames > frames:
         raise DatasetError(f"--crop_frames {config.crop_frames} exceeds the segments' {frames} frames")
-    crops = _crops(manifest, config, training, seed, encode)
+    level = source_level(manifest, data_dir, config) if config.level_match and encode else None
+    crops = _crops(manifest, config, training, seed, encode, level)
     files = tf.data.Dataset.from_tensor_slices(paths)
     if training:
         files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
@@ -171,11 +194,13 @@ def _shard_paths(manifest: Manifest, data_dir: str, split: str, worker: tuple[in
     return paths
 
 
-def _crops(manifest: Manifest, config: InputConfig, training: bool, seed: int | None, encode: bool):
+def _crops(
+    manifest: Manifest, config: InputConfig, training: bool, seed: int | None, encode: bool, level: float | None
+):
     """serialized record -> dataset of its (source, target) crops, as features or as stored:
     random positions in training, one crop from the start in evaluation."""
     frames, hop, spec = manifest.config.segment_frames, manifest.config.hop_length, manifest.record_spec
-    features = feature_encoder(manifest, config, training, seed)
+    features = feature_encoder(manifest, config, training, seed, level)
 
     def crops(serialized):
         parsed = spec.parse_tf(serialized)

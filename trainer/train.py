@@ -90,7 +90,8 @@ class Trainer:
         if config.batch_size % replicas:
             raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
         self.source_codec, self.target_codec = inputs.stem_codecs(self.manifest, config.input)
-        self.encode = inputs.feature_encoder(self.manifest, config.input, training=True)
+        level = inputs.source_level(self.manifest, config.data_dir, config.input) if config.input.level_match else None
+        self.encode = inputs.feature_encoder(self.manifest, config.input, training=True, level=level)
         song = self.source_codec if config.chroma_of == "song" else None
         spectral = self.manifest.config
         self.chroma = losses.ChromaDistance(self.target_codec, spectral, song) if config.chroma_weight else None
