@@ -137,6 +137,7 @@ def make_dataset(
     seed: int | None = None,
     worker: tuple[int, int] = (0, 1),
     encode: bool = True,
+    level: float | None = None,
 ) -> tf.data.Dataset:
     """(source, target) float32 feature batches ``(batch, rows, crop_frames, C)`` (the target's
     ``C`` times its stems); with ``encode=False`` the stored crops instead: the source's and a
@@ -149,12 +150,15 @@ def make_dataset(
     ``worker`` = (index, count): with several machines each reads every count-th shard that
     holds segments from its index (tf.distribute's own auto-sharding is switched off, so the
     split is ours; empty shards of dead-lettered tracks never make a machine's share empty).
+    ``level``: the ``source_level`` to match crops to (``config.level_match``), if the caller
+    has measured it already (it reads segments); measured here otherwise.
     """
     paths = _shard_paths(manifest, data_dir, split, worker)
     frames = manifest.config.segment_frames
     if config.crop_frames > frames:
         raise DatasetError(f"--crop_frames {config.crop_frames} exceeds the segments' {frames} frames")
-    level = source_level(manifest, data_dir, config) if config.level_match and encode else None
+    if config.level_match and encode and level is None:
+        level = source_level(manifest, data_dir, config)
     crops = _crops(manifest, config, training, seed, encode, level)
     files = tf.data.Dataset.from_tensor_slices(paths)
     if training:

@@ -90,8 +90,11 @@ class Trainer:
         if config.batch_size % replicas:
             raise ValueError(f"--batch_size {config.batch_size} must divide evenly over {replicas} replicas")
         self.source_codec, self.target_codec = inputs.stem_codecs(self.manifest, config.input)
-        level = inputs.source_level(self.manifest, config.data_dir, config.input) if config.input.level_match else None
-        self.encode = inputs.feature_encoder(self.manifest, config.input, training=True, level=level)
+        # Read once (it reads segments): every dataset() call, each validation pass included, reuses it.
+        self.level = None
+        if config.input.level_match:
+            self.level = inputs.source_level(self.manifest, config.data_dir, config.input)
+        self.encode = inputs.feature_encoder(self.manifest, config.input, training=True, level=self.level)
         song = self.source_codec if config.chroma_of == "song" else None
         spectral = self.manifest.config
         self.chroma = losses.ChromaDistance(self.target_codec, spectral, song) if config.chroma_weight else None
@@ -173,6 +176,7 @@ class Trainer:
             seed=self.config.seed + int(self.step.numpy()) if training else None,
             worker=(self.worker, self.workers) if training else (0, 1),
             encode=not (training and self.encodes_in_step),
+            level=self.level,
         )
 
     def features(self, source, target):
