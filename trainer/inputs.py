@@ -150,8 +150,7 @@ def make_dataset(
     ``worker`` = (index, count): with several machines each reads every count-th shard that
     holds segments from its index (tf.distribute's own auto-sharding is switched off, so the
     split is ours; empty shards of dead-lettered tracks never make a machine's share empty).
-    ``level``: the ``source_level`` to match crops to (``config.level_match``), if the caller
-    has measured it already (it reads segments); measured here otherwise.
+    ``level``: ``config.level_match``'s ``source_level`` if the caller has read it, else read here.
     """
     paths = _shard_paths(manifest, data_dir, split, worker)
     frames = manifest.config.segment_frames
