@@ -105,13 +105,16 @@ demo: install
 # model writing drums, bass and other as separate stems (the hybrid log axis and the pitch
 # context) -> per-stem evaluation -> stems of a test vocal; then the same job backwards on the
 # default 1024-point frames (sharper in time; 4096 gave the separator +0.5 dB, not +4), a
-# separator (mixture -> vocals) scored by SDR. About 17 minutes on 2 cores (README, "Stems").
+# separator (mixture -> vocals) scored by SDR. Both weight the reconstruction term 10x the default
+# (`--l1_weight 1000`): the GAN's sharp but wrong partials cost bass and other their LSD against
+# the average, and the separator ~0.6 dB SDR (docs/model-notes.md, "Stems"). About 6-17 minutes
+# on 2 cores, by machine (README, "Stems").
 DEMO_STEMS_DATASET_ARGS ?= --stems vocals,drums,bass,other,mixture
-DEMO_STEMS_TRAIN_ARGS ?= --target drums,bass,other --steps 800 --features logmag --frequency hybrid --log_bins 192 \
+DEMO_STEMS_TRAIN_ARGS ?= --target drums,bass,other --steps 800 --l1_weight 1000 --features logmag --frequency hybrid --log_bins 192 \
 	--bins 1024 --bins_per_octave 36 --fmin 41.2 --pitch_context --filters 16 --depth 6 --disc_filters 16 \
 	--crop_frames 128 --batch_size 4 --learning_rate 1e-3 --log_every 50 --checkpoint_every 200 --summary_every 200 \
 	--eval_every 200
-DEMO_SEPARATOR_TRAIN_ARGS ?= --source mixture --target vocals --steps 400 --features logmag --filters 16 --depth 6 \
+DEMO_SEPARATOR_TRAIN_ARGS ?= --source mixture --target vocals --steps 400 --l1_weight 1000 --features logmag --filters 16 --depth 6 \
 	--disc_filters 16 --crop_frames 128 --batch_size 4 --learning_rate 1e-3 --log_every 50 --checkpoint_every 100 \
 	--summary_every 100 --eval_every 100
 demo-stems: install
