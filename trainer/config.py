@@ -95,7 +95,7 @@ class InputConfig:
         source to the training sources' typical level (``source_level``), the level generation
         brings every take to before the generator and undoes after. Without it the model learns
         at natural levels and, not being level-equivariant, puts its stems at a level that
-        generation's gain then shifts (docs/model-notes.md, "Stems' level").
+        generation's gain then shifts (docs/model-notes.md, "Stems", runs D3C-D3M).
       features: what the model sees.
       encode_on: where stored STFT crops become features in training: "input" (per crop in
         tf.data, on the host's CPU cores) or "step" (inside the train step, batched, on the
