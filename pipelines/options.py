@@ -123,25 +123,20 @@ def add_render_arguments(parser: argparse.ArgumentParser) -> None:
     add("--seed", type=int, default=defaults.seed, help="decides keys, tempi, programs, velocities")
 
 
-def _pair(text: str, kind=int) -> tuple:
-    first, _, last = text.partition(":")
-    return kind(first), kind(last)
-
-
 def render_options_from_args(args: argparse.Namespace) -> RenderJobOptions:
     return RenderJobOptions(
         output_dir=args.output_dir,
         render=render.RenderOptions(
             soundfont=args.soundfont,
             keys=args.keys,
-            tempo_range=_pair(args.tempo, float),
+            tempo_range=flags.pair(args.tempo, float),
             max_seconds=args.max_seconds,
             seed=args.seed,
         ),
-        bach=_pair(args.bach) if args.bach else None,
+        bach=flags.pair(args.bach) if args.bach else None,
         scores_dir=args.scores_dir,
         melody_track=args.melody_track,
         split=args.split,
-        every=_pair(args.every),
-        except_every=_pair(args.except_every) if args.except_every else None,
+        every=flags.pair(args.every),
+        except_every=flags.pair(args.except_every) if args.except_every else None,
     )

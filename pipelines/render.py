@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
 import time
 from typing import Any
 
@@ -31,19 +30,7 @@ log = logging.getLogger(__name__)
 
 def sources(options: RenderJobOptions) -> list[str]:
     """The score files to render, in a fixed order."""
-    if options.bach is not None:
-        paths = scores.bach_sources(*options.bach)
-    else:
-        fs, resolved = storage.filesystem(options.scores_dir)
-        if not fs.isdir(resolved):
-            raise FileNotFoundError(f"--scores_dir {options.scores_dir} does not exist or is not a folder")
-        paths = sorted(os.path.join(options.scores_dir, os.path.basename(p)) for p in fs.ls(resolved, detail=False))
-    step, keep = options.every
-    paths = [path for index, path in enumerate(paths) if index % step == keep]
-    if options.except_every:
-        step, drop = options.except_every
-        paths = [path for index, path in enumerate(paths) if index % step != drop]
-    return paths
+    return scores.score_paths(options.bach, options.scores_dir, options.every, options.except_every)
 
 
 class RenderScore(beam.DoFn):

@@ -21,6 +21,9 @@ GENERATORS = ("unet", "temporal")
 RECONSTRUCTIONS = ("l1", "compressed_l2")
 CHROMA_OF = ("target", "song")
 PHASES = ("auto", "predicted", "griffinlim", "source")
+HARMONY_CHOICES = ("auto", "notes", "head")
+HARMONISER_FILE = "harmoniser.keras"
+"""The note-level harmoniser in an export folder, beside the generator (``trainer/harmoniser.py``)."""
 ENCODE_PLACES = ("input", "step")
 
 
@@ -217,6 +220,9 @@ class GenerateOptions:
       stems: a folder for each generated stem's .wav (``drums.wav``...) and ``song.wav``: time-aligned,
         at the input's rate and length, not normalised apart (they sum to the accompaniment);
         with a folder of vocals, one subfolder per file.
+      harmony: who picks the accompaniment's pitch classes: "notes" (the export's note-level
+        harmoniser, from the transcribed melody), "head" (the generator's own harmony head);
+        "auto": notes when the export ships a harmoniser.
     """
 
     vocals: str
@@ -225,6 +231,7 @@ class GenerateOptions:
     phase: str = dataclasses.field(default="auto", metadata={"choices": PHASES})
     no_vocals: bool = dataclasses.field(default=False, metadata={"flag": "no-vocals"})
     stems: str | None = None
+    harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,6 +244,7 @@ class EvaluateOptions:
       split: split to evaluate.
       output_dir: where metrics.json/.md go (default MODEL/eval).
       segments_per_track: score only each track's first N segments (default: all).
+      harmony: as ``vocals2song generate``'s: "notes", "head" or "auto".
     """
 
     model: str
@@ -244,3 +252,4 @@ class EvaluateOptions:
     split: str = dataclasses.field(default="test", metadata={"choices": SPLITS})
     output_dir: str | None = None
     segments_per_track: int | None = None
+    harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})

@@ -8,6 +8,7 @@ generator is loaded by path alone and can never be fed features of another encod
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import pathlib
@@ -16,7 +17,7 @@ import tempfile
 import numpy as np
 
 from trainer import layers
-from trainer.config import ModelConfig
+from trainer.config import HARMONISER_FILE, HARMONY_CHOICES, ModelConfig
 from vocals2song import storage
 from vocals2song.config import WITHOUT_VOCALS, SpectralConfig, stem_list
 from vocals2song.features import FeatureCodec, FeatureConfig, StemsCodec
@@ -133,16 +134,40 @@ def _target_stats(values: dict) -> dict[str, StemStatistics]:
 
 @dataclasses.dataclass
 class ExportedModel:
-    """A loaded export: the generator, its metadata and the stems' feature codecs."""
+    """A loaded export: the generator, its metadata and the stems' feature codecs; and the
+    note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used."""
 
     generator: object  # keras.Model
     metadata: ExportMetadata
+    harmoniser: object | None = None  # keras.Model
     source_codec: FeatureCodec = dataclasses.field(init=False)
     target_codec: StemsCodec = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.source_codec = self.metadata.source_codec()
         self.target_codec = self.metadata.target_codec()
+
+    @functools.cached_property
+    def _generator_given_harmony(self):
+        """The generator with its harmony head's output as a second input: the U-Net alone,
+        reading whatever pitch classes it is given (the head's part of the graph is pruned)."""
+        import keras
+
+        from trainer.models import HARMONY_LAYER
+
+        return keras.Model(
+            [self.generator.input, self.generator.get_layer(HARMONY_LAYER).output], self.generator.output
+        )
+
+    def run(self, source: np.ndarray, harmony: np.ndarray | None = None) -> np.ndarray:
+        """Source features ``(batch, rows, frames, C)`` -> generated features; with ``harmony``
+        ``(batch, frames, 12)`` the U-Net reads it in place of its own head's prediction."""
+        if harmony is None:
+            return np.asarray(self.generator(source, training=False), dtype=np.float32)
+        import tensorflow as tf
+
+        inputs = [tf.constant(source, tf.float32), tf.constant(harmony, tf.float32)]
+        return np.asarray(self._generator_given_harmony(inputs, training=False), dtype=np.float32)
 
     spectral = property(lambda self: self.metadata.spectral)
     features = property(lambda self: self.metadata.features)
@@ -168,9 +193,11 @@ def export(model_dir: str, generator, metadata: ExportMetadata) -> str:
     return out
 
 
-def load_model(path: str | None = None) -> ExportedModel:
+def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
     """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://);
-    without a path, the released model."""
+    without a path, the released model. ``harmony``: "auto" uses the export's note-level
+    harmoniser when it has one, "notes" requires it, "head" ignores it (the generator's own
+    harmony head decides, as trained)."""
     import keras
 
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
@@ -189,4 +216,31 @@ def load_model(path: str | None = None) -> ExportedModel:
         fs, resolved = storage.filesystem(storage.join(path, GENERATOR_FILE))
         fs.get_file(resolved, local)
         generator = keras.models.load_model(local, compile=False, custom_objects=layers.CUSTOM_OBJECTS)
-    return ExportedModel(generator, metadata)
+    from trainer.models import HARMONY_LAYER
+
+    harmoniser = _harmoniser(path, harmony)
+    if harmoniser is not None and not any(layer.name == HARMONY_LAYER for layer in generator.layers):
+        if harmony == "notes":
+            raise ValueError(f"--harmony notes: the generator in {path} has no harmony head to replace (--harmony)")
+        harmoniser = None
+    return ExportedModel(generator, metadata, harmoniser)
+
+
+def _harmoniser(path: str, harmony: str):
+    """The export's harmoniser as ``harmony`` asks (see ``load_model``), or None."""
+    import keras
+
+    if harmony not in HARMONY_CHOICES:
+        raise ValueError(f"harmony must be one of {', '.join(HARMONY_CHOICES)}, got {harmony!r}")
+    where = storage.join(path, HARMONISER_FILE)
+    if harmony == "head" or (harmony == "auto" and not storage.exists(where)):
+        return None
+    if not storage.exists(where):
+        raise FileNotFoundError(
+            f"--harmony notes: {path} has no {HARMONISER_FILE} (`vocals2song harmoniser` trains one)"
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        local = os.path.join(scratch, HARMONISER_FILE)
+        fs, resolved = storage.filesystem(where)
+        fs.get_file(resolved, local)
+        return keras.models.load_model(local, compile=False)

@@ -21,9 +21,10 @@ import fsspec
 import librosa
 import numpy as np
 
+from trainer import harmoniser
 from trainer.config import PHASES, GenerateOptions
 from trainer.export import ExportedModel
-from vocals2song import audio, codec, storage
+from vocals2song import audio, codec, melody, storage
 from vocals2song.features import spectrum_to_audio
 
 SILENCE_DB = -70.0
@@ -81,20 +82,27 @@ def generate_features(
     window: int,
     batch: int = 4,
     progress: Callable[[float], None] | None = None,
+    harmony: np.ndarray | None = None,
 ) -> list[np.ndarray]:
     """Source features ``(bins, frames, C)`` -> generated features per window, with their starts.
 
-    ``progress`` is called with the fraction of windows done after each generator call.
+    ``progress`` is called with the fraction of windows done after each generator call;
+    ``harmony`` ``(frames, 12)``, the take's pitch classes, replaces the generator's own head.
     """
     hop = window - crossfade_overlap(window)
     frames = source.shape[1]
     count = 1 + max(0, math.ceil((frames - window) / hop))
-    padded = np.pad(source, ((0, 0), (0, (count - 1) * hop + window - frames), (0, 0)), mode="edge")
+    extra = (count - 1) * hop + window - frames
+    padded = np.pad(source, ((0, 0), (0, extra), (0, 0)), mode="edge")
+    if harmony is not None:
+        harmony = np.pad(harmony, ((0, extra), (0, 0)), mode="edge")
     starts = [index * hop for index in range(count)]
     outputs = []
     for first in range(0, count, batch):
-        chunk = np.stack([padded[:, s : s + window] for s in starts[first : first + batch]])
-        outputs.extend(np.asarray(model.generator(chunk, training=False), dtype=np.float32))
+        chosen = starts[first : first + batch]
+        chunk = np.stack([padded[:, s : s + window] for s in chosen])
+        given = None if harmony is None else np.stack([harmony[s : s + window] for s in chosen])
+        outputs.extend(model.run(chunk, given))
         if progress:
             progress(len(outputs) / count)
     return list(zip(starts, outputs, strict=True))
@@ -112,7 +120,9 @@ def crossfaded(
     rotation = np.zeros(shape, np.complex128) if mode == "predicted" else None
     total = np.zeros(frames)
     weights = crossfade_weights(window, crossfade_overlap(window))
-    for start, features in generate_features(model, model.source_codec.encode(spectrum), window, progress=progress):
+    harmony = take_harmony(model, spectrum)
+    source = model.source_codec.encode(spectrum)
+    for start, features in generate_features(model, source, window, progress=progress, harmony=harmony):
         span = min(window, frames - start)
         if span <= 0:
             continue
@@ -125,6 +135,15 @@ def crossfaded(
         total[start : start + span] += w
     phasors = None if rotation is None else np.exp(1j * np.angle(rotation))
     return magnitude / np.maximum(total, 1e-12), phasors
+
+
+def take_harmony(model: ExportedModel, spectrum: np.ndarray) -> np.ndarray | None:
+    """The note-level harmoniser's pitch classes per frame ``(frames, 12)`` for the whole take
+    (its notes transcribed once, so every window hears the same harmony), or None without one."""
+    if model.harmoniser is None:
+        return None
+    notes = melody.transcribe(np.abs(spectrum), model.spectral.sample_rate, model.spectral.n_fft)
+    return harmoniser.frame_harmony(model.harmoniser, notes, spectrum.shape[1])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -98,7 +98,7 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(GenerateOptions, args)
-    model = api.load_model(options.model)
+    model = api.load_model(options.model, options.harmony)
     fs, resolved = storage.filesystem(options.vocals)
     if fs.isdir(resolved):
         results = generate.generate_dir(model, options)
@@ -118,11 +118,23 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(EvaluateOptions, args)
-    metrics = api.evaluate(options.model, options.data_dir, options.split, options.segments_per_track)
+    model = api.load_model(options.model, options.harmony)
+    metrics = api.evaluate(model, options.data_dir, options.split, options.segments_per_track)
     table = (separation if metrics.get("task") == "separation" else evaluate).markdown(metrics)
     json_path, md_path = evaluate.write(metrics, options.output_dir or storage.join(options.model, "eval"), table)
     print(table)
     print(f"metrics: {json_path}\ntable: {md_path}")
+    return 0
+
+
+def _harmoniser(args: argparse.Namespace, extra: list[str]) -> int:
+    from trainer import harmoniser
+
+    summary = harmoniser.run(_options(harmoniser.HarmoniserOptions, args))
+    print(
+        f"harmoniser: {summary['melodies']} melodies ({len(summary['failures'])} skipped), "
+        f"training correlation {summary['train_correlation']:.3f}, {summary['seconds']:.0f} s"
+    )
     return 0
 
 
@@ -190,9 +202,10 @@ def _data_commands(commands) -> None:
 
 
 def _model_commands(commands) -> None:
-    """Commands that train, use and serve a model: train, generate, evaluate, serve."""
+    """Commands that train, use and serve a model: train, generate, evaluate, harmoniser, serve."""
     from trainer.config import EvaluateOptions, GenerateOptions
     from trainer.config import add_arguments as add_train_arguments
+    from trainer.harmoniser import HarmoniserOptions
 
     train = commands.add_parser("train", help="train the pix2pix model on a data set (resumes from model_dir)")
     add_train_arguments(train)
@@ -207,6 +220,12 @@ def _model_commands(commands) -> None:
     )
     flags.add_arguments(evaluate, EvaluateOptions)
     evaluate.set_defaults(run=_evaluate, passthrough=False)
+
+    harmoniser = commands.add_parser(
+        "harmoniser", help="train the note-level harmoniser on scores (melody -> the other parts' pitch classes)"
+    )
+    flags.add_arguments(harmoniser, HarmoniserOptions)
+    harmoniser.set_defaults(run=_harmoniser, passthrough=False)
 
     serve = commands.add_parser("serve", help="a web page to record or upload a vocal and hear the song")
     serve.add_argument(

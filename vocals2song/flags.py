@@ -116,6 +116,12 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
             )
 
 
+def pair(text: str, kind: type = int) -> tuple:
+    """``"A:B"`` -> ``(A, B)`` of ``kind``: a range (``--bach 0:373``) or an (n, k) selector."""
+    first, _, last = text.partition(":")
+    return kind(first), kind(last)
+
+
 def names(cls: type, skip: tuple[str, ...] = ()) -> set[str]:
     """The argparse destinations of ``cls``'s flags: the keys ``build`` takes."""
     return {flag.dest for flag in flags(cls, skip)}

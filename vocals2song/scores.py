@@ -65,6 +65,34 @@ def bach_sources(first: int = 0, last: int | None = None) -> list[str]:
     return paths[first:last]
 
 
+def score_paths(
+    bach: tuple[int, int] | None = None,
+    scores_dir: str | None = None,
+    every: tuple[int, int] = (1, 0),
+    except_every: tuple[int, int] | None = None,
+) -> list[str]:
+    """Score files in a fixed order: Bach corpus entries ``[first, last)`` or a folder's files;
+    ``every`` (n, k) keeps those whose index % n == k (a dev list), ``except_every`` drops them
+    (its training complement). The render job and the harmoniser pick their scores here."""
+    from vocals2song import storage
+
+    if (bach is None) == (scores_dir is None):
+        raise ValueError("give exactly one source: --bach FIRST:LAST or --scores_dir DIR")
+    if bach is not None:
+        paths = bach_sources(*bach)
+    else:
+        fs, resolved = storage.filesystem(scores_dir)
+        if not fs.isdir(resolved):
+            raise FileNotFoundError(f"--scores_dir {scores_dir} does not exist or is not a folder")
+        paths = sorted(os.path.join(scores_dir, os.path.basename(p)) for p in fs.ls(resolved, detail=False))
+    step, keep = every
+    paths = [path for index, path in enumerate(paths) if index % step == keep]
+    if except_every:
+        step, drop = except_every
+        paths = [path for index, path in enumerate(paths) if index % step != drop]
+    return paths
+
+
 def _voice_of(name: str) -> str | None:
     lowered = (name or "").strip().lower()
     return next((voice for voice in CHORALE_VOICES if lowered.startswith(voice)), None)

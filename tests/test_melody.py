@@ -1,0 +1,52 @@
+"""Transcription of a solo vocal into notes (vocals2song/melody.py)."""
+
+import numpy as np
+
+from vocals2song import codec, melody
+from vocals2song.config import SpectralConfig
+
+RATE = 44100
+CONFIG = SpectralConfig(sample_rate=RATE, n_fft=4096, hop_length=1024)
+
+
+def sung_notes(notes: list[tuple[int | None, float]]) -> np.ndarray:
+    """(MIDI pitch or None for a rest, seconds) -> a mono voice-like tone per note: six
+    harmonics falling off, a short attack and release, a little vibrato."""
+    pieces = []
+    for pitch, seconds in notes:
+        t = np.arange(int(seconds * RATE)) / RATE
+        if pitch is None:
+            pieces.append(np.zeros_like(t))
+            continue
+        f0 = 440.0 * 2 ** ((pitch - 69) / 12) * (1 + 0.004 * np.sin(2 * np.pi * 5.5 * t))
+        phase = 2 * np.pi * np.cumsum(f0) / RATE
+        tone = sum(0.6**h * np.sin((h + 1) * phase) for h in range(6))
+        envelope = np.minimum(1.0, np.minimum(t, seconds - t) / 0.03)
+        pieces.append(0.2 * tone * envelope)
+    return np.concatenate(pieces)[np.newaxis].astype(np.float32)
+
+
+def transcribed(notes):
+    spectrum = codec.stft(sung_notes(notes), CONFIG)[0]
+    return melody.transcribe(np.abs(spectrum), RATE, CONFIG.n_fft)
+
+
+def test_a_sung_line_becomes_its_notes_with_rests_and_a_repeated_note():
+    line = [(72, 0.5), (76, 0.4), (None, 0.3), (79, 0.6), (None, 0.12), (79, 0.5), (60, 0.7), (84, 0.4)]
+    notes = transcribed(line)
+    assert [n.pitch for n in notes] == [72, 76, 79, 79, 60, 84]
+    onsets = np.cumsum([0.0] + [seconds for _, seconds in line])[[0, 1, 3, 5, 6, 7]]
+    hop_seconds = CONFIG.hop_length / RATE
+    assert np.all(np.abs(np.array([n.first for n in notes]) * hop_seconds - onsets) < 0.1)
+    assert notes[1].end * hop_seconds < 1.05  # the rest (0.9-1.2 s) is not part of the note before it
+
+
+def test_silence_and_very_short_blips_make_no_notes():
+    assert transcribed([(None, 2.0)]) == []
+    assert transcribed([(None, 0.5), (70, 0.05), (None, 0.5)]) == []
+
+
+def test_a_strong_second_harmonic_does_not_move_the_note_an_octave():
+    """A pitch an octave below shares every even harmonic; its odd ones are absent, and the
+    salience counts absent harmonics against it."""
+    assert [n.pitch for n in transcribed([(67, 0.8), (62, 0.8)])] == [67, 62]
