@@ -183,14 +183,30 @@ class ExportedModel:
 def export(model_dir: str, generator, metadata: ExportMetadata) -> str:
     """Writes the generator and its metadata under ``model_dir/export``; returns that path."""
     out = storage.join(model_dir, EXPORT_DIR)
-    with tempfile.TemporaryDirectory() as scratch:  # Keras writes local files; then copy (gs:// too)
-        local = os.path.join(scratch, GENERATOR_FILE)
-        generator.save(local)
-        fs, resolved = storage.filesystem(out)
-        fs.makedirs(resolved, exist_ok=True)
-        fs.put_file(local, f"{resolved}/{GENERATOR_FILE}")
+    save_keras(generator, out, GENERATOR_FILE)
     storage.write_text(storage.join(out, METADATA_FILE), json.dumps(metadata.to_dict(), indent=1, sort_keys=True))
     return out
+
+
+def save_keras(model, folder: str, name: str) -> None:
+    """Saves a Keras model as ``folder/name`` (local or gs://: Keras writes local files only)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        local = os.path.join(scratch, name)
+        model.save(local)
+        fs, resolved = storage.filesystem(folder)
+        fs.makedirs(resolved, exist_ok=True)
+        fs.put_file(local, f"{resolved}/{name}")
+
+
+def load_keras(path: str, custom_objects: dict | None = None):
+    """Loads the Keras model file at ``path`` (local or gs://), uncompiled."""
+    import keras
+
+    with tempfile.TemporaryDirectory() as scratch:
+        local = os.path.join(scratch, os.path.basename(path))
+        fs, resolved = storage.filesystem(path)
+        fs.get_file(resolved, local)
+        return keras.models.load_model(local, compile=False, custom_objects=custom_objects)
 
 
 def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
@@ -198,7 +214,7 @@ def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
     without a path, the released model. ``harmony``: "auto" uses the export's note-level
     harmoniser when it has one, "notes" requires it, "head" ignores it (the generator's own
     harmony head decides, as trained)."""
-    import keras
+    from trainer.models import HARMONY_LAYER
 
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
         raise FileNotFoundError(f"no --model given and no released model in {RELEASED_MODEL} (`make model` trains it)")
@@ -211,13 +227,7 @@ def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
             f"no exported model at {path} ({METADATA_FILE} missing; train with `vocals2song train`)"
         )
     metadata = ExportMetadata.from_dict(json.loads(storage.read_text(metadata_path)))
-    with tempfile.TemporaryDirectory() as scratch:
-        local = os.path.join(scratch, GENERATOR_FILE)
-        fs, resolved = storage.filesystem(storage.join(path, GENERATOR_FILE))
-        fs.get_file(resolved, local)
-        generator = keras.models.load_model(local, compile=False, custom_objects=layers.CUSTOM_OBJECTS)
-    from trainer.models import HARMONY_LAYER
-
+    generator = load_keras(storage.join(path, GENERATOR_FILE), layers.CUSTOM_OBJECTS)
     harmoniser = _harmoniser(path, harmony)
     if harmoniser is not None and not any(layer.name == HARMONY_LAYER for layer in generator.layers):
         if harmony == "notes":
@@ -228,8 +238,6 @@ def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
 
 def _harmoniser(path: str, harmony: str):
     """The export's harmoniser as ``harmony`` asks (see ``load_model``), or None."""
-    import keras
-
     if harmony not in HARMONY_CHOICES:
         raise ValueError(f"harmony must be one of {', '.join(HARMONY_CHOICES)}, got {harmony!r}")
     where = storage.join(path, HARMONISER_FILE)
@@ -239,8 +247,4 @@ def _harmoniser(path: str, harmony: str):
         raise FileNotFoundError(
             f"--harmony notes: {path} has no {HARMONISER_FILE} (`vocals2song harmoniser` trains one)"
         )
-    with tempfile.TemporaryDirectory() as scratch:
-        local = os.path.join(scratch, HARMONISER_FILE)
-        fs, resolved = storage.filesystem(where)
-        fs.get_file(resolved, local)
-        return keras.models.load_model(local, compile=False)
+    return load_keras(where)

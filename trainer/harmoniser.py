@@ -19,8 +19,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 
@@ -261,10 +259,7 @@ def run(options: HarmoniserOptions) -> dict:
 
 
 def _save(model, summary: dict, output_dir: str) -> None:
-    with tempfile.TemporaryDirectory() as scratch:  # Keras writes local files; then copy (gs:// too)
-        local = os.path.join(scratch, HARMONISER_FILE)
-        model.save(local)
-        fs, resolved = storage.filesystem(output_dir)
-        fs.makedirs(resolved, exist_ok=True)
-        fs.put_file(local, f"{resolved}/{HARMONISER_FILE}")
+    from trainer.export import save_keras
+
+    save_keras(model, output_dir, HARMONISER_FILE)
     storage.write_text(storage.join(output_dir, SUMMARY_FILE), json.dumps(summary, indent=1))
