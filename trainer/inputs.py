@@ -14,10 +14,11 @@ import math
 
 import numpy as np
 import tensorflow as tf
+import tensorflow.experimental.numpy as tnp
 
 from trainer.config import InputConfig
 from vocals2song import codec, inspection
-from vocals2song.features import ACTIVE_DB, LOG_EPSILON, FeatureCodec, StemsCodec, active_level
+from vocals2song.features import FeatureCodec, StemsCodec, active_level, active_level_of_power
 from vocals2song.manifest import DatasetError, Manifest
 
 log = logging.getLogger(__name__)
@@ -90,16 +91,10 @@ def random_equaliser(rows: int, deviation: float, seed: int | None = None, batch
 
 def level_gain_tf(stored, bins: int, reference: float):
     """Amplitude factor per crop ``(...)`` that brings a stored source STFT ``(..., channels,
-    bins_all, frames, 2)`` to ``reference``: ``FeatureCodec.level_gain`` (``active_level``'s
-    estimator: per-bin mean log-magnitude over the frames within ``ACTIVE_DB`` of the loudest) in
-    TensorFlow, so training sees sources at the level generation brings every take to."""
+    bins_all, frames, 2)`` to ``reference``: ``FeatureCodec.level_gain`` on a batch, with the same
+    estimator, so training sees sources at the level generation brings every take to."""
     stft = tf.reduce_mean(tf.cast(stored, tf.float32), axis=-4)[..., :bins, :, :]
-    power = tf.reduce_sum(tf.square(stft), axis=-1)  # (..., bins, frames)
-    energy = tf.reduce_sum(power, axis=-2)
-    active = tf.cast(energy >= tf.reduce_max(energy, axis=-1, keepdims=True) * 10 ** (-ACTIVE_DB / 10), tf.float32)
-    log_magnitude = tf.math.log(tf.sqrt(power) + LOG_EPSILON)
-    log_mean = tf.reduce_sum(log_magnitude * active[..., None, :], axis=-1) / tf.reduce_sum(active, -1, keepdims=True)
-    level = tf.reduce_sum(tf.exp(2.0 * log_mean), axis=-1)
+    level = active_level_of_power(tf.reduce_sum(tf.square(stft), axis=-1), tnp)  # power (..., bins, frames)
     return tf.sqrt(reference / tf.maximum(level, 1e-30))
 
 

@@ -46,15 +46,21 @@ def level_energy(log_mean: np.ndarray) -> float:
 def active_level(spectrum: np.ndarray) -> float:
     """Energy of a typical active frame of a complex ``(bins, frames)`` spectrum (a
     recording's level, whatever its rests)."""
-    return level_energy(active_log_mean(spectrum))
+    return float(active_level_of_power(np.square(np.abs(spectrum), dtype=np.float64)))
 
 
-def active_log_mean(spectrum: np.ndarray) -> np.ndarray:
-    """Per-bin mean log-magnitude of ``(bins, frames)`` over its active frames (within
-    ``ACTIVE_DB`` of the loudest): scaling the audio by a shifts it by exactly log(a)."""
-    energy = np.sum(np.square(np.abs(spectrum)), axis=0)
-    active = energy >= energy.max() * 10 ** (-ACTIVE_DB / 10)
-    return log_magnitude(spectrum[:, active]).mean(axis=1)
+def active_level_of_power(power, xp=np):
+    """``active_level`` from power ``(..., bins, frames)``, for any leading axes: the energy of
+    the per-bin mean log-magnitude over the active frames (within ``ACTIVE_DB`` of the loudest;
+    scaling the audio by a shifts that mean by exactly log(a)). ``xp``: numpy, or
+    ``tensorflow.experimental.numpy`` in the input pipeline (``--level_match``), so training and
+    generation share one estimator."""
+    energy = xp.sum(power, axis=-2)
+    loud = energy >= xp.max(energy, axis=-1, keepdims=True) * 10 ** (-ACTIVE_DB / 10)
+    active = xp.where(loud, xp.ones_like(energy), xp.zeros_like(energy))  # the power's dtype
+    log_magnitude = xp.log(xp.sqrt(power) + LOG_EPSILON)
+    log_mean = xp.sum(log_magnitude * active[..., None, :], axis=-1) / xp.sum(active, axis=-1, keepdims=True)
+    return xp.sum(xp.exp(2.0 * log_mean), axis=-1)
 
 
 @dataclasses.dataclass(frozen=True)
