@@ -89,6 +89,13 @@ def test_the_job_trains_on_a_folder_of_scores_and_names_the_file_it_could_not_re
     assert os.path.exists(tmp_path / "out" / "harmoniser.keras")
     assert json.loads((tmp_path / "out" / "harmoniser.json").read_text())["melodies"] == 3
 
+    (tmp_path / "model" / "export").mkdir(parents=True)
+    (tmp_path / "model" / "export" / "model.json").write_text("{}")  # a model_dir: it goes to its export
+    harmoniser.run(
+        dataclasses.replace(options, output_dir=str(tmp_path / "model"), config=dataclasses.replace(TINY, steps=2))
+    )
+    assert os.path.exists(tmp_path / "model" / "export" / "harmoniser.keras")
+
 
 def write_midi(path, pitches: list[int]) -> None:
     """A two-track MIDI file: the melody and a bass a tenth below, one beat per note."""

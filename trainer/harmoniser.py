@@ -66,8 +66,8 @@ class HarmoniserOptions:
     """What ``vocals2song harmoniser`` takes.
 
     Attributes:
-      output_dir: where ``harmoniser.keras`` and ``harmoniser.json`` go; a model's export folder
-        (``MODEL_DIR/export``) to ship them with its generator.
+      output_dir: where ``harmoniser.keras`` and ``harmoniser.json`` go; a model_dir (or its
+        ``export`` folder) to ship them with its generator.
       bach: FIRST:LAST entries of music21's Bach corpus (the reserved tail refused).
       scores_dir: a folder of MusicXML or MIDI files instead (melody -> vocals).
       melody_track: MIDI track name of the melody (default: the highest track).
@@ -263,7 +263,12 @@ def run(options: HarmoniserOptions) -> dict:
 
 
 def _save(model, summary: dict, output_dir: str) -> None:
-    from trainer.export import save_keras
+    """Writes into ``output_dir``, or into its ``export`` folder when it is a model_dir (where
+    ``load_model`` looks: a harmoniser beside the checkpoints would be silently unused)."""
+    from trainer.export import EXPORT_DIR, METADATA_FILE, save_keras
 
+    if storage.exists(storage.join(output_dir, EXPORT_DIR, METADATA_FILE)):
+        output_dir = storage.join(output_dir, EXPORT_DIR)
     save_keras(model, output_dir, HARMONISER_FILE)
     storage.write_text(storage.join(output_dir, SUMMARY_FILE), json.dumps(summary, indent=1))
+    log.info("wrote %s", storage.join(output_dir, HARMONISER_FILE))
