@@ -137,3 +137,14 @@ def test_an_export_with_a_harmoniser_sings_with_it_and_the_head_choice_is_a_flag
     vocal = sung(2.0, 44100, 1)
     by_notes, by_head = generate.generate(with_notes, vocal, 44100), generate.generate(with_head, vocal, 44100)
     assert by_notes.shape == by_head.shape == (1, 88200) and not np.allclose(by_notes, by_head)
+
+
+def test_the_command_line_trains_one_from_a_folder_of_midi_files(tmp_path, capsys):
+    from vocals2song.cli import main
+
+    for index in range(2):
+        write_midi(tmp_path / f"tune{index}.mid", [67, 69, 71, 72 - index, 71, 69, 67])
+    args = ["harmoniser", "--scores_dir", str(tmp_path), "--output_dir", str(tmp_path / "out")]
+    assert main([*args, "--steps", "3", "--units", "4", "--layers", "1", "--every", "1:0"]) == 0
+    assert "harmoniser: 2 melodies (0 skipped)" in capsys.readouterr().out
+    assert os.path.exists(tmp_path / "out" / "harmoniser.keras")
