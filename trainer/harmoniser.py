@@ -29,7 +29,7 @@ import numpy as np
 from trainer.config import HARMONISER_FILE
 from vocals2song import scores, storage
 from vocals2song.flags import pair
-from vocals2song.scores import Note, Score
+from vocals2song.scores import Score
 
 SEMITONES = 12
 FEATURES = SEMITONES + 1
@@ -98,7 +98,8 @@ def score_example(score: Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pitch classes weighted by how long each sounds under the note; weights are durations."""
     melody = sorted(score.parts["vocals"], key=lambda note: note.start)
     others = [note for stem in ("bass", "other") for note in score.parts.get(stem, ())]
-    starts, ends = (np.array(values, np.float64).reshape(-1) for values in _spans(others))
+    starts = np.array([note.start for note in others], np.float64)
+    ends = starts + np.array([note.duration for note in others], np.float64)
     classes = np.zeros((len(others), SEMITONES), np.float32)
     classes[np.arange(len(others)), [note.pitch % SEMITONES for note in others]] = 1.0
     target = np.zeros((len(melody), SEMITONES), np.float32)
@@ -107,10 +108,6 @@ def score_example(score: Score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         target[index] = np.maximum(overlap, 0.0) @ classes
     durations = np.array([max(note.duration, MIN_QUARTERS) for note in melody], np.float32)
     return note_features([note.pitch for note in melody], durations), target, durations
-
-
-def _spans(notes: Sequence[Note]) -> tuple[list[float], list[float]]:
-    return [note.start for note in notes], [note.start + note.duration for note in notes]
 
 
 def build(config: HarmoniserConfig):
@@ -189,15 +186,15 @@ def train(
 
 def score(model, examples, batch: int = 64) -> float:
     """Mean over melodies of the duration-weighted correlation with the true pitch classes."""
-    scores = []
+    correlations = []
     for first in range(0, len(examples), batch):
         features, target, weights = _padded(examples[first : first + batch])
         predicted = model(features, training=False)
-        scores += [
+        correlations += [
             1.0 - float(weighted_distance(predicted[i : i + 1], target[i : i + 1], weights[i : i + 1]))
             for i in range(len(features))
         ]
-    return float(np.mean(scores))
+    return float(np.mean(correlations))
 
 
 def frame_harmony(model, notes, frames: int) -> np.ndarray:

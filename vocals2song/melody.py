@@ -29,7 +29,9 @@ SMOOTH_FRAMES = 7
 MIN_FRAMES = 4
 """Runs shorter than this (93 ms at a 1024 hop) are glides or vibrato, not notes."""
 ONSET_DB = 12.0
-"""A jump in level this large inside a run of one pitch starts a new note (a repeated note)."""
+ONSET_FRAMES = 3
+"""A rise in level of ``ONSET_DB`` over ``ONSET_FRAMES`` frames inside a run of one pitch starts a
+new note (a repeated note)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +66,12 @@ def pitch_track(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> tuple[np
 
 def notes_from_track(pitch: np.ndarray, level: np.ndarray) -> list[MelodyNote]:
     """Per-frame pitch (-1 in rests) -> notes: runs of one smoothed pitch, split where the
-    level jumps by ``ONSET_DB`` within ``3`` frames (a repeated note); short runs dropped."""
+    level jumps by ``ONSET_DB`` within ``ONSET_FRAMES`` (a repeated note); short runs dropped."""
     smooth = median_filter(pitch, SMOOTH_FRAMES, mode="nearest")
     notes, start = [], 0
     for frame in range(1, len(smooth) + 1):
         ends = frame == len(smooth) or smooth[frame] != smooth[frame - 1]
-        if not ends and level[frame] - level[max(frame - 3, 0) : frame].min() > ONSET_DB:
+        if not ends and level[frame] - level[max(frame - ONSET_FRAMES, 0) : frame].min() > ONSET_DB:
             ends = True
         if ends:
             if smooth[start] >= 0 and frame - start >= MIN_FRAMES:
