@@ -153,6 +153,7 @@ model: install
 	$(BIN)/vocals2song dataset --musdb_root $(RELEASE)/chorales --output_dir $(RELEASE)/dataset $(RELEASE_DATASET_ARGS) \
 		--direct_running_mode=multi_processing --direct_num_workers=2
 	$(BIN)/vocals2song train --data_dir $(RELEASE)/dataset --model_dir $(RELEASE)/model $(RELEASE_TRAIN_ARGS)
+	$(BIN)/vocals2song harmoniser --bach 0:373 --except_every 10:5 --output_dir $(RELEASE)/model
 	rm -rf models/chorales && mkdir -p models/chorales && cp $(RELEASE)/model/export/* models/chorales/
 	$(BIN)/vocals2song evaluate --model models/chorales --data_dir $(RELEASE)/dataset --output_dir models/chorales \
 		--segments_per_track 1

@@ -11,7 +11,7 @@ from trainer import export, generate
 
 MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 CARD_ROWS = {
-    "model": "model",
+    "model (U-Net + played chords, the default)": "model",
     "silence (the vocals alone)": "silence",
     "average accompaniment": "average",
     "retrieval (another chorale's accompaniment)": "retrieval",

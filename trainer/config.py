@@ -24,6 +24,17 @@ PHASES = ("auto", "predicted", "griffinlim", "source")
 HARMONY_CHOICES = ("auto", "notes", "head")
 HARMONISER_FILE = "harmoniser.keras"
 """The note-level harmoniser in an export folder, beside the generator (``trainer/harmoniser.py``)."""
+CHORDS_CHOICES = ("auto", "none", "add", "only")
+CHORDS_WITH_A_HARMONISER = "add"
+"""What ``--chords auto`` plays when the export ships a harmoniser and FluidSynth is here:
+measured on the dev chorales (docs/model-notes.md, "Chords as notes")."""
+CHORD_LEVEL_DB = -4.5
+"""Played chords' RMS against the vocal's: the training chorales' accompaniment sits 4.5 dB above
+its vocal (median of 34 renders); added to the generator's, chords 9 dB under that scored as well
+on the dev set as 6 dB under (song chroma 0.543 against 0.544) at 0.9 dB less LSD: a hedged
+harmony is better quiet."""
+CHORD_PROGRAMS = {"bass": 42, "other": 48}
+"""General MIDI programs of the played chords: cello and string ensemble (organ scored the same)."""
 ENCODE_PLACES = ("input", "step")
 
 
@@ -223,6 +234,9 @@ class GenerateOptions:
       harmony: who picks the accompaniment's pitch classes: "notes" (the export's note-level
         harmoniser, from the transcribed melody), "head" (the generator's own harmony head);
         "auto": notes when the export ships a harmoniser.
+      chords: the harmoniser's chords played as notes by FluidSynth (``trainer/chords.py``): "add"
+        beside the generator's accompaniment, "only" instead of it, "none"; "auto": "add" when the
+        export ships a harmoniser, makes one accompaniment and FluidSynth is installed.
     """
 
     vocals: str
@@ -232,6 +246,7 @@ class GenerateOptions:
     no_vocals: bool = dataclasses.field(default=False, metadata={"flag": "no-vocals"})
     stems: str | None = None
     harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
+    chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,6 +260,7 @@ class EvaluateOptions:
       output_dir: where metrics.json/.md go (default MODEL/eval).
       segments_per_track: score only each track's first N segments (default: all).
       harmony: as ``vocals2song generate``'s: "notes", "head" or "auto".
+      chords: as ``vocals2song generate``'s: "add", "only", "none" or "auto".
     """
 
     model: str
@@ -253,3 +269,4 @@ class EvaluateOptions:
     output_dir: str | None = None
     segments_per_track: int | None = None
     harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
+    chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})

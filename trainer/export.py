@@ -17,8 +17,8 @@ import tempfile
 import numpy as np
 
 from trainer import layers
-from trainer.config import HARMONISER_FILE, HARMONY_CHOICES, ModelConfig
-from vocals2song import storage
+from trainer.config import CHORDS_CHOICES, CHORDS_WITH_A_HARMONISER, HARMONISER_FILE, HARMONY_CHOICES, ModelConfig
+from vocals2song import render, storage
 from vocals2song.config import WITHOUT_VOCALS, SpectralConfig, stem_list
 from vocals2song.features import FeatureCodec, FeatureConfig, StemsCodec
 
@@ -135,11 +135,15 @@ def _target_stats(values: dict) -> dict[str, StemStatistics]:
 @dataclasses.dataclass
 class ExportedModel:
     """A loaded export: the generator, its metadata and the stems' feature codecs; and the
-    note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used."""
+    note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used:
+    ``harmony`` "notes" feeds its pitch classes to the U-Net in place of the head's, ``chords``
+    "add" or "only" plays them as notes (``trainer/chords.py``) beside or instead of the U-Net."""
 
     generator: object  # keras.Model
     metadata: ExportMetadata
     harmoniser: object | None = None  # keras.Model
+    harmony: str = "head"
+    chords: str = "none"
     source_codec: FeatureCodec = dataclasses.field(init=False)
     target_codec: StemsCodec = dataclasses.field(init=False)
 
@@ -209,11 +213,13 @@ def load_keras(path: str, custom_objects: dict | None = None):
         return keras.models.load_model(local, compile=False, custom_objects=custom_objects)
 
 
-def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
+def load_model(path: str | None = None, harmony: str = "auto", chords: str = "auto") -> ExportedModel:
     """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://);
     without a path, the released model. ``harmony``: "auto" uses the export's note-level
     harmoniser when it has one, "notes" requires it, "head" ignores it (the generator's own
-    harmony head decides, as trained)."""
+    harmony head decides, as trained). ``chords``: "add" plays the harmoniser's chords beside
+    the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
+    the export ships a harmoniser, makes an accompaniment and FluidSynth can play them."""
     from trainer.models import HARMONY_LAYER
 
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
@@ -228,23 +234,37 @@ def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
         )
     metadata = ExportMetadata.from_dict(json.loads(storage.read_text(metadata_path)))
     generator = load_keras(storage.join(path, GENERATOR_FILE), layers.CUSTOM_OBJECTS)
-    harmoniser = _harmoniser(path, harmony)
-    if harmoniser is not None and not any(layer.name == HARMONY_LAYER for layer in generator.layers):
-        if harmony == "notes":
-            raise ValueError(f"--harmony notes: the generator in {path} has no harmony head to replace (--harmony)")
-        harmoniser = None
-    return ExportedModel(generator, metadata, harmoniser)
+    shipped = storage.exists(storage.join(path, HARMONISER_FILE))
+    has_head = any(layer.name == HARMONY_LAYER for layer in generator.layers)
+    harmony, chords = _harmony(path, harmony, shipped, has_head), _chords(path, chords, shipped, metadata)
+    used = harmony == "notes" or chords != "none"
+    harmoniser = load_keras(storage.join(path, HARMONISER_FILE)) if used else None
+    return ExportedModel(generator, metadata, harmoniser, harmony, chords)
 
 
-def _harmoniser(path: str, harmony: str):
-    """The export's harmoniser as ``harmony`` asks (see ``load_model``), or None."""
+def _harmony(path: str, harmony: str, shipped: bool, has_head: bool) -> str:
+    """``harmony`` resolved to "notes" or "head" (see ``load_model``)."""
     if harmony not in HARMONY_CHOICES:
         raise ValueError(f"harmony must be one of {', '.join(HARMONY_CHOICES)}, got {harmony!r}")
-    where = storage.join(path, HARMONISER_FILE)
-    if harmony == "head" or (harmony == "auto" and not storage.exists(where)):
-        return None
-    if not storage.exists(where):
+    if harmony == "notes" and not shipped:
         raise FileNotFoundError(
             f"--harmony notes: {path} has no {HARMONISER_FILE} (`vocals2song harmoniser` trains one)"
         )
-    return load_keras(where)
+    if harmony == "notes" and not has_head:
+        raise ValueError(f"--harmony notes: the generator in {path} has no harmony head to replace (--harmony)")
+    return "notes" if harmony == "notes" or (harmony == "auto" and shipped and has_head) else "head"
+
+
+def _chords(path: str, chords: str, shipped: bool, metadata: ExportMetadata) -> str:
+    """``chords`` resolved to "add", "only" or "none" (see ``load_model``)."""
+    if chords not in CHORDS_CHOICES:
+        raise ValueError(f"chords must be one of {', '.join(CHORDS_CHOICES)}, got {chords!r}")
+    one_accompaniment = metadata.makes_accompaniment and len(metadata.stems) == 1
+    if chords == "auto":
+        playable = shipped and one_accompaniment and render.can_render(render.TRAIN_SOUNDFONT)
+        return CHORDS_WITH_A_HARMONISER if playable else "none"
+    if chords != "none" and not one_accompaniment:
+        raise ValueError(f"--chords {chords}: the model in {path} makes {metadata.target}, not one accompaniment")
+    if chords != "none" and not shipped:
+        raise FileNotFoundError(f"--chords {chords}: {path} has no {HARMONISER_FILE} (`vocals2song harmoniser`)")
+    return chords

@@ -21,11 +21,12 @@ import fsspec
 import librosa
 import numpy as np
 
-from trainer import harmoniser
+from trainer import chords, harmoniser
 from trainer.config import PHASES, GenerateOptions
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, melody, storage
 from vocals2song.features import spectrum_to_audio
+from vocals2song.render import TRAIN_SOUNDFONT
 
 SILENCE_DB = -70.0
 PEAK = 0.99
@@ -109,10 +110,15 @@ def generate_features(
 
 
 def crossfaded(
-    model: ExportedModel, spectrum: np.ndarray, mode: str, progress: Callable[[float], None] | None = None
+    model: ExportedModel,
+    spectrum: np.ndarray,
+    mode: str,
+    progress: Callable[[float], None] | None = None,
+    harmony: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Complex source spectrum ``(bins_all, frames)`` -> each target stem's generated magnitude
-    and, for predicted phase, unit phasors, both ``(stems, bins_all, frames)``: windows crossfaded."""
+    and, for predicted phase, unit phasors, both ``(stems, bins_all, frames)``: windows crossfaded.
+    ``harmony`` ``(frames, 12)`` replaces the generator's head (``generate_features``)."""
     frames, stems = spectrum.shape[1], model.target_codec
     window = generation_window(model)
     shape = (len(stems.stems), model.spectral.bins, frames)
@@ -120,7 +126,6 @@ def crossfaded(
     rotation = np.zeros(shape, np.complex128) if mode == "predicted" else None
     total = np.zeros(frames)
     weights = crossfade_weights(window, crossfade_overlap(window))
-    harmony = take_harmony(model, spectrum)
     source = model.source_codec.encode(spectrum)
     for start, features in generate_features(model, source, window, progress=progress, harmony=harmony):
         span = min(window, frames - start)
@@ -137,13 +142,12 @@ def crossfaded(
     return magnitude / np.maximum(total, 1e-12), phasors
 
 
-def take_harmony(model: ExportedModel, spectrum: np.ndarray) -> np.ndarray | None:
-    """The note-level harmoniser's pitch classes per frame ``(frames, 12)`` for the whole take
-    (its notes transcribed once, so every window hears the same harmony), or None without one."""
+def take_notes(model: ExportedModel, spectrum: np.ndarray) -> list[melody.MelodyNote] | None:
+    """The take's melody notes, transcribed once for the whole take (so every window hears the
+    same harmony) when the model uses its harmoniser, else None."""
     if model.harmoniser is None:
         return None
-    notes = melody.transcribe(np.abs(spectrum), model.spectral.sample_rate, model.spectral.n_fft)
-    return harmoniser.frame_harmony(model.harmoniser, notes, spectrum.shape[1])
+    return melody.transcribe(np.abs(spectrum), model.spectral.sample_rate, model.spectral.n_fft)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,17 +191,9 @@ def generate_song(
         )
     config = model.spectral
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
-    spectrum = codec.stft(mono, config)[0]
-    gain = model.source_codec.level_gain(spectrum)
-    share = GENERATOR_SHARE[mode]
-    on_window = (lambda done: progress(share * done)) if progress else None
-    magnitudes, phasors = crossfaded(model, spectrum * gain, mode, on_window)
-    if mode == "source":  # every stem takes the input's phase (a separator's mixture holds the stems')
-        phasors = np.broadcast_to(np.exp(1j * np.angle(spectrum)), magnitudes.shape)
-    on_stem = (lambda done: progress(share + (1.0 - share) * done)) if progress else None
     stems = {
-        stem: _as_input(waveform_of_stem / gain, config.sample_rate, sample_rate, waveform.shape)
-        for stem, waveform_of_stem in _stem_waveforms(model, magnitudes, phasors, mono.shape[1], on_stem).items()
+        stem: _as_input(generated, config.sample_rate, sample_rate, waveform.shape)
+        for stem, generated in _generated_stems(model, mono, mode, progress).items()
     }
     generated = np.sum(list(stems.values()), axis=0)
     song = waveform + generated if model.makes_accompaniment and vocals else generated
@@ -205,6 +201,49 @@ def generate_song(
     return Song(
         (song * limiter).astype(np.float32), {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
     )
+
+
+def _generated_stems(
+    model: ExportedModel, mono: np.ndarray, mode: str, progress: Callable[[float], None] | None
+) -> dict[str, np.ndarray]:
+    """The mono take ``(1, samples)`` at the model's rate -> each generated stem's waveform there:
+    the generator's, and the played chords added to it or instead of it (``model.chords``)."""
+    config = model.spectral
+    spectrum = codec.stft(mono, config)[0]
+    notes = take_notes(model, spectrum)
+    if model.chords == "only":
+        stems = {model.stems[0]: np.zeros_like(mono)}
+    else:
+        frames = spectrum.shape[1]
+        harmony = harmoniser.frame_harmony(model.harmoniser, notes, frames) if model.harmony == "notes" else None
+        stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
+    if model.chords != "none":
+        frame_seconds = config.hop_length / config.sample_rate
+        played = chords.play(model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
+        stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
+    if progress:
+        progress(1.0)
+    return stems
+
+
+def _generator_stems(
+    model: ExportedModel,
+    spectrum: np.ndarray,
+    samples: int,
+    mode: str,
+    progress: Callable[[float], None] | None,
+    harmony: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """The take's complex spectrum -> the generator's stems as ``samples`` long waveforms, its
+    level gain undone; ``harmony`` as ``crossfaded`` takes it."""
+    gain, share = model.source_codec.level_gain(spectrum), GENERATOR_SHARE[mode]
+    on_window = (lambda done: progress(share * done)) if progress else None
+    magnitudes, phasors = crossfaded(model, spectrum * gain, mode, on_window, harmony)
+    if mode == "source":  # every stem takes the input's phase (a separator's mixture holds the stems')
+        phasors = np.broadcast_to(np.exp(1j * np.angle(spectrum)), magnitudes.shape)
+    on_stem = (lambda done: progress(share + (1.0 - share) * done)) if progress else None
+    waveforms = _stem_waveforms(model, magnitudes, phasors, samples, on_stem)
+    return {stem: waveform / gain for stem, waveform in waveforms.items()}
 
 
 def _stem_waveforms(model: ExportedModel, magnitudes, phasors, length: int, progress=None) -> dict[str, np.ndarray]:

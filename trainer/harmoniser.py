@@ -197,14 +197,19 @@ def score(model, examples, batch: int = 64) -> float:
     return float(np.mean(correlations))
 
 
+def note_predictions(model, notes) -> np.ndarray:
+    """Transcribed notes (``melody.MelodyNote``, at least one) -> ``(notes, 12)`` pitch-class scores."""
+    features = note_features([n.pitch for n in notes], [n.frames for n in notes])
+    return np.asarray(model(features[None]))[0]
+
+
 def frame_harmony(model, notes, frames: int) -> np.ndarray:
     """Transcribed notes (``melody.MelodyNote``) -> the prediction per STFT frame
     ``(frames, 12)``: each note's under it; between notes, the nearest note's."""
     harmony = np.zeros((frames, SEMITONES), np.float32)
     if not notes:
         return harmony
-    features = note_features([n.pitch for n in notes], [n.frames for n in notes])
-    predicted = np.asarray(model(features[None]))[0]
+    predicted = note_predictions(model, notes)
     centres = np.array([(n.first + n.end) / 2.0 for n in notes])
     harmony[:] = predicted[np.abs(np.arange(frames)[:, None] - centres[None]).argmin(axis=1)]
     for index, note in enumerate(notes):

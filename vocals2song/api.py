@@ -89,16 +89,17 @@ def train(data_dir: str, model_dir: str, **options: Any) -> dict[str, Any]:
     return trainer.train(config_from_options(data_dir, model_dir, **options))
 
 
-def load_model(path: str | None = None, harmony: str = "auto") -> ExportedModel:
+def load_model(path: str | None = None, harmony: str = "auto", chords: str = "auto") -> ExportedModel:
     """A trained model from ``model_dir`` or its ``export/`` (local or gs://); ``None`` loads the
     released model shipped in the repository, or raises FileNotFoundError saying how to make it.
-    ``harmony``: "auto" (the export's note-level harmoniser when it ships one), "notes", "head".
+    ``harmony``: "auto" (the export's note-level harmoniser when it ships one), "notes", "head";
+    ``chords``: "auto", "add", "only", "none" (the harmoniser's chords played as notes).
 
     >>> model = vocals2song.load_model("model")  # doctest: +SKIP
     """
     from trainer import export
 
-    return export.load_model(path, harmony)
+    return export.load_model(path, harmony, chords)
 
 
 def generate(

@@ -98,7 +98,7 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(GenerateOptions, args)
-    model = api.load_model(options.model, options.harmony)
+    model = api.load_model(options.model, options.harmony, options.chords)
     fs, resolved = storage.filesystem(options.vocals)
     if fs.isdir(resolved):
         results = generate.generate_dir(model, options)
@@ -118,7 +118,7 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(EvaluateOptions, args)
-    model = api.load_model(options.model, options.harmony)
+    model = api.load_model(options.model, options.harmony, options.chords)
     metrics = api.evaluate(model, options.data_dir, options.split, options.segments_per_track)
     table = (separation if metrics.get("task") == "separation" else evaluate).markdown(metrics)
     json_path, md_path = evaluate.write(metrics, options.output_dir or storage.join(options.model, "eval"), table)

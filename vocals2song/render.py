@@ -142,6 +142,11 @@ def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitt
     midi.save(path)
 
 
+def can_render(soundfont: str) -> bool:
+    """Whether FluidSynth and ``soundfont`` are on this machine (what ``synthesize`` needs)."""
+    return shutil.which("fluidsynth") is not None and os.path.isfile(soundfont)
+
+
 def synthesize(midi_path: str, options: RenderOptions, label: str) -> np.ndarray:
     """FluidSynth's offline render of one MIDI file -> mono float32 samples."""
     binary = shutil.which("fluidsynth")

@@ -1,0 +1,88 @@
+"""Chords played under a sung melody (trainer/chords.py): voicing, timing, and what FluidSynth plays."""
+
+import os
+import shutil
+
+import librosa
+import numpy as np
+import pytest
+
+from trainer import chords
+from trainer.config import CHORD_LEVEL_DB
+from vocals2song import render
+from vocals2song.melody import MelodyNote
+
+C_MAJOR = np.array([3.0, 0, 0, 0, 2.0, 0, 0, 2.5, 0, 0, 0, 0])
+
+
+def test_a_chord_puts_the_strongest_class_in_the_bass_and_the_likely_ones_under_the_melody():
+    played = chords.chord(C_MAJOR, melody_pitch=76)  # E5
+    bass = [pitch for stem, pitch, _ in played if stem == "bass"]
+    upper = {pitch: velocity for stem, pitch, velocity in played if stem == "other"}
+    assert bass == [48]  # C3, in the bass register
+    assert {pitch % 12 for pitch in upper} == {0, 4, 7}  # only the classes above the mean
+    assert all(chords.UPPER_FLOOR <= pitch < 76 for pitch in upper)
+    assert upper[72] == chords.VELOCITIES[1] > upper[67] > upper[64] >= chords.VELOCITIES[0]
+
+
+def test_a_chord_is_held_across_a_short_gap_and_not_across_a_rest():
+    notes = [MelodyNote(72, 0, 10), MelodyNote(74, 12, 20), MelodyNote(76, 60, 70)]
+    score = chords.chord_score(notes, np.stack([C_MAJOR] * 3), frame_seconds=0.1)
+    bass = sorted(score.parts["bass"], key=lambda note: note.start)
+    assert [round(note.start, 6) for note in bass] == [0.0, 1.2, 6.0]
+    assert [round(note.duration, 6) for note in bass] == [1.2, 0.8, 1.0]  # held to the next; rest kept
+
+
+class FixedHarmoniser:
+    """Stands in for the Keras harmoniser: the same 12 scores under every note."""
+
+    def __init__(self, scores: np.ndarray):
+        self.scores = scores
+
+    def __call__(self, features):
+        return np.broadcast_to(self.scores, (1, features.shape[1], 12))
+
+
+@pytest.mark.skipif(not render.can_render(render.DEV_SOUNDFONT), reason="needs FluidSynth and TimGM6mb")
+def test_played_chords_sound_the_predicted_classes_at_the_set_level():
+    rate, frame_seconds = 44100, 1024 / 44100
+    vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(2 * rate) / rate).astype(np.float32)
+    notes = [MelodyNote(76, 0, 40), MelodyNote(74, 40, 80)]
+    played = chords.play(FixedHarmoniser(C_MAJOR), notes, frame_seconds, vocal, rate, render.DEV_SOUNDFONT)
+    assert played.shape == vocal.shape
+    level_db = 10 * np.log10(np.mean(np.square(played, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64)))
+    assert abs(level_db - CHORD_LEVEL_DB) < 0.1
+    profile = librosa.feature.chroma_stft(y=played, sr=rate, n_fft=4096, tuning=0.0).mean(axis=1)
+    assert np.corrcoef(profile, C_MAJOR)[0, 1] > 0.6
+    assert profile.argmax() == 0  # C, doubled in the bass
+    assert profile[[0, 4, 7]].mean() > 2 * profile[[1, 3, 6, 8, 10]].mean()  # the triad, not the black keys
+    silent = chords.play(FixedHarmoniser(C_MAJOR), [], frame_seconds, vocal, rate, render.DEV_SOUNDFONT)
+    assert silent.shape == vocal.shape and not silent.any()
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompaniment_model, stems_model, tmp_path):
+    """auto plays them only when the export ships a harmoniser; "add" is exactly the generator's
+    accompaniment plus "only"'s; asking for them without a harmoniser, or from a multi-stem
+    model, is an error that says why."""
+    from conftest import sung
+
+    from trainer import export, generate, harmoniser
+    from trainer.config import CHORDS_WITH_A_HARMONISER
+
+    folder = str(tmp_path / "export")
+    shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
+    assert export.load_model(folder).chords == "none"
+    with pytest.raises(FileNotFoundError, match="harmoniser.keras"):
+        export.load_model(folder, chords="add")
+    with pytest.raises(ValueError, match="not one accompaniment"):
+        export.load_model(stems_model, chords="only")
+    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
+    assert export.load_model(folder).chords == CHORDS_WITH_A_HARMONISER
+    vocal = sung(2.0, 44100, 1)
+    songs = {
+        mode: generate.generate_song(export.load_model(folder, chords=mode), vocal, 44100, vocals=False).mix
+        for mode in ("none", "add", "only")
+    }
+    assert np.sqrt(np.mean(np.square(songs["only"]))) > 0.1 * np.sqrt(np.mean(np.square(vocal)))
+    np.testing.assert_allclose(songs["add"], songs["none"] + songs["only"], atol=1e-4)

@@ -1,0 +1,84 @@
+"""Chords played under a sung melody: the harmoniser's pitch classes voiced as notes and
+rendered by FluidSynth with General MIDI instruments (``vocals2song generate --chords``).
+
+Why notes and not only the U-Net: the U-Net turns pitch classes into a spectrum, and that
+rendering loses most of what a harmony is worth. On the dev chorales, Bach's *other* setting of
+a tune, rendered as notes under the vocal, lifts song chroma by +0.10 over the vocal alone;
+fed to the U-Net as pitch classes, by +0.045. The harmoniser's own prediction voiced and
+played here lifts it by +0.057, the U-Net's head by +0.041 (docs/model-notes.md, "Chords as
+notes"). The voicing hedges as the prediction does: the strongest pitch class in the bass, and
+every class scoring above the mean under the melody, louder the stronger.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trainer import harmoniser
+from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS
+from vocals2song import render
+from vocals2song.melody import MelodyNote
+from vocals2song.scores import Note, Score
+
+SEMITONES = harmoniser.SEMITONES
+BASS_REGISTER = (40, 52)
+"""The bass plays in E2 to D#3 ..."""
+UPPER_FLOOR = 52
+"""... the upper notes no lower than E3 and below the melody."""
+VELOCITIES = (40, 100)
+"""An upper note's velocity, from a class barely above the mean to the strongest."""
+BASS_VELOCITY = 80
+HOLD_FRAMES = 8
+"""A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
+
+
+def highest_below(pitch_class: int, ceiling: int) -> int:
+    """The highest MIDI pitch of ``pitch_class`` strictly below ``ceiling``."""
+    return ceiling - 1 - (ceiling - 1 - pitch_class) % SEMITONES
+
+
+def chord(scores: np.ndarray, melody_pitch: int) -> list[tuple[str, int, int]]:
+    """One melody note's 12 pitch-class scores -> ``(stem, pitch, velocity)`` to play under it."""
+    z = (scores - scores.mean()) / (scores.std() + 1e-9)
+    order = [int(k) for k in np.argsort(-z)]
+    low, high = BASS_REGISTER
+    bass = highest_below(order[0], high)
+    notes = [("bass", bass + SEMITONES if bass < low else bass, BASS_VELOCITY)]
+    quietest, loudest = VELOCITIES
+    for pitch_class in (k for k in order if z[k] > 0):
+        pitch = highest_below(pitch_class, melody_pitch - 1)
+        velocity = quietest + (loudest - quietest) * min(z[pitch_class] / z[order[0]], 1.0)
+        notes.append(("other", pitch + SEMITONES if pitch < UPPER_FLOOR else pitch, round(velocity)))
+    return notes
+
+
+def chord_score(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float) -> Score:
+    """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
+    one second) of chords, each held to the next melody note across short gaps."""
+    parts: dict[str, list[Note]] = {"bass": [], "other": []}
+    for index, note in enumerate(notes):
+        following = notes[index + 1].first if index + 1 < len(notes) else note.end
+        end = following if following - note.end < HOLD_FRAMES else note.end
+        start, seconds = note.first * frame_seconds, (end - note.first) * frame_seconds
+        for stem, pitch, velocity in chord(predictions[index], note.pitch):
+            parts[stem].append(Note(pitch, start, seconds, velocity))
+    return Score("chords", {"vocals": (), "drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
+
+
+def play(
+    model, notes: list[MelodyNote], frame_seconds: float, vocal: np.ndarray, sample_rate: int, soundfont: str
+) -> np.ndarray:
+    """The chords under ``notes`` as a mono waveform as long as ``vocal`` (mono, the take at
+    ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``; silence when there are no notes."""
+    if not notes:
+        return np.zeros(len(vocal), np.float32)
+    predictions = harmoniser.note_predictions(model, notes)
+    score = chord_score(notes, predictions, frame_seconds)
+    seconds = len(vocal) / sample_rate + 1.0
+    options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
+    stems = render.render(score, render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0), options)
+    played = np.zeros(len(vocal), np.float64)
+    both = stems["bass"].astype(np.float64) + stems["other"]
+    played[: min(len(both), len(played))] = both[: len(played)]
+    level = np.sqrt(np.mean(np.square(vocal, dtype=np.float64)) / max(np.mean(np.square(played)), 1e-20))
+    return (played * level * 10 ** (CHORD_LEVEL_DB / 20)).astype(np.float32)
