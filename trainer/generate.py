@@ -5,7 +5,9 @@ through the generator over windows that overlap by an eighth. Windows are crossf
 that sum to one: magnitudes are averaged and phases combined as a weighted circular
 mean, so no seam and no cancellation between windows. Phase comes from the generator
 ("predicted") or from Griffin-Lim on the generated magnitude; when the model makes the
-accompaniment, the input vocal is added back.
+accompaniment, the input vocal is added back. With a harmoniser in the export, the take is
+transcribed once into notes: the U-Net may read the harmoniser's pitch classes (``--harmony``)
+and the same chords may be played as notes beside or instead of it (``--chords``, trainer/chords.py).
 """
 
 from __future__ import annotations

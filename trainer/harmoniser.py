@@ -8,9 +8,10 @@ that move under the melody (0.668 against Bach's alto, tenor and bass pitch clas
 chorales, where the piece's own pitch-class distribution scores 0.497 and Bach's other
 harmonisation of the same melody 0.679). The U-Net reads pitch classes through
 ``layers.HarmonyContext``, standardised per frame, so at generation the harmoniser's
-prediction replaces the head's without retraining. Measured through the released U-Net it
-moves the song by nothing measurable (docs/model-notes.md, "How far the melody alone goes"),
-so the released model keeps its head and this is a flag (``--harmony notes``).
+prediction replaces the head's without retraining (``--harmony``): through the released U-Net
+that moves the song by nothing measurable (docs/model-notes.md, "How far the melody alone
+goes"). Played as notes (``trainer/chords.py``, ``--chords``) the same prediction lifts it: the
+released model ships a harmoniser for that.
 
 Features per note: the pitch class (one-hot; every training melody is seen in a random key)
 and the log2 duration against the melody's median note, so a take's tempo does not matter.
