@@ -66,3 +66,7 @@ def test_serve_flags_build_the_web_apps_settings():
     args = vars(parser().parse_args(["serve", "--port", "8123", "--allowed_origins", "https://a.org, https://b.org"]))
     settings = flags.build(Settings, {key: value for key, value in args.items() if key in flags.names(Settings)})
     assert settings == Settings(port=8123, allowed_origins=("https://a.org", "https://b.org"))
+    assert (args["harmony"], args["chords"]) == ("auto", "auto")
+    assert parser().parse_args(["serve", "--chords", "none"]).chords == "none"
+    with pytest.raises(SystemExit):
+        parser().parse_args(["serve", "--chords", "loud"])
