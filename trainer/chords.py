@@ -16,7 +16,7 @@ import numpy as np
 
 from trainer import harmoniser
 from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS
-from vocals2song import render
+from vocals2song import audio, render
 from vocals2song.melody import MelodyNote
 from vocals2song.scores import Note, Score
 
@@ -77,8 +77,9 @@ def play(
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
     stems = render.render(score, render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0), options)
-    played = np.zeros(len(vocal), np.float64)
     both = stems["bass"].astype(np.float64) + stems["other"]
-    played[: min(len(both), len(played))] = both[: len(played)]
-    level = np.sqrt(np.mean(np.square(vocal, dtype=np.float64)) / max(np.mean(np.square(played)), 1e-20))
-    return (played * level * 10 ** (CHORD_LEVEL_DB / 20)).astype(np.float32)
+    played = np.pad(both, (0, max(0, len(vocal) - len(both))))[: len(vocal)]
+    if not played.any():
+        return played.astype(np.float32)
+    gain_db = audio.rms_db(vocal) - audio.rms_db(played) + CHORD_LEVEL_DB
+    return (played * 10 ** (gain_db / 20)).astype(np.float32)
