@@ -55,6 +55,22 @@ def test_note_features_ignore_tempo_and_transposing_rolls_the_pitch_classes():
     np.testing.assert_allclose(up[:, :12], np.roll(slow[:, :12], 3, axis=1))
 
 
+def test_an_excerpt_is_a_stretch_of_the_melody_timed_against_its_own_median_note():
+    melody_pitches = list(range(60, 80))
+    durations = [1.0] * 10 + [4.0] * 10  # the whole melody's median note: 2.5 quarters
+    example = (harmoniser.note_features(melody_pitches, durations), np.eye(12)[np.arange(20) % 12], np.array(durations))
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        features, target, weights = harmoniser.excerpt(example, rng)
+        assert len(features) >= harmoniser.MIN_EXCERPT_NOTES
+        pitches = features[:, :12].argmax(axis=1)
+        assert np.all(np.diff(pitches) % 12 == 1)  # contiguous notes, in order
+        np.testing.assert_allclose(target.argmax(axis=1), pitches)  # targets travel with their notes
+        np.testing.assert_allclose(features[:, 12], np.log2(weights / np.median(weights)))
+    short = tuple(part[:8] for part in example)
+    assert harmoniser.excerpt(short, rng) is short
+
+
 def test_a_tiny_harmoniser_learns_a_harmony_rule_in_every_key():
     """Trained on melodies in C only (the batches transpose them), it predicts the rule's
     pitch classes for melodies in other keys far better than before training."""
@@ -75,15 +91,15 @@ def test_predictions_averaged_over_keys_transpose_exactly_with_the_melody():
     up = harmoniser.note_features([63, 67, 70, 68, 65], [1, 1, 2, 1, 1])
     one_reading = np.asarray(model(melody_in_c[None]))[0], np.asarray(model(up[None]))[0]
     assert np.abs(np.roll(one_reading[0], 3, axis=1) - one_reading[1]).max() > 1e-3
-    averaged = harmoniser.predict(model, melody_in_c)
-    np.testing.assert_allclose(harmoniser.predict(model, up), np.roll(averaged, 3, axis=1), atol=1e-5)
+    averaged = harmoniser.predict(model, np.stack([melody_in_c, up]))
+    np.testing.assert_allclose(averaged[1], np.roll(averaged[0], 3, axis=1), atol=1e-5)
 
 
 def test_frame_harmony_holds_each_notes_prediction_and_fills_rests_from_the_nearest():
     model = harmoniser.build(TINY)
     notes = [melody.MelodyNote(60, 2, 6), melody.MelodyNote(67, 10, 14)]
     frames = harmoniser.frame_harmony(model, notes, 16)
-    per_note = harmoniser.predict(model, harmoniser.note_features([60, 67], [4, 4]))
+    per_note = harmoniser.predict(model, harmoniser.note_features([60, 67], [4, 4])[None])[0]
     np.testing.assert_allclose(frames[[0, 2, 5, 7]], np.repeat(per_note[:1], 4, axis=0), rtol=1e-5)
     np.testing.assert_allclose(frames[[9, 10, 15]], np.repeat(per_note[1:], 3, axis=0), rtol=1e-5)
     assert not np.any(harmoniser.frame_harmony(model, [], 5))

@@ -4,7 +4,7 @@ Why a second harmony model: the generator's own head (``models.transposable_head
 from the audio chroma of 15 s crops and stalls at what a segment's pitch-class distribution
 knows (0.38 on the dev set, train and dev alike, whatever its width or context). The same
 chorales read as scores, one step per melody note, teach a small recurrent network the chords
-that move under the melody (0.668 against Bach's alto, tenor and bass pitch classes on the dev
+that move under the melody (0.704 against Bach's alto, tenor and bass pitch classes on the dev
 chorales, where the piece's own pitch-class distribution scores 0.497 and Bach's other
 harmonisation of the same melody 0.679). The U-Net reads pitch classes through
 ``layers.HarmonyContext``, standardised per frame, so at generation the harmoniser's
@@ -37,6 +37,7 @@ FEATURES = SEMITONES + 1
 SUMMARY_FILE = "harmoniser.json"
 MIN_QUARTERS = 0.125
 """Grace notes have no duration in the scores; they count as a 32nd."""
+MIN_EXCERPT_NOTES = 8
 log = logging.getLogger(__name__)
 
 
@@ -51,14 +52,18 @@ class HarmoniserConfig:
       steps: training steps of ``batch`` melodies each.
       batch: melodies per step.
       learning_rate: Adam's.
-      seed: initialisation, batches and keys.
+      excerpts: share of training melodies cut to a random excerpt of at least
+        ``MIN_EXCERPT_NOTES`` notes. A take is rarely a whole chorale, and a network that only
+        ever saw whole ones reads a take's last note as a final cadence, which tells it the key.
+      seed: initialisation, batches, keys and excerpts.
     """
 
     units: int = 64
     layers: int = 2
-    steps: int = 2400
+    steps: int = 6000
     batch: int = 16
     learning_rate: float = 1e-3
+    excerpts: float = 0.5
     seed: int = 0
 
 
@@ -134,11 +139,28 @@ def weighted_distance(predicted, target, weights):
     return tf.reduce_sum((1.0 - correlation(predicted, target)) * weights) / tf.maximum(tf.reduce_sum(weights), 1e-6)
 
 
-def _batch(examples, rng: np.random.Generator, size: int) -> list[np.ndarray]:
-    """``size`` random melodies, each in a random key (pitch classes and target rolled alike)."""
+def excerpt(example, rng: np.random.Generator):
+    """A random stretch of at least ``MIN_EXCERPT_NOTES`` notes of an example, its durations
+    measured against the excerpt's own median note (as a take's are)."""
+    features, target, weights = example
+    if len(features) <= MIN_EXCERPT_NOTES:
+        return example
+    length = int(rng.integers(MIN_EXCERPT_NOTES, len(features) + 1))
+    first = int(rng.integers(0, len(features) - length + 1))
+    part = slice(first, first + length)
+    features = features[part].copy()
+    features[:, SEMITONES] = np.log2(weights[part] / np.median(weights[part]))
+    return features, target[part], weights[part]
+
+
+def _batch(examples, rng: np.random.Generator, size: int, excerpts: float) -> list[np.ndarray]:
+    """``size`` random melodies, a share ``excerpts`` of them cut to an excerpt, each in a random
+    key (pitch classes and target rolled alike)."""
     chosen = []
     for index in rng.integers(0, len(examples), size):
         features, target, weights = examples[index]
+        if rng.random() < excerpts:
+            features, target, weights = excerpt(examples[index], rng)
         shift = int(rng.integers(SEMITONES))
         rolled = features.copy()
         rolled[:, :SEMITONES] = np.roll(features[:, :SEMITONES], shift, axis=-1)
@@ -179,40 +201,46 @@ def train(
 
     rng = np.random.default_rng(config.seed)
     for number in range(1, config.steps + 1):
-        loss = step(*_batch(examples, rng, config.batch))
+        loss = step(*_batch(examples, rng, config.batch, config.excerpts))
         if progress and (number % 100 == 0 or number == config.steps):
             progress(number, float(loss))
     return model
 
 
 def predict(model, features: np.ndarray) -> np.ndarray:
-    """One melody's ``(notes, FEATURES)`` -> ``(notes, 12)`` pitch-class scores, averaged over
-    the melody heard in all twelve keys (each prediction rolled back to the melody's key).
+    """Melodies ``(melodies, notes, FEATURES)``, zero-padded, -> ``(melodies, notes, 12)``
+    pitch-class scores, averaged over each melody heard in all twelve keys (each prediction
+    rolled back to the melody's key).
 
     Why: training sees every melody in a random key, but nothing makes the network exactly
     transposition-equivariant; the twelve readings disagree a little, and their mean agrees
     with Bach better than any one (dev chorales 0.712 against 0.682; docs/model-notes.md,
-    "A better harmoniser"). Twelve melodies in one batch cost next to nothing at generation."""
-    keys = np.repeat(features[None], SEMITONES, axis=0)
+    "A better harmoniser"). Twelve readings in one batch cost next to nothing at generation."""
+    keys = np.concatenate([features] * SEMITONES)
     for shift in range(SEMITONES):
-        keys[shift, :, :SEMITONES] = np.roll(features[:, :SEMITONES], shift, axis=-1)
-    predicted = np.asarray(model(keys, training=False))
+        rows = slice(shift * len(features), (shift + 1) * len(features))
+        keys[rows, :, :SEMITONES] = np.roll(features[..., :SEMITONES], shift, axis=-1)
+    predicted = np.asarray(model(keys, training=False)).reshape((SEMITONES,) + features.shape[:2] + (SEMITONES,))
     return np.mean([np.roll(predicted[shift], -shift, axis=-1) for shift in range(SEMITONES)], axis=0)
 
 
-def score(model, examples) -> float:
+def score(model, examples, batch: int = 16) -> float:
     """Mean over melodies of the duration-weighted correlation of ``predict`` with the true
     pitch classes."""
-    correlations = [
-        1.0 - float(weighted_distance(predict(model, features)[None], target[None], weights[None]))
-        for features, target, weights in examples
-    ]
+    correlations = []
+    for first in range(0, len(examples), batch):
+        features, target, weights = _padded(examples[first : first + batch])
+        predicted = predict(model, features)
+        correlations += [
+            1.0 - float(weighted_distance(predicted[i : i + 1], target[i : i + 1], weights[i : i + 1]))
+            for i in range(len(features))
+        ]
     return float(np.mean(correlations))
 
 
 def note_predictions(model, notes) -> np.ndarray:
     """Transcribed notes (``melody.MelodyNote``, at least one) -> ``(notes, 12)`` pitch-class scores."""
-    return predict(model, note_features([n.pitch for n in notes], [n.frames for n in notes]))
+    return predict(model, note_features([n.pitch for n in notes], [n.frames for n in notes])[None])[0]
 
 
 def frame_harmony(model, notes, frames: int) -> np.ndarray:
