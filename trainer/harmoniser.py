@@ -158,9 +158,8 @@ def _batch(examples, rng: np.random.Generator, size: int, excerpts: float) -> li
     key (pitch classes and target rolled alike)."""
     chosen = []
     for index in rng.integers(0, len(examples), size):
-        features, target, weights = examples[index]
-        if rng.random() < excerpts:
-            features, target, weights = excerpt(examples[index], rng)
+        example = examples[index]
+        features, target, weights = excerpt(example, rng) if rng.random() < excerpts else example
         shift = int(rng.integers(SEMITONES))
         rolled = features.copy()
         rolled[:, :SEMITONES] = np.roll(features[:, :SEMITONES], shift, axis=-1)
