@@ -148,9 +148,7 @@ def excerpt(example, rng: np.random.Generator):
     length = int(rng.integers(MIN_EXCERPT_NOTES, len(features) + 1))
     first = int(rng.integers(0, len(features) - length + 1))
     part = slice(first, first + length)
-    features = features[part].copy()
-    features[:, SEMITONES] = np.log2(weights[part] / np.median(weights[part]))
-    return features, target[part], weights[part]
+    return note_features(features[part, :SEMITONES].argmax(axis=-1), weights[part]), target[part], weights[part]
 
 
 def _batch(examples, rng: np.random.Generator, size: int, excerpts: float) -> list[np.ndarray]:

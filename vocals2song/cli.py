@@ -203,7 +203,7 @@ def _data_commands(commands) -> None:
 
 def _model_commands(commands) -> None:
     """Commands that train, use and serve a model: train, generate, evaluate, harmoniser, serve."""
-    from trainer.config import CHORDS_CHOICES, HARMONY_CHOICES, EvaluateOptions, GenerateOptions
+    from trainer.config import EvaluateOptions, GenerateOptions
     from trainer.config import add_arguments as add_train_arguments
     from trainer.harmoniser import HarmoniserOptions
 
@@ -233,8 +233,8 @@ def _model_commands(commands) -> None:
         default=None,
         help="model_dir of `vocals2song train` or its export/, local or gs:// (default: the released model)",
     )
-    serve.add_argument("--harmony", default="auto", choices=HARMONY_CHOICES, help="as `vocals2song generate`'s")
-    serve.add_argument("--chords", default="auto", choices=CHORDS_CHOICES, help="as `vocals2song generate`'s")
+    model_choices = ("harmony", "chords")  # generate's own flags: one definition, one default
+    flags.add_arguments(serve, GenerateOptions, skip=tuple(flags.names(GenerateOptions, skip=model_choices)))
     flags.add_arguments(serve, Settings)
     serve.set_defaults(run=_serve, passthrough=False)
 
