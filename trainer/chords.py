@@ -17,10 +17,9 @@ import numpy as np
 from trainer import harmoniser
 from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS
 from vocals2song import audio, render
-from vocals2song.melody import MelodyNote
+from vocals2song.melody import SEMITONES, MelodyNote
 from vocals2song.scores import Note, Score
 
-SEMITONES = harmoniser.SEMITONES
 BASS_REGISTER = (40, 52)
 """The bass plays in E2 to D#3 ..."""
 UPPER_FLOOR = 52

@@ -30,9 +30,9 @@ import numpy as np
 from trainer.config import HARMONISER_FILE
 from vocals2song import scores, storage
 from vocals2song.flags import pair
+from vocals2song.melody import SEMITONES
 from vocals2song.scores import Score
 
-SEMITONES = 12
 FEATURES = SEMITONES + 1
 SUMMARY_FILE = "harmoniser.json"
 MIN_QUARTERS = 0.125

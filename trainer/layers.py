@@ -7,8 +7,9 @@ import keras
 import numpy as np
 from keras import layers
 
+from vocals2song.melody import SEMITONES
+
 PITCH_STEPS = 36  # the pitch-class profile's resolution: a third of a semitone
-SEMITONES = 12
 
 
 def pitch_maps(row_hz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

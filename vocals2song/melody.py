@@ -14,6 +14,8 @@ import dataclasses
 import numpy as np
 from scipy.ndimage import median_filter
 
+SEMITONES = 12
+"""Pitch classes in an octave."""
 LOWEST, HIGHEST = 40, 90
 """MIDI pitches searched: E2 to F#6, a bass's low E to a soprano's high notes."""
 HARMONICS = 6
