@@ -70,3 +70,18 @@ def test_serve_flags_build_the_web_apps_settings():
     assert parser().parse_args(["serve", "--chords", "none"]).chords == "none"
     with pytest.raises(SystemExit):
         parser().parse_args(["serve", "--chords", "loud"])
+
+
+def test_generate_evaluate_and_serve_share_the_accompanists_flags():
+    from trainer.config import Accompanist, EvaluateOptions, GenerateOptions
+    from vocals2song.cli import _options, parser
+
+    for argv, cls in (
+        (
+            ["generate", "--vocals", "v.wav", "--output", "song.wav", "--chords", "only", "--harmony", "head"],
+            GenerateOptions,
+        ),
+        (["evaluate", "--model", "m", "--data_dir", "d", "--chords", "only", "--harmony", "head"], EvaluateOptions),
+    ):
+        assert _options(cls, parser().parse_args(argv)).accompanist == Accompanist(harmony="head", chords="only")
+    assert _options(Accompanist, parser().parse_args(["serve", "--chords", "only"])) == Accompanist(chords="only")

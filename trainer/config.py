@@ -217,6 +217,24 @@ def config_from_options(data_dir: str, model_dir: str, **options: Any) -> TrainC
 
 
 @dataclasses.dataclass(frozen=True)
+class Accompanist:
+    """Where an accompaniment's harmony comes from and how it is played: the flags that
+    ``vocals2song generate``, ``evaluate`` and ``serve`` share (one definition, one default).
+
+    Attributes:
+      harmony: who picks the accompaniment's pitch classes: "notes" (the export's note-level
+        harmoniser, from the transcribed melody), "head" (the generator's own harmony head);
+        "auto": notes when the export ships a harmoniser.
+      chords: the harmoniser's chords played as notes by FluidSynth (``trainer/chords.py``): "add"
+        beside the generator's accompaniment, "only" instead of it, "none"; "auto": "add" when the
+        export ships a harmoniser, makes one accompaniment and FluidSynth is installed.
+    """
+
+    harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
+    chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
+
+
+@dataclasses.dataclass(frozen=True)
 class GenerateOptions:
     """What ``vocals2song generate`` takes.
 
@@ -231,12 +249,7 @@ class GenerateOptions:
       stems: a folder for each generated stem's .wav (``drums.wav``...) and ``song.wav``: time-aligned,
         at the input's rate and length, not normalised apart (they sum to the accompaniment);
         with a folder of vocals, one subfolder per file.
-      harmony: who picks the accompaniment's pitch classes: "notes" (the export's note-level
-        harmoniser, from the transcribed melody), "head" (the generator's own harmony head);
-        "auto": notes when the export ships a harmoniser.
-      chords: the harmoniser's chords played as notes by FluidSynth (``trainer/chords.py``): "add"
-        beside the generator's accompaniment, "only" instead of it, "none"; "auto": "add" when the
-        export ships a harmoniser, makes one accompaniment and FluidSynth is installed.
+      accompanist: where the harmony comes from and how it is played (``Accompanist``).
     """
 
     vocals: str
@@ -245,8 +258,7 @@ class GenerateOptions:
     phase: str = dataclasses.field(default="auto", metadata={"choices": PHASES})
     no_vocals: bool = dataclasses.field(default=False, metadata={"flag": "no-vocals"})
     stems: str | None = None
-    harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
-    chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
+    accompanist: Accompanist = Accompanist()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,8 +271,7 @@ class EvaluateOptions:
       split: split to evaluate.
       output_dir: where metrics.json/.md go (default MODEL/eval).
       segments_per_track: score only each track's first N segments (default: all).
-      harmony: as ``vocals2song generate``'s: "notes", "head" or "auto".
-      chords: as ``vocals2song generate``'s: "add", "only", "none" or "auto".
+      accompanist: as ``vocals2song generate``'s (``Accompanist``).
     """
 
     model: str
@@ -268,5 +279,4 @@ class EvaluateOptions:
     split: str = dataclasses.field(default="test", metadata={"choices": SPLITS})
     output_dir: str | None = None
     segments_per_track: int | None = None
-    harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
-    chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
+    accompanist: Accompanist = Accompanist()

@@ -98,7 +98,7 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(GenerateOptions, args)
-    model = api.load_model(options.model, options.harmony, options.chords)
+    model = api.load_model(options.model, options.accompanist.harmony, options.accompanist.chords)
     fs, resolved = storage.filesystem(options.vocals)
     if fs.isdir(resolved):
         results = generate.generate_dir(model, options)
@@ -118,7 +118,7 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(EvaluateOptions, args)
-    model = api.load_model(options.model, options.harmony, options.chords)
+    model = api.load_model(options.model, options.accompanist.harmony, options.accompanist.chords)
     metrics = api.evaluate(model, options.data_dir, options.split, options.segments_per_track)
     table = (separation if metrics.get("task") == "separation" else evaluate).markdown(metrics)
     json_path, md_path = evaluate.write(metrics, options.output_dir or storage.join(options.model, "eval"), table)
@@ -151,9 +151,10 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
     except ImportError as error:
         raise ValueError(f"the web app needs its extra: pip install 'vocals2song[serve]' ({error})") from error
     from trainer import export
+    from trainer.config import Accompanist
 
-    settings = _options(Settings, args)
-    web = app.create_app(api.load_model(args.model, args.harmony, args.chords), settings)
+    settings, accompanist = _options(Settings, args), _options(Accompanist, args)
+    web = app.create_app(api.load_model(args.model, accompanist.harmony, accompanist.chords), settings)
     where = args.model or export.RELEASED_MODEL
     print(f"serving {where} on http://{settings.host}:{settings.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.run(web, host=settings.host, port=settings.port, log_level=args.log_level.lower())
@@ -203,7 +204,7 @@ def _data_commands(commands) -> None:
 
 def _model_commands(commands) -> None:
     """Commands that train, use and serve a model: train, generate, evaluate, harmoniser, serve."""
-    from trainer.config import EvaluateOptions, GenerateOptions
+    from trainer.config import Accompanist, EvaluateOptions, GenerateOptions
     from trainer.config import add_arguments as add_train_arguments
     from trainer.harmoniser import HarmoniserOptions
 
@@ -233,8 +234,7 @@ def _model_commands(commands) -> None:
         default=None,
         help="model_dir of `vocals2song train` or its export/, local or gs:// (default: the released model)",
     )
-    model_choices = ("harmony", "chords")  # generate's own flags: one definition, one default
-    flags.add_arguments(serve, GenerateOptions, skip=tuple(flags.names(GenerateOptions, skip=model_choices)))
+    flags.add_arguments(serve, Accompanist)
     flags.add_arguments(serve, Settings)
     serve.set_defaults(run=_serve, passthrough=False)
 
