@@ -63,6 +63,24 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     assert silent.shape == vocal.shape and not silent.any()
 
 
+@pytest.mark.skipif(not render.can_render(render.DEV_SOUNDFONT), reason="needs FluidSynth and TimGM6mb")
+def test_played_chords_follow_the_takes_tuning():
+    """A take sung 30 cents sharp gets chords 30 cents sharp (a pitch bend), not chords at A = 440
+    a third of a semitone off the voice."""
+    rate, frame_seconds = 44100, 1024 / 44100
+    vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(2 * rate) / rate).astype(np.float32)
+    notes = [MelodyNote(76, 0, 80)]
+    tunings = [
+        librosa.estimate_tuning(
+            y=chords.play(FixedHarmoniser(C_MAJOR), notes, frame_seconds, vocal, rate, render.DEV_SOUNDFONT, offset),
+            sr=rate,
+            n_fft=4096,
+        )
+        for offset in (0.0, 0.3)
+    ]
+    assert abs(tunings[1] - tunings[0] - 0.3) < 0.05
+
+
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
 def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompaniment_model, stems_model, tmp_path):
     """auto plays them only when the export ships a harmoniser; "add" is exactly the generator's

@@ -9,16 +9,16 @@ RATE = 44100
 CONFIG = SpectralConfig(sample_rate=RATE, n_fft=4096, hop_length=1024)
 
 
-def sung_notes(notes: list[tuple[int | None, float]]) -> np.ndarray:
+def sung_notes(notes: list[tuple[int | None, float]], cents: float = 0.0) -> np.ndarray:
     """(MIDI pitch or None for a rest, seconds) -> a mono voice-like tone per note: six
-    harmonics falling off, a short attack and release, a little vibrato."""
+    harmonics falling off, a short attack and release, a little vibrato; ``cents`` off A = 440."""
     pieces = []
     for pitch, seconds in notes:
         t = np.arange(int(seconds * RATE)) / RATE
         if pitch is None:
             pieces.append(np.zeros_like(t))
             continue
-        f0 = 440.0 * 2 ** ((pitch - 69) / 12) * (1 + 0.004 * np.sin(2 * np.pi * 5.5 * t))
+        f0 = 440.0 * 2 ** ((pitch - 69 + cents / 100) / 12) * (1 + 0.004 * np.sin(2 * np.pi * 5.5 * t))
         phase = 2 * np.pi * np.cumsum(f0) / RATE
         tone = sum(0.6**h * np.sin((h + 1) * phase) for h in range(6))
         envelope = np.minimum(1.0, np.minimum(t, seconds - t) / 0.03)
@@ -50,3 +50,15 @@ def test_a_strong_second_harmonic_does_not_move_the_note_an_octave():
     """A pitch an octave below shares every even harmonic; its odd ones are absent, and the
     salience counts absent harmonics against it."""
     assert [n.pitch for n in transcribed([(67, 0.8), (62, 0.8)])] == [67, 62]
+
+
+def test_a_take_sung_off_a440_is_measured_and_transcribed_in_its_own_tuning():
+    """A take 40 cents sharp sits between two semitones; read at A = 440 its notes flip between
+    them. Its tuning is measured and the candidates move with it."""
+    line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6)]
+    for cents in (0.0, 40.0, -35.0):
+        magnitude = np.abs(codec.stft(sung_notes(line, cents), CONFIG)[0])
+        offset = melody.tuning(magnitude, RATE, CONFIG.n_fft)
+        assert offset == 0.0 if not cents else abs(offset - cents / 100) < 0.07
+        assert [n.pitch for n in melody.transcribe(magnitude, RATE, CONFIG.n_fft, offset)] == [p for p, _ in line]
+    assert melody.tuning(np.zeros((CONFIG.n_fft // 2 + 1, 20)), RATE, CONFIG.n_fft) == 0.0

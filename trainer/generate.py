@@ -144,12 +144,15 @@ def crossfaded(
     return magnitude / np.maximum(total, 1e-12), phasors
 
 
-def take_notes(model: ExportedModel, spectrum: np.ndarray) -> list[melody.MelodyNote] | None:
+def take_melody(model: ExportedModel, spectrum: np.ndarray) -> tuple[list[melody.MelodyNote] | None, float]:
     """The take's melody notes, transcribed once for the whole take (so every window hears the
-    same harmony) when the model uses its harmoniser, else None."""
+    same harmony) when the model uses its harmoniser, else None; and the take's tuning in
+    semitones from A = 440 Hz (0 without a harmoniser)."""
     if model.harmoniser is None:
-        return None
-    return melody.transcribe(np.abs(spectrum), model.spectral.sample_rate, model.spectral.n_fft)
+        return None, 0.0
+    magnitude, config = np.abs(spectrum), model.spectral
+    offset = melody.tuning(magnitude, config.sample_rate, config.n_fft)
+    return melody.transcribe(magnitude, config.sample_rate, config.n_fft, offset), offset
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,7 +215,7 @@ def _generated_stems(
     the generator's, and the played chords added to it or instead of it (``model.chords``)."""
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
-    notes = take_notes(model, spectrum)
+    notes, tuning = take_melody(model, spectrum)
     if model.chords == "only":
         stems = {model.stems[0]: np.zeros_like(mono)}
     else:
@@ -221,7 +224,9 @@ def _generated_stems(
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
     if model.chords != "none":
         frame_seconds = config.hop_length / config.sample_rate
-        played = chords.play(model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
+        played = chords.play(
+            model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT, tuning
+        )
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:
         progress(1.0)
