@@ -63,24 +63,6 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     assert silent.shape == vocal.shape and not silent.any()
 
 
-@pytest.mark.skipif(not render.can_render(render.DEV_SOUNDFONT), reason="needs FluidSynth and TimGM6mb")
-def test_played_chords_follow_the_takes_tuning():
-    """A take sung 30 cents sharp gets chords 30 cents sharp (a pitch bend), not chords at A = 440
-    a third of a semitone off the voice."""
-    rate, frame_seconds = 44100, 1024 / 44100
-    vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(2 * rate) / rate).astype(np.float32)
-    notes = [MelodyNote(76, 0, 80)]
-    tunings = [
-        librosa.estimate_tuning(
-            y=chords.play(FixedHarmoniser(C_MAJOR), notes, frame_seconds, vocal, rate, render.DEV_SOUNDFONT, offset),
-            sr=rate,
-            n_fft=4096,
-        )
-        for offset in (0.0, 0.3)
-    ]
-    assert abs(tunings[1] - tunings[0] - 0.3) < 0.05
-
-
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
 def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompaniment_model, stems_model, tmp_path):
     """auto plays them only when the export ships a harmoniser; "add" is exactly the generator's
@@ -107,3 +89,25 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
     }
     assert np.sqrt(np.mean(np.square(songs["only"]))) > 0.1 * np.sqrt(np.mean(np.square(vocal)))
     np.testing.assert_allclose(songs["add"], songs["none"] + songs["only"], atol=1e-4)
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model, tmp_path):
+    """Generation resamples a take to A = 440 and what it makes back: chords under a take 40 cents
+    sharp sound 40 cents sharp, not a quarter tone off the voice, and the song keeps its length."""
+    from test_melody import sung_notes
+
+    from trainer import export, generate, harmoniser
+
+    folder = str(tmp_path / "export")
+    shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
+    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
+    model = export.load_model(folder, chords="only")
+    line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6)]
+    tunings = []
+    for cents in (0.0, 40.0):
+        take = sung_notes(line, cents)
+        played = generate.generate_song(model, take, 44100, vocals=False).mix
+        assert played.shape == take.shape and np.abs(played).max() > 0.01
+        tunings.append(librosa.estimate_tuning(y=played[0], sr=44100, n_fft=4096))
+    assert abs(tunings[1] - tunings[0] - 0.4) < 0.06

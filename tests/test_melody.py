@@ -2,23 +2,24 @@
 
 import numpy as np
 
-from vocals2song import codec, melody
+from vocals2song import audio, codec, melody
 from vocals2song.config import SpectralConfig
 
 RATE = 44100
 CONFIG = SpectralConfig(sample_rate=RATE, n_fft=4096, hop_length=1024)
 
 
-def sung_notes(notes: list[tuple[int | None, float]], cents: float = 0.0) -> np.ndarray:
+def sung_notes(notes: list[tuple[int | None, float]], cents: float = 0.0, vibrato: float = 0.004) -> np.ndarray:
     """(MIDI pitch or None for a rest, seconds) -> a mono voice-like tone per note: six
-    harmonics falling off, a short attack and release, a little vibrato; ``cents`` off A = 440."""
+    harmonics falling off, a short attack and release, a vibrato of +-``vibrato`` (a fraction
+    of the frequency); ``cents`` off A = 440."""
     pieces = []
     for pitch, seconds in notes:
         t = np.arange(int(seconds * RATE)) / RATE
         if pitch is None:
             pieces.append(np.zeros_like(t))
             continue
-        f0 = 440.0 * 2 ** ((pitch - 69 + cents / 100) / 12) * (1 + 0.004 * np.sin(2 * np.pi * 5.5 * t))
+        f0 = 440.0 * 2 ** ((pitch - 69 + cents / 100) / 12) * (1 + vibrato * np.sin(2 * np.pi * 5.5 * t))
         phase = 2 * np.pi * np.cumsum(f0) / RATE
         tone = sum(0.6**h * np.sin((h + 1) * phase) for h in range(6))
         envelope = np.minimum(1.0, np.minimum(t, seconds - t) / 0.03)
@@ -52,13 +53,28 @@ def test_a_strong_second_harmonic_does_not_move_the_note_an_octave():
     assert [n.pitch for n in transcribed([(67, 0.8), (62, 0.8)])] == [67, 62]
 
 
-def test_a_take_sung_off_a440_is_measured_and_transcribed_in_its_own_tuning():
-    """A take 40 cents sharp sits between two semitones; read at A = 440 its notes flip between
-    them. Its tuning is measured and the candidates move with it."""
+def test_a_take_sung_off_a440_is_measured_and_transcribed_once_resampled_to_440():
+    """A take 40 cents sharp with a +-50-cent vibrato crosses into the next semitone on every
+    cycle: read at A = 440 it splits into extra notes. Its tuning is measured through the
+    vibrato, and resampled by it the take reads right."""
     line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6)]
-    for cents in (0.0, 40.0, -35.0):
-        magnitude = np.abs(codec.stft(sung_notes(line, cents), CONFIG)[0])
-        offset = melody.tuning(magnitude, RATE, CONFIG.n_fft)
-        assert offset == 0.0 if not cents else abs(offset - cents / 100) < 0.07
-        assert [n.pitch for n in melody.transcribe(magnitude, RATE, CONFIG.n_fft, offset)] == [p for p, _ in line]
+    pitches = [pitch for pitch, _ in line]
+    sharp = sung_notes(line, 40.0, vibrato=0.03)
+    assert [n.pitch for n in melody.transcribe(np.abs(codec.stft(sharp, CONFIG)[0]), RATE, CONFIG.n_fft)] != pitches
+    for cents, vibrato in ((0.0, 0.004), (0.0, 0.03), (40.0, 0.004), (40.0, 0.03), (-35.0, 0.03)):
+        take = sung_notes(line, cents, vibrato)
+        offset = melody.tuning(np.abs(codec.stft(take, CONFIG)[0]), RATE, CONFIG.n_fft)
+        assert offset == 0.0 if not cents else abs(offset - cents / 100) < 0.03
+        in_tune = np.abs(codec.stft(audio.retuned(take, RATE, -offset), CONFIG)[0])
+        assert [n.pitch for n in melody.transcribe(in_tune, RATE, CONFIG.n_fft)] == pitches
+
+
+def test_retuning_moves_every_pitch_and_a_round_trip_restores_the_take():
+    take = sung_notes([(69, 1.0)])
+    up = audio.retuned(take, RATE, 0.5)
+    assert abs(up.shape[1] - take.shape[1] / 2 ** (0.5 / 12)) <= 1
+    peak = [np.argmax(np.abs(np.fft.rfft(x[0], 2**17))) * RATE / 2**17 for x in (take, up)]
+    assert abs(12 * np.log2(peak[1] / peak[0]) - 0.5) < 0.02
+    back = audio.retuned(up, RATE, -0.5)[:, : take.shape[1]]
+    np.testing.assert_allclose(back[:, 2000:-2000], take[:, 2000 : back.shape[1] - 2000], atol=1e-4)
     assert melody.tuning(np.zeros((CONFIG.n_fft // 2 + 1, 20)), RATE, CONFIG.n_fft) == 0.0

@@ -65,25 +65,17 @@ def chord_score(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds:
 
 
 def play(
-    model,
-    notes: list[MelodyNote],
-    frame_seconds: float,
-    vocal: np.ndarray,
-    sample_rate: int,
-    soundfont: str,
-    tuning: float = 0.0,
+    model, notes: list[MelodyNote], frame_seconds: float, vocal: np.ndarray, sample_rate: int, soundfont: str
 ) -> np.ndarray:
     """The chords under ``notes`` as a mono waveform as long as ``vocal`` (mono, the take at
-    ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB`` and in the take's ``tuning``
-    (semitones from A = 440 Hz: chords a quarter tone off the voice would clash); silence when
-    there are no notes."""
+    ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``; silence when there are no notes."""
     if not notes:
         return np.zeros(len(vocal), np.float32)
     predictions = harmoniser.note_predictions(model, notes)
     score = chord_score(notes, predictions, frame_seconds)
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
-    stems = render.render(score, render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0, tuning), options)
+    stems = render.render(score, render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0), options)
     both = stems["bass"].astype(np.float64) + stems["other"]
     played = np.pad(both, (0, max(0, len(vocal) - len(both))))[: len(vocal)]
     if not played.any():

@@ -144,15 +144,12 @@ def crossfaded(
     return magnitude / np.maximum(total, 1e-12), phasors
 
 
-def take_melody(model: ExportedModel, spectrum: np.ndarray) -> tuple[list[melody.MelodyNote] | None, float]:
+def take_notes(model: ExportedModel, spectrum: np.ndarray) -> list[melody.MelodyNote] | None:
     """The take's melody notes, transcribed once for the whole take (so every window hears the
-    same harmony) when the model uses its harmoniser, else None; and the take's tuning in
-    semitones from A = 440 Hz (0 without a harmoniser)."""
+    same harmony) when the model uses its harmoniser, else None."""
     if model.harmoniser is None:
-        return None, 0.0
-    magnitude, config = np.abs(spectrum), model.spectral
-    offset = melody.tuning(magnitude, config.sample_rate, config.n_fft)
-    return melody.transcribe(magnitude, config.sample_rate, config.n_fft, offset), offset
+        return None
+    return melody.transcribe(np.abs(spectrum), model.spectral.sample_rate, model.spectral.n_fft)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,7 +195,7 @@ def generate_song(
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
     stems = {
         stem: _as_input(generated, config.sample_rate, sample_rate, waveform.shape)
-        for stem, generated in _generated_stems(model, mono, mode, progress).items()
+        for stem, generated in _generated_in_its_tuning(model, mono, mode, progress).items()
     }
     generated = np.sum(list(stems.values()), axis=0)
     song = waveform + generated if model.makes_accompaniment and vocals else generated
@@ -208,6 +205,21 @@ def generate_song(
     )
 
 
+def _generated_in_its_tuning(
+    model: ExportedModel, mono: np.ndarray, mode: str, progress: Callable[[float], None] | None
+) -> dict[str, np.ndarray]:
+    """``_generated_stems`` for a take sung off A = 440 Hz: an accompaniment model's take is
+    resampled to 440 (where the training takes were, and the transcriber's candidates are) and
+    what is generated is resampled back, so the accompaniment sounds in the voice's tuning (the
+    round trip may leave a sample more or less: ``_as_input`` fits the take's length)."""
+    config = model.spectral
+    offset = 0.0
+    if model.makes_accompaniment:
+        offset = melody.tuning(np.abs(codec.stft(mono, config)[0]), config.sample_rate, config.n_fft)
+    stems = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress)
+    return {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}
+
+
 def _generated_stems(
     model: ExportedModel, mono: np.ndarray, mode: str, progress: Callable[[float], None] | None
 ) -> dict[str, np.ndarray]:
@@ -215,7 +227,7 @@ def _generated_stems(
     the generator's, and the played chords added to it or instead of it (``model.chords``)."""
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
-    notes, tuning = take_melody(model, spectrum)
+    notes = take_notes(model, spectrum)
     if model.chords == "only":
         stems = {model.stems[0]: np.zeros_like(mono)}
     else:
@@ -224,9 +236,7 @@ def _generated_stems(
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
     if model.chords != "none":
         frame_seconds = config.hop_length / config.sample_rate
-        played = chords.play(
-            model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT, tuning
-        )
+        played = chords.play(model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:
         progress(1.0)

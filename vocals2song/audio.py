@@ -19,6 +19,7 @@ import soundfile
 
 from vocals2song import storage
 from vocals2song.config import MUSDB_RATE
+from vocals2song.melody import SEMITONES
 
 
 class AudioError(ValueError):
@@ -191,6 +192,16 @@ def resample(waveform: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     if rate == target_rate:
         return waveform
     return librosa.resample(waveform, orig_sr=rate, target_sr=target_rate, res_type="soxr_hq").astype(np.float32)
+
+
+def retuned(waveform: np.ndarray, rate: int, semitones: float) -> np.ndarray:
+    """``(channels, samples)`` at ``rate`` played 2**(semitones/12) times as fast, still at
+    ``rate``: every pitch ``semitones`` higher, the length shorter by the same factor (resampling:
+    no phase-vocoder smear; a round trip restores the take)."""
+    if not semitones:
+        return waveform
+    faster = round(rate * 2.0 ** (abs(semitones) / SEMITONES))  # one rounded rate both ways
+    return resample(waveform, faster, rate) if semitones > 0 else resample(waveform, rate, faster)
 
 
 def write(path: str, waveform: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> None:

@@ -5,8 +5,9 @@ classes per melody note, as a harmony is chosen under each note of a score; from
 needs those notes. A solo vocal is one harmonic voice, so a harmonic sum over candidate
 pitches, median-smoothed and cut into runs of one pitch, finds them well enough (on the dev
 chorales' vocals 92% of frames get the score's pitch, 94% its pitch class; docs/model-notes.md).
-Singers are rarely at A = 440 Hz: the take's own tuning is measured first and the candidate
-pitches moved with it (a take 45 cents sharp otherwise splits into a note per wobble).
+Candidates are at A = 440 Hz; singers rarely are, so ``tuning`` measures how far a take is from
+it, and generation resamples the take to 440 first (a take 45 cents sharp otherwise splits into a
+note per wobble).
 """
 
 from __future__ import annotations
@@ -19,10 +20,16 @@ from scipy.ndimage import median_filter
 SEMITONES = 12
 """Pitch classes in an octave."""
 IN_TUNE = 0.15
-"""Estimated tunings this close to A = 440 Hz (semitones) count as 440: the estimate errs by up to
-0.13 on the dev chorales' vocals, rendered at 440, and by 0.05 on the tests' synthetic line. A
-take 0.2 off is still transcribed right (97-99% of frames); 0.45 off, without the correction,
-splits into up to four times its notes (docs/model-notes.md)."""
+"""Estimated tunings this close to A = 440 Hz (semitones) count as 440: the dev chorales' vocals,
+rendered at 440, read -0.05 to +0.11 (a soundfont's samples are tuned within about 10 cents), the
+tests' synthetic lines within 0.02. A take 0.2 off is still transcribed right (96-99% of frames);
+0.45 off, without the correction, splits into up to four times its notes (docs/model-notes.md)."""
+TUNING_HARMONICS = 4
+VIBRATO_FRAMES = 9
+"""Frames a pitch is averaged over before its distance to a semitone is taken: about one cycle
+of a 5.5 Hz vibrato at a 1024 hop, so a wide vibrato's extremes do not read as a tuning."""
+NOTE_CHANGE = 1.5
+"""Semitones: neighbouring frames further away than this belong to another note."""
 LOWEST, HIGHEST = 40, 90
 """MIDI pitches searched: E2 to F#6, a bass's low E to a soprano's high notes."""
 HARMONICS = 6
@@ -55,28 +62,68 @@ class MelodyNote:
 
 
 def tuning(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> float:
-    """A take's offset from A = 440 Hz in semitones, in [-0.5, 0.5): librosa's estimate from the
-    peaks of its ``(bins, frames)`` magnitude STFT, 0 within ``IN_TUNE`` of 440 and for silence."""
-    import librosa
+    """A take's offset from A = 440 Hz in semitones, in [-0.5, 0.5), from its ``(bins, frames)``
+    magnitude STFT; 0 within ``IN_TUNE`` of 440 and for silence.
 
-    if not magnitude.any():
+    Each voiced frame's fine pitch is averaged over a vibrato cycle first, and the distances of
+    those centres to the nearest semitone are averaged on a circle (level-weighted). Why not
+    librosa's ``estimate_tuning`` (a histogram of spectral peaks): a vibrato of +-30 cents moved
+    its estimate of an in-tune line by a quarter tone; this one stays within 0.02 up to +-80."""
+    track, level = pitch_track(magnitude, sample_rate, n_fft)
+    pitch = fine_pitch(magnitude, track, sample_rate, n_fft)
+    voiced = np.flatnonzero(~np.isnan(pitch))
+    if not len(voiced):
         return 0.0
-    offset = float(librosa.estimate_tuning(S=magnitude, sr=sample_rate, n_fft=n_fft))
+    centre = _vibrato_centres(pitch)[voiced]
+    weights = 10.0 ** (level[voiced] / 20.0)
+    offset = float(np.angle(np.sum(weights * np.exp(2j * np.pi * (centre - np.round(centre))))) / (2 * np.pi))
     return offset if abs(offset) > IN_TUNE else 0.0
 
 
-def pitch_track(
-    magnitude: np.ndarray, sample_rate: int, n_fft: int, offset: float = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
+def fine_pitch(magnitude: np.ndarray, track: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
+    """Real-valued MIDI pitch per frame of ``pitch_track``'s ``track`` (nan in rests): the peak of
+    each of the first ``TUNING_HARMONICS`` near where the track puts it, placed between bins by a
+    parabola through its log-magnitudes, divided by its number and averaged by magnitude."""
+    frames = np.flatnonzero(track >= 0)
+    log = np.log(magnitude + 1e-12)
+    total, weight = np.zeros(len(frames)), np.zeros(len(frames))
+    for harmonic in range(1, TUNING_HARMONICS + 1):
+        near = np.round(harmonic * 440.0 * 2.0 ** ((track[frames] - 69) / SEMITONES) * n_fft / sample_rate)
+        window = np.clip(near.astype(int)[:, None] + np.arange(-2, 3), 1, magnitude.shape[0] - 2)
+        peak = window[np.arange(len(frames)), np.argmax(magnitude[window, frames[:, None]], axis=1)]
+        below, top, above = (log[peak + step, frames] for step in (-1, 0, 1))
+        curvature = np.minimum(below - 2 * top + above, -1e-9)
+        position = peak + np.clip(0.5 * (below - above) / curvature, -0.5, 0.5)
+        midi = 69 + SEMITONES * np.log2(position * sample_rate / n_fft / harmonic / 440.0)
+        strength = magnitude[peak, frames] * (near < magnitude.shape[0] - 2)
+        total, weight = total + strength * midi, weight + strength
+    pitch = np.full(len(track), np.nan)
+    pitch[frames] = np.where(weight > 0, total / np.maximum(weight, 1e-30), np.nan)
+    return pitch
+
+
+def _vibrato_centres(pitch: np.ndarray) -> np.ndarray:
+    """Each frame's pitch averaged with the voiced frames within ``VIBRATO_FRAMES`` that are
+    within ``NOTE_CHANGE`` of it (so the next note does not blend in)."""
+    half = VIBRATO_FRAMES // 2
+    padded = np.pad(pitch, half, constant_values=np.nan)
+    near = np.stack([padded[shift : shift + len(pitch)] for shift in range(VIBRATO_FRAMES)])
+    near[~(np.abs(near - pitch) < NOTE_CHANGE)] = np.nan
+    centres = np.full(len(pitch), np.nan)
+    voiced = ~np.isnan(pitch)
+    centres[voiced] = np.nanmean(near[:, voiced], axis=0)
+    return centres
+
+
+def pitch_track(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
     """``(bins, frames)`` magnitude -> (MIDI pitch per frame, -1 in rests; level per frame in
-    dB), the candidates tuned ``offset`` semitones from A = 440 Hz. Each candidate scores the
-    sum of its harmonics' levels above the frame's median bin, so harmonics that are absent (a
-    wrong octave's odd ones) count against it."""
+    dB). Each candidate scores the sum of its harmonics' levels above the frame's median bin,
+    so harmonics that are absent (a wrong octave's odd ones) count against it."""
     bins = magnitude.shape[0]
     db = 20.0 * np.log10(np.maximum(magnitude, 1e-10))
     above = db - np.median(db, axis=0, keepdims=True)
     candidates = np.arange(LOWEST, HIGHEST + 1)
-    f0 = 440.0 * 2.0 ** ((candidates + offset - 69) / SEMITONES)
+    f0 = 440.0 * 2.0 ** ((candidates - 69) / SEMITONES)
     salience = np.zeros((len(candidates), magnitude.shape[1]))
     for harmonic in range(1, HARMONICS + 1):
         index = np.round(harmonic * f0 * n_fft / sample_rate).astype(int)
@@ -103,7 +150,7 @@ def notes_from_track(pitch: np.ndarray, level: np.ndarray) -> list[MelodyNote]:
     return notes
 
 
-def transcribe(magnitude: np.ndarray, sample_rate: int, n_fft: int, offset: float = 0.0) -> list[MelodyNote]:
-    """``(bins, frames)`` magnitude STFT of a solo vocal sung ``offset`` semitones from A = 440 Hz
-    (``tuning``) -> its notes, pitches named as if it were at 440."""
-    return notes_from_track(*pitch_track(magnitude, sample_rate, n_fft, offset))
+def transcribe(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> list[MelodyNote]:
+    """``(bins, frames)`` magnitude STFT of a solo vocal at A = 440 Hz (``tuning`` says how far
+    a take is from it) -> its notes."""
+    return notes_from_track(*pitch_track(magnitude, sample_rate, n_fft))

@@ -41,8 +41,6 @@ SHIFTS = tuple(range(-5, 7))  # twelve transpositions, one per key, none further
 STEMS = (*STEM_PARTS, "mixture")
 """The files of a rendered track (MUSDB18-HQ's)."""
 TICKS = 480
-BEND_SEMITONES = 2.0
-"""General MIDI's default pitch-bend range, which FluidSynth follows: the full wheel is +-2 semitones."""
 
 
 class RenderError(RuntimeError):
@@ -90,7 +88,6 @@ class Arrangement:
     tempo: float  # quarter notes per minute
     programs: dict[str, int]  # stem -> General MIDI program (drums: channel 10's kit)
     seed: int  # for velocities
-    tuning: float = 0.0  # semitones from A = 440 Hz of every pitched note (a sung take's own)
 
 
 def _random(*parts: object) -> random.Random:
@@ -117,7 +114,7 @@ def arrangements(score: Score, options: RenderOptions) -> list[Arrangement]:
 
 
 def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitter: int, path: str) -> None:
-    """Writes one stem's notes as a one-track MIDI file, transposed, at the arrangement's tempo and tuning."""
+    """Writes one stem's notes as a one-track MIDI file, transposed, at the arrangement's tempo."""
     import mido
 
     drums = stem == "drums"
@@ -135,9 +132,6 @@ def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitt
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(arrangement.tempo)))
     if not drums:
         track.append(mido.Message("program_change", program=arrangement.programs[stem], channel=channel))
-        if arrangement.tuning:
-            bend = round(arrangement.tuning / BEND_SEMITONES * 8192)
-            track.append(mido.Message("pitchwheel", pitch=min(max(bend, -8192), 8191), channel=channel))
     now = 0
     for tick, on, pitch, velocity in sorted(events, key=lambda event: (event[0], event[1])):
         kind = "note_on" if on else "note_off"
