@@ -62,7 +62,7 @@ class MelodyNote:
 
 
 def tuning(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> float:
-    """A take's offset from A = 440 Hz in semitones, in [-0.5, 0.5), from its ``(bins, frames)``
+    """A take's offset from A = 440 Hz in semitones, in (-0.5, 0.5], from its ``(bins, frames)``
     magnitude STFT; 0 within ``IN_TUNE`` of 440 and for silence.
 
     Each voiced frame's fine pitch is averaged over a vibrato cycle first, and the distances of
