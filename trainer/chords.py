@@ -17,7 +17,8 @@ import numpy as np
 from trainer import harmoniser
 from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS
 from vocals2song import audio, render
-from vocals2song.melody import SEMITONES, MelodyNote
+from vocals2song.config import SEMITONES
+from vocals2song.melody import MelodyNote
 from vocals2song.scores import Note, Score
 
 BASS_REGISTER = (40, 52)

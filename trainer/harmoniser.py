@@ -29,8 +29,8 @@ import numpy as np
 
 from trainer.config import HARMONISER_FILE
 from vocals2song import scores, storage
+from vocals2song.config import SEMITONES
 from vocals2song.flags import pair
-from vocals2song.melody import SEMITONES
 from vocals2song.scores import Score
 
 FEATURES = SEMITONES + 1

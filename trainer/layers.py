@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from vocals2song.melody import SEMITONES
+from vocals2song.config import SEMITONES
 
 PITCH_STEPS = 36  # the pitch-class profile's resolution: a third of a semitone
 

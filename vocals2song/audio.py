@@ -18,8 +18,7 @@ import numpy as np
 import soundfile
 
 from vocals2song import storage
-from vocals2song.config import MUSDB_RATE
-from vocals2song.melody import SEMITONES
+from vocals2song.config import MUSDB_RATE, SEMITONES
 
 
 class AudioError(ValueError):

@@ -18,6 +18,8 @@ MUSDB_SUBSETS = ("train", "test")
 """MUSDB18-HQ's subset folders (the data set's valid split is carved out of train)."""
 MUSDB_RATE = 44100
 """MUSDB18-HQ's sample rate, Hz: what the data sets, renders and synthetic tracks are made at."""
+SEMITONES = 12
+"""Semitones in an octave: pitch classes (transcription, harmony, retuning)."""
 
 STEMS = ("vocals", "mixture", "accompaniment", *ACCOMPANIMENT_PARTS)
 """Stems a record may store. ``accompaniment`` is derived (drums + bass + other)."""

@@ -17,8 +17,8 @@ import dataclasses
 import numpy as np
 from scipy.ndimage import median_filter
 
-SEMITONES = 12
-"""Pitch classes in an octave."""
+from vocals2song.config import SEMITONES
+
 IN_TUNE = 0.15
 """Estimated tunings this close to A = 440 Hz (semitones) count as 440: the dev chorales' vocals,
 rendered at 440, read -0.05 to +0.11 (a soundfont's samples are tuned within about 10 cents), the
