@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import librosa
 import numpy as np
 from scipy.ndimage import median_filter
-
-from vocals2song.config import SEMITONES
 
 IN_TUNE = 0.15
 """Estimated tunings this close to A = 440 Hz (semitones) count as 440: the dev chorales' vocals,
@@ -88,13 +87,13 @@ def fine_pitch(magnitude: np.ndarray, track: np.ndarray, sample_rate: int, n_fft
     log = np.log(magnitude + 1e-12)
     total, weight = np.zeros(len(frames)), np.zeros(len(frames))
     for harmonic in range(1, TUNING_HARMONICS + 1):
-        near = np.round(harmonic * 440.0 * 2.0 ** ((track[frames] - 69) / SEMITONES) * n_fft / sample_rate)
+        near = np.round(harmonic * librosa.midi_to_hz(track[frames]) * n_fft / sample_rate)
         window = np.clip(near.astype(int)[:, None] + np.arange(-2, 3), 1, magnitude.shape[0] - 2)
         peak = window[np.arange(len(frames)), np.argmax(magnitude[window, frames[:, None]], axis=1)]
         below, top, above = (log[peak + step, frames] for step in (-1, 0, 1))
         curvature = np.minimum(below - 2 * top + above, -1e-9)
         position = peak + np.clip(0.5 * (below - above) / curvature, -0.5, 0.5)
-        midi = 69 + SEMITONES * np.log2(position * sample_rate / n_fft / harmonic / 440.0)
+        midi = librosa.hz_to_midi(position * sample_rate / n_fft / harmonic)
         strength = magnitude[peak, frames] * (near < magnitude.shape[0] - 2)
         total, weight = total + strength * midi, weight + strength
     pitch = np.full(len(track), np.nan)
@@ -123,7 +122,7 @@ def pitch_track(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> tuple[np
     db = 20.0 * np.log10(np.maximum(magnitude, 1e-10))
     above = db - np.median(db, axis=0, keepdims=True)
     candidates = np.arange(LOWEST, HIGHEST + 1)
-    f0 = 440.0 * 2.0 ** ((candidates - 69) / SEMITONES)
+    f0 = librosa.midi_to_hz(candidates)
     salience = np.zeros((len(candidates), magnitude.shape[1]))
     for harmonic in range(1, HARMONICS + 1):
         index = np.round(harmonic * f0 * n_fft / sample_rate).astype(int)
