@@ -242,6 +242,54 @@ def test_a_resumed_run_seeds_its_input_from_the_step(dataset_dir, tmp_path, monk
     assert seeds == [7, 47, None]
 
 
+def _train_with_validation(dataset_dir, model_dir, monkeypatch, steps, losses, **options):
+    """Trains (or resumes) to ``steps``, the validation L1 after each step run scripted."""
+    scripted = iter(losses)
+    monkeypatch.setattr(train.Trainer, "validation_l1", lambda self: next(scripted))
+    every = {name: 1 for name in ("checkpoint_every", "log_every", "eval_every")}
+    config = tiny_config(dataset_dir, model_dir, steps=steps, summary_every=100, **every, **options)
+    return train.train(config)
+
+
+def _generator_weights_at(dataset_dir, model_dir, step):
+    trainer = train.Trainer(tiny_config(dataset_dir, model_dir))
+    trainer.checkpoint.restore(os.path.join(model_dir, "checkpoints", f"ckpt-{step}")).expect_partial()
+    return trainer.generator.get_weights()
+
+
+def _same(weights, others):
+    return all(np.array_equal(a, b) for a, b in zip(weights, others, strict=True))
+
+
+@pytest.mark.slow
+def test_best_valid_exports_the_step_with_the_lowest_validation_l1(dataset_dir, tmp_path, monkeypatch):
+    """A run whose validation L1 spikes at the end exports the generator of its best step (the
+    weights checkpointed there), not the last; "last" exports the last and records its L1."""
+    best_dir, last_dir = str(tmp_path / "best"), str(tmp_path / "last")
+    spike = [0.9, 0.5, 0.7, 2.0]
+    result = _train_with_validation(dataset_dir, best_dir, monkeypatch, 4, spike, export_step="best_valid")
+    model = export.load_model(best_dir)
+    assert (model.step, model.metadata.valid_l1, result["step"]) == (2, 0.5, 4)
+    exported = model.generator.get_weights()
+    assert _same(exported, _generator_weights_at(dataset_dir, best_dir, 2))
+    assert not _same(exported, _generator_weights_at(dataset_dir, best_dir, 4))
+
+    _train_with_validation(dataset_dir, last_dir, monkeypatch, 4, spike)
+    assert (export.load_model(last_dir).step, export.load_model(last_dir).metadata.valid_l1) == (4, 2.0)
+
+
+@pytest.mark.slow
+def test_a_resumed_best_valid_run_must_beat_the_best_it_exported_before(dataset_dir, tmp_path, monkeypatch):
+    model_dir = str(tmp_path / "m")
+    _train_with_validation(dataset_dir, model_dir, monkeypatch, 2, [0.9, 0.5], export_step="best_valid")
+    _train_with_validation(dataset_dir, model_dir, monkeypatch, 4, [0.6, 0.7], export_step="best_valid")
+    assert export.load_model(model_dir).step == 2  # steps 3 and 4 were worse than step 2's 0.5
+    _train_with_validation(dataset_dir, model_dir, monkeypatch, 4, [], export_step="best_valid")
+    assert export.load_model(model_dir).step == 2  # a rerun of a finished run keeps it
+    _train_with_validation(dataset_dir, model_dir, monkeypatch, 5, [0.4], export_step="best_valid")
+    assert (export.load_model(model_dir).step, export.load_model(model_dir).metadata.valid_l1) == (5, 0.4)
+
+
 def test_empty_shards_never_make_a_machines_share_empty(dataset_dir):
     from vocals2song.manifest import DatasetError, read_manifest
 

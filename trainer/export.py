@@ -69,6 +69,7 @@ class ExportMetadata:
     window_frames: int  # frames per generator call at generation: the training crop
     data_dir: str
     source_level: float | None = None  # active level of a typical training source (level matching)
+    valid_l1: float | None = None  # validation L1 at ``step``, when it was measured there
 
     def to_dict(self) -> dict:
         return {
@@ -86,6 +87,7 @@ class ExportMetadata:
             "window_frames": self.window_frames,
             "data_dir": self.data_dir,
             "source_level": self.source_level,
+            "valid_l1": self.valid_l1,
         }
 
     @classmethod
@@ -102,6 +104,7 @@ class ExportMetadata:
             window_frames=values["window_frames"],
             data_dir=values["data_dir"],
             source_level=values.get("source_level"),  # exports before it: estimated from the statistics
+            valid_l1=values.get("valid_l1"),
         )
 
     @property
@@ -190,6 +193,16 @@ def export(model_dir: str, generator, metadata: ExportMetadata) -> str:
     save_keras(generator, out, GENERATOR_FILE)
     storage.write_text(storage.join(out, METADATA_FILE), json.dumps(metadata.to_dict(), indent=1, sort_keys=True))
     return out
+
+
+def exported_validation(model_dir: str) -> tuple[int, float] | None:
+    """The step and validation L1 recorded with ``model_dir``'s export; None without an export or
+    a measurement (a resumed ``--export_step best_valid`` run must beat it to replace it)."""
+    path = storage.join(model_dir, EXPORT_DIR, METADATA_FILE)
+    if not storage.exists(path):
+        return None
+    values = json.loads(storage.read_text(path))
+    return None if values.get("valid_l1") is None else (values["step"], values["valid_l1"])
 
 
 def save_keras(model, folder: str, name: str) -> None:

@@ -284,8 +284,9 @@ class Trainer:
         payload = {"spectral": self.manifest.config.to_dict(), "train": self.config.to_dict()}
         storage.write_text(path, json.dumps(payload, indent=1, sort_keys=True))
 
-    def export(self) -> str | None:
-        """Exports the generator (the chief only; None on other machines)."""
+    def export(self, valid_l1: float | None = None) -> str | None:
+        """Exports the generator, with its validation L1 when it was measured at this step (the
+        chief only; None on other machines)."""
         if not self.chief:
             return None
         metadata = export.ExportMetadata(
@@ -300,6 +301,7 @@ class Trainer:
             window_frames=self.config.input.crop_frames,
             data_dir=self.config.data_dir,
             source_level=inputs.source_level(self.manifest, self.config.data_dir, self.config.input),
+            valid_l1=valid_l1,
         )
         return export.export(self.config.model_dir, self.generator, metadata)
 
@@ -385,13 +387,17 @@ def _next_batch(batches, trainer: Trainer):
 
 class _Loop:
     """What happens around each train step, one named method per concern: checkpoint, log
-    (with validation), summarise, stop. The progress window and the summary batch live here."""
+    (with validation), summarise, stop, export. The progress window, the summary batch and the
+    validation record live here."""
 
     def __init__(self, trainer: Trainer, log_file, start: int):
         self.trainer, self.config, self.log_file = trainer, trainer.config, log_file
         self.summaries = _Summaries(trainer) if trainer.chief else None  # the chief writes; others train
         self.summary_batch = None  # drawn once, shown at every summary: the same crop over time
         self.window_start, self.window_step = time.monotonic(), start
+        self.last_valid: tuple[int, float] | None = None  # (step, validation L1) of the latest measurement
+        # The export to beat with --export_step best_valid: a resumed run's earlier best counts.
+        self.best = export.exported_validation(self.config.model_dir) if trainer.chief else None
 
     def _due(self, step: int, every: int) -> bool:
         return step % every == 0 or step == self.config.steps
@@ -413,6 +419,7 @@ class _Loop:
             row["valid_l1"] = self.trainer.validation_l1()
             if row["valid_l1"] is not None:
                 self.summaries.scalars(self.summaries.valid, {"l1": row["valid_l1"]}, step)
+                self.validated(step, row["valid_l1"])
         if self.summaries:
             self.summaries.scalars(self.summaries.train, {**values, "steps_per_s": rate}, step)
         self.log_file.write(json.dumps(row) + "\n")
@@ -423,6 +430,25 @@ class _Loop:
             f"l1 {values['l1']:.4f}{valid} | {rate:.2f} steps/s {rate * config.batch_size:.1f} examples/s "
             f"| ETA {_eta((config.steps - step) / max(rate, 1e-9))}"
         )
+
+    def validated(self, step: int, valid_l1: float) -> None:
+        """Records a measurement; with ``--export_step best_valid`` a new lowest one is exported now."""
+        self.last_valid = (step, valid_l1)
+        if self.config.export_step == "best_valid" and (self.best is None or valid_l1 < self.best[1]):
+            self.best = (step, valid_l1)
+            self.trainer.export(valid_l1)
+
+    def final_export(self, step: int) -> str | None:
+        """The export the run ends with: the best validated step's, already written, with
+        ``--export_step best_valid`` (the last step's without a measurement); else the last step's."""
+        if self.config.export_step == "best_valid" and self.best is not None:
+            best_step, valid_l1 = self.best
+            log.info("exported step %d of %d: the lowest validation L1 (%.4f)", best_step, step, valid_l1)
+            return storage.join(self.config.model_dir, export.EXPORT_DIR)
+        if self.config.export_step == "best_valid" and self.trainer.chief:
+            log.warning("--export_step best_valid: no validation L1 was measured; exporting the last step")
+        measured = self.last_valid is not None and self.last_valid[0] == step
+        return self.trainer.export(self.last_valid[1] if measured else None)
 
     def maybe_summarise(self, step: int) -> None:
         if self.summaries and self._due(step, self.config.summary_every):
@@ -447,6 +473,17 @@ def _catch_signals(stop_signal: list[int]) -> dict:
     }
 
 
+def _export_trained(trainer: Trainer, start: int) -> str | None:
+    """A rerun of a finished model_dir: exports its last step again, or with ``--export_step
+    best_valid`` keeps the best export it already has."""
+    config = trainer.config
+    if config.export_step == "best_valid" and export.exported_validation(config.model_dir):
+        log.info("model_dir already at step %d >= --steps %d; its best export stays", start, config.steps)
+        return storage.join(config.model_dir, export.EXPORT_DIR) if trainer.chief else None
+    log.info("model_dir already at step %d >= --steps %d; exporting", start, config.steps)
+    return trainer.export()
+
+
 def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -> dict[str, Any]:
     """Trains to ``config.steps`` (resuming if model_dir has a checkpoint) and exports.
 
@@ -457,8 +494,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     start = trainer.restore()
     trainer.save_config()
     if start >= config.steps:
-        log.info("model_dir already at step %d >= --steps %d; exporting", start, config.steps)
-        return {"step": start, "export": trainer.export()}
+        return {"step": start, "export": _export_trained(trainer, start)}
     batches = iter(trainer.strategy.experimental_distribute_dataset(trainer.dataset("train", training=True)))
     if start == 0 and config.harmony_warmup:
         trainer.warm_up_harmony(batches)
@@ -483,7 +519,7 @@ def train(config: TrainConfig, strategy: tf.distribute.Strategy | None = None) -
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    path = trainer.export()
+    path = loop.final_export(step)
     elapsed = time.monotonic() - started
     where = f"generator exported to {path}" if path else f"machine {trainer.worker}: the chief exports"
     log.info("trained to step %d in %.0f s; %s", step, elapsed, where)
