@@ -104,10 +104,12 @@ def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model,
     harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
     model = export.load_model(folder, chords="only")
     line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6)]
-    tunings = []
+    tunings, measured = [], []
     for cents in (0.0, 40.0):
         take = sung_notes(line, cents)
-        played = generate.generate_song(model, take, 44100, vocals=False).mix
-        assert played.shape == take.shape and np.abs(played).max() > 0.01
-        tunings.append(librosa.estimate_tuning(y=played[0], sr=44100, n_fft=4096))
+        song = generate.generate_song(model, take, 44100, vocals=False)
+        assert song.mix.shape == take.shape and np.abs(song.mix).max() > 0.01
+        tunings.append(librosa.estimate_tuning(y=song.mix[0], sr=44100, n_fft=4096))
+        measured.append(song.tuning)  # what the song's picture counts its pitch classes from
     assert abs(tunings[1] - tunings[0] - 0.4) < 0.06
+    assert measured[0] == 0.0 and abs(measured[1] - 0.4) < 0.03

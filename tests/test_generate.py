@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 
+import librosa
 import numpy as np
 import pytest
 from conftest import sung
@@ -264,3 +265,18 @@ def test_a_training_vocal_with_rests_is_left_at_its_level(model, dataset_dir):
     gains = np.array(gains)
     assert np.median(gains[:, 0]) == pytest.approx(1.0, rel=0.1)
     assert np.median(gains[:, 1]) == pytest.approx(1.0, rel=0.5)
+
+
+def test_the_pictures_pitch_classes_follow_the_takes_tuning():
+    """A note 45 cents sharp of A smears over A and A# when counted at 440, and sits on A when
+    counted in its own tuning (``Song.tuning``, which the song's picture is drawn with)."""
+    rate = 44100
+    seconds = np.arange(2 * rate) / rate
+    hz = 440 * 2 ** (0.45 / 12)
+    tone = sum(np.sin(2 * np.pi * k * hz * seconds) / k for k in range(1, 5))
+    spectrum = np.abs(librosa.stft(tone, n_fft=4096, hop_length=1024))
+    shares = {t: generate.pitch_classes(spectrum, rate, t) for t in (0.0, 0.45)}
+    shares = {t: (c / c.sum(axis=0)).mean(axis=1) for t, c in shares.items()}
+    a, a_sharp = 9, 10
+    assert shares[0.0][a_sharp] > 0.3 and shares[0.45][a_sharp] < 0.2
+    assert shares[0.45][a] > shares[0.0][a] + 0.1

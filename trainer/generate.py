@@ -156,10 +156,12 @@ def take_notes(model: ExportedModel, spectrum: np.ndarray) -> list[melody.Melody
 class Song:
     """What one generation makes, every array ``(channels, samples)`` at the input's rate and
     length: ``mix`` (the song, or the model's output alone) and each generated stem; one limiter
-    gain scales them all, so the stems sum to the generated part of ``mix``."""
+    gain scales them all, so the stems sum to the generated part of ``mix``; ``tuning``: the take's
+    offset from A = 440 Hz in semitones, which the accompaniment follows (0 when in tune)."""
 
     mix: np.ndarray
     stems: dict[str, np.ndarray]
+    tuning: float = 0.0
 
 
 def generate(
@@ -193,29 +195,35 @@ def generate_song(
         )
     config = model.spectral
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
+    tuning = _tuning(model, mono)
     stems = {
         stem: _as_input(generated, config.sample_rate, sample_rate, waveform.shape)
-        for stem, generated in _generated_in_its_tuning(model, mono, mode, progress).items()
+        for stem, generated in _generated_in_its_tuning(model, mono, tuning, mode, progress).items()
     }
     generated = np.sum(list(stems.values()), axis=0)
     song = waveform + generated if model.makes_accompaniment and vocals else generated
     limiter = audio.limiter_gain(song.astype(np.float32), sample_rate, PEAK)
-    return Song(
-        (song * limiter).astype(np.float32), {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
-    )
+    scaled = {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
+    return Song((song * limiter).astype(np.float32), scaled, tuning)
+
+
+def _tuning(model: ExportedModel, mono: np.ndarray) -> float:
+    """An accompaniment model's take's offset from A = 440 Hz in semitones (``melody.tuning``);
+    0 for other models, which generate at whatever tuning their input has."""
+    if not model.makes_accompaniment:
+        return 0.0
+    config = model.spectral
+    return melody.tuning(np.abs(codec.stft(mono, config)[0]), config.sample_rate, config.n_fft)
 
 
 def _generated_in_its_tuning(
-    model: ExportedModel, mono: np.ndarray, mode: str, progress: Callable[[float], None] | None
+    model: ExportedModel, mono: np.ndarray, offset: float, mode: str, progress: Callable[[float], None] | None
 ) -> dict[str, np.ndarray]:
-    """``_generated_stems`` for a take sung off A = 440 Hz: an accompaniment model's take is
+    """``_generated_stems`` for a take sung ``offset`` semitones off A = 440 Hz: the take is
     resampled to 440 (where the training takes were, and the transcriber's candidates are) and
     what is generated is resampled back, so the accompaniment sounds in the voice's tuning (the
     round trip may leave a sample more or less: ``_as_input`` fits the take's length)."""
     config = model.spectral
-    offset = 0.0
-    if model.makes_accompaniment:
-        offset = melody.tuning(np.abs(codec.stft(mono, config)[0]), config.sample_rate, config.n_fft)
     stems = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress)
     return {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}
 
@@ -296,13 +304,25 @@ PICTURE_HZ = (30.0, 8000.0)  # the picture's frequency range: bass fundamentals 
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
+def pitch_classes(spectrum: np.ndarray, sample_rate: int, tuning: float) -> np.ndarray:
+    """The song picture's pitch classes ``(12, frames)`` of a 4096-point magnitude spectrogram,
+    each frame's shares scaled to a maximum of 1, with C at ``tuning`` semitones off 440's."""
+    return librosa.feature.chroma_stft(S=np.square(spectrum), sr=sample_rate, n_fft=4096, tuning=tuning)
+
+
 def spectrogram_png(
-    path: str, vocals: np.ndarray, song: np.ndarray, sample_rate: int, stems: dict[str, np.ndarray] | None = None
+    path: str,
+    vocals: np.ndarray,
+    song: np.ndarray,
+    sample_rate: int,
+    stems: dict[str, np.ndarray] | None = None,
+    tuning: float = 0.0,
 ) -> None:
     """Writes the input vocals' and the song's spectrograms (and each of ``stems``, one row per
     stem) on a log-frequency axis (a chord is a stack of lines whose spacing does not depend on
     the key), on one dB scale (so the accompaniment's level beside the vocal shows), and the
-    song's pitch classes over time.
+    song's pitch classes over time, counted ``tuning`` semitones off A = 440 Hz (``Song.tuning``:
+    at 440 a take sung a quarter tone sharp would smear over two classes).
 
     Drawn on a ``Figure`` of its own, not through pyplot, whose global state is not
     thread-safe: the web app draws in several worker threads at once."""
@@ -323,7 +343,7 @@ def spectrogram_png(
         axis.set_title(title)
         axis.set_ylabel("frequency (Hz)")
         figure.colorbar(image, ax=axis, label="dB")
-    chroma = librosa.feature.chroma_stft(S=np.square(spectra[1]), sr=sample_rate, n_fft=4096, tuning=0.0)
+    chroma = pitch_classes(spectra[1], sample_rate, tuning)
     image = axes[-1].pcolormesh(times, np.arange(12), chroma, shading="nearest", cmap="magma", vmin=0, vmax=1)
     axes[-1].set_yticks(np.arange(12), PITCH_CLASSES, fontsize=7)
     axes[-1].set_title("song's pitch classes")
@@ -366,7 +386,7 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     audio.write(options.output, song.mix, rate)
     written = write_stems(song, options.stems, rate) if options.stems else {}
     picture = os.path.splitext(options.output)[0] + ".png"
-    spectrogram_png(picture, waveform, song.mix, rate, song.stems if len(song.stems) > 1 else None)
+    spectrogram_png(picture, waveform, song.mix, rate, song.stems if len(song.stems) > 1 else None, song.tuning)
     return Generated(options.vocals, options.output, picture, time.monotonic() - started, stems=written)
 
 

@@ -108,7 +108,8 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
         audio.write(os.path.join(directory, jobs_module.SONG_FILE), song.mix, sample_rate)
         publish(jobs_module.SONG_FILE)  # playable now; the picture takes seconds more
         picture = os.path.join(directory, jobs_module.PICTURE_FILE)
-        generate.spectrogram_png(picture, waveform, song.mix, sample_rate, song.stems if len(song.stems) > 1 else None)
+        stems = song.stems if len(song.stems) > 1 else None
+        generate.spectrogram_png(picture, waveform, song.mix, sample_rate, stems, song.tuning)
         publish(jobs_module.PICTURE_FILE)
 
     return work
