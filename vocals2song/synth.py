@@ -14,6 +14,7 @@ import dataclasses
 import logging
 import os
 
+import librosa
 import numpy as np
 
 from vocals2song import audio
@@ -52,10 +53,6 @@ class Song:
     def title(self) -> str:
         mode = "major" if self.scale == MAJOR else "minor"
         return f"{NOTE_NAMES[self.tonic % 12]} {mode} at {self.bpm:.0f} bpm"
-
-
-def _hz(midi: float | np.ndarray) -> np.ndarray:
-    return 440.0 * 2.0 ** ((np.asarray(midi, dtype=np.float64) - 69) / 12)
 
 
 def _envelope(n: int, attack: float, release: float, decay: float | None = None) -> np.ndarray:
@@ -107,9 +104,9 @@ def _vocal(song: Song, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np
             count = int(length * beat * SAMPLE_RATE)
             t = np.arange(count) / SAMPLE_RATE
             vibrato = 1 + 0.006 * np.sin(2 * np.pi * 5.5 * t) * np.minimum(1, t / 0.3)
-            freq = _hz(pitch) * vibrato
+            freq = librosa.midi_to_hz(pitch) * vibrato
             formants = VOWEL_FORMANTS[int(rng.integers(0, len(VOWEL_FORMANTS)))]
-            harmonics = np.arange(1, 25) * _hz(pitch)
+            harmonics = np.arange(1, 25) * librosa.midi_to_hz(pitch)
             weights = sum(np.exp(-(((harmonics - f) / (0.15 * f)) ** 2)) for f in formants) + 0.3 / np.arange(1, 25)
             tone = _harmonic_tone(freq, weights / weights.max())
             start = int((bar * 4 + position) * beat * SAMPLE_RATE)
@@ -129,7 +126,7 @@ def _bass(song: Song, n: int) -> np.ndarray:
     for index in range(int(n / (beat * SAMPLE_RATE)) + 1):
         root = song.chord(index // 4)[0] - 24
         if root not in rendered:
-            tone = _harmonic_tone(np.full(count, _hz(root)), 1.0 / np.arange(1, 7) ** 1.5)
+            tone = _harmonic_tone(np.full(count, librosa.midi_to_hz(root)), 1.0 / np.arange(1, 7) ** 1.5)
             rendered[root] = 0.35 * tone * _envelope(count, 0.005, 0.03, decay=0.6)
         _add(out, int(index * beat * SAMPLE_RATE), rendered[root])
     return out
@@ -147,7 +144,8 @@ def _chords(song: Song, n: int) -> np.ndarray:
             rendered[chord] = np.stack(
                 [
                     sum(
-                        _harmonic_tone(np.full(count, _hz(note) * detune), 1.0 / np.arange(1, 9) ** 2) for note in chord
+                        _harmonic_tone(np.full(count, hz * detune), 1.0 / np.arange(1, 9) ** 2)
+                        for hz in librosa.midi_to_hz(list(chord))
                     )
                     * 0.12
                     * envelope
