@@ -280,3 +280,17 @@ def test_the_pictures_pitch_classes_follow_the_takes_tuning():
     a, a_sharp = 9, 10
     assert shares[0.0][a_sharp] > 0.3 and shares[0.45][a_sharp] < 0.2
     assert shares[0.45][a] > shares[0.0][a] + 0.1
+
+
+def test_the_pictures_pitch_classes_are_blank_where_the_song_is_silent():
+    """A silent tail (rounding noise 150 dB down) gets no pitch classes, where scaling each frame
+    to 1 would paint it with random full-strength ones; the sounding frames still peak at 1."""
+    rate = 44100
+    seconds = np.arange(rate) / rate
+    tone = np.sin(2 * np.pi * 440 * seconds)
+    tail = np.random.default_rng(0).standard_normal(rate) * 10 ** (-150 / 20)
+    spectrum = np.abs(librosa.stft(np.concatenate([tone, tail]), n_fft=4096, hop_length=1024))
+    classes = generate.pitch_classes(spectrum, rate, 0.0)
+    frames = spectrum.shape[1]
+    assert np.allclose(classes[:, : frames // 2 - 4].max(axis=0), 1.0)
+    assert not classes[:, frames // 2 + 4 :].any()

@@ -288,6 +288,9 @@ def test_a_resumed_best_valid_run_must_beat_the_best_it_exported_before(dataset_
     assert export.load_model(model_dir).step == 2  # a rerun of a finished run keeps it
     _train_with_validation(dataset_dir, model_dir, monkeypatch, 5, [0.4], export_step="best_valid")
     assert (export.load_model(model_dir).step, export.load_model(model_dir).metadata.valid_l1) == (5, 0.4)
+    shutil.rmtree(os.path.join(model_dir, "checkpoints"))  # a fresh run: the old export is not its best
+    _train_with_validation(dataset_dir, model_dir, monkeypatch, 2, [0.8, 0.9], export_step="best_valid")
+    assert (export.load_model(model_dir).step, export.load_model(model_dir).metadata.valid_l1) == (1, 0.8)
 
 
 def test_empty_shards_never_make_a_machines_share_empty(dataset_dir):

@@ -301,13 +301,19 @@ def read_vocals(path: str, limits: audio.AudioLimits | None = None) -> tuple[np.
 
 
 PICTURE_HZ = (30.0, 8000.0)  # the picture's frequency range: bass fundamentals to the vocal's upper harmonics
+PICTURE_TOP_DB = 80.0  # the picture's dynamic range under its loudest bin (and pitch-class frame)
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
 def pitch_classes(spectrum: np.ndarray, sample_rate: int, tuning: float) -> np.ndarray:
     """The song picture's pitch classes ``(12, frames)`` of a 4096-point magnitude spectrogram,
-    each frame's shares scaled to a maximum of 1, with C at ``tuning`` semitones off 440's."""
-    return librosa.feature.chroma_stft(S=np.square(spectrum), sr=sample_rate, n_fft=4096, tuning=tuning)
+    each frame's shares scaled to a maximum of 1, with C at ``tuning`` semitones off 440's.
+    Frames more than ``PICTURE_TOP_DB`` under the loudest are 0: scaled to 1, a silent tail's
+    rounding noise would paint the panel with random full-strength classes."""
+    power = librosa.feature.chroma_stft(S=np.square(spectrum), sr=sample_rate, n_fft=4096, tuning=tuning, norm=None)
+    peak = power.max(axis=0)
+    audible = peak > peak.max() * 10 ** (-PICTURE_TOP_DB / 10)
+    return np.where(audible, power / np.maximum(peak, 1e-30), 0.0)
 
 
 def spectrogram_png(
@@ -337,8 +343,9 @@ def spectrogram_png(
     shown = (frequencies >= PICTURE_HZ[0]) & (frequencies <= PICTURE_HZ[1])
     times = librosa.frames_to_time(np.arange(spectra[0].shape[1]), sr=sample_rate, hop_length=1024)
     for axis, (title, _), spectrum in zip(axes, named, spectra, strict=False):
-        decibels = librosa.amplitude_to_db(spectrum[shown], ref=reference, top_db=80)
-        image = axis.pcolormesh(times, frequencies[shown], decibels, shading="nearest", cmap="magma", vmin=-80, vmax=0)
+        decibels = librosa.amplitude_to_db(spectrum[shown], ref=reference, top_db=PICTURE_TOP_DB)
+        shade = {"shading": "nearest", "cmap": "magma", "vmin": -PICTURE_TOP_DB, "vmax": 0}
+        image = axis.pcolormesh(times, frequencies[shown], decibels, **shade)
         axis.set_yscale("log")
         axis.set_title(title)
         axis.set_ylabel("frequency (Hz)")

@@ -396,8 +396,10 @@ class _Loop:
         self.summary_batch = None  # drawn once, shown at every summary: the same crop over time
         self.window_start, self.window_step = time.monotonic(), start
         self.last_valid: tuple[int, float] | None = None  # (step, validation L1) of the latest measurement
-        # The export to beat with --export_step best_valid: a resumed run's earlier best counts.
-        self.best = export.exported_validation(self.config.model_dir) if trainer.chief else None
+        # The export to beat with --export_step best_valid: a resumed run's earlier best counts,
+        # an export left from a run whose checkpoints are gone does not.
+        exported = export.exported_validation(self.config.model_dir) if trainer.chief else None
+        self.best = exported if exported and 0 < exported[0] <= start else None
 
     def _due(self, step: int, every: int) -> bool:
         return step % every == 0 or step == self.config.steps
