@@ -426,6 +426,36 @@ def test_timbre_jitter_reaches_training_sources_only(dataset_dir, monkeypatch):
     assert np.all(np.abs(np.asarray(first("valid", False, 1.0)[0])[..., 0]) < 50)
 
 
+def test_noise_reaches_training_sources_only(dataset_dir, monkeypatch):
+    """With the noise replaced by a huge constant, the training batches' sources become constant
+    in time (the constant drowns the music); targets and validation sources still move."""
+    from vocals2song.manifest import read_manifest
+
+    manifest = read_manifest(dataset_dir)
+    monkeypatch.setattr(inputs, "with_noise", lambda stored, lowest, seed=None: tf.cast(stored, tf.float32) + 1e6)
+
+    def movement(split: str, training: bool, snr: float) -> tuple[float, float]:
+        """The largest change over time of any source row, and of any target row."""
+        config = dataclasses.replace(TINY_INPUT, noise_snr_db=snr)
+        source, target = next(iter(inputs.make_dataset(manifest, dataset_dir, split, config, 2, training, seed=3)))
+        return tuple(float(np.ptp(np.asarray(x)[..., 0], axis=-1).max()) for x in (source, target))
+
+    source, target = movement("train", True, 10.0)
+    assert source < 1e-3 and target > 0.5
+    assert movement("train", True, 0.0)[0] > 0.5 and movement("valid", False, 10.0)[0] > 0.5
+
+
+def test_each_crop_gets_noise_at_its_own_ratio_within_the_asked_range():
+    rng = np.random.default_rng(0)
+    crop = rng.standard_normal((1, 2, 64, 32, 2)).astype(np.float32) * np.linspace(0.01, 3, 64)[:, None, None]
+    stored = np.repeat(crop, 200, axis=0)
+    noise = np.asarray(inputs.with_noise(stored, 10.0, seed=5)) - stored
+    power = {name: np.mean(np.square(x), axis=(1, 2, 3, 4)) for name, x in (("signal", stored), ("noise", noise))}
+    ratios = 10 * np.log10(power["signal"] / power["noise"])
+    assert ratios.min() > 9.5 and ratios.max() < inputs.NOISE_SNR_CEILING_DB + 0.5
+    assert np.ptp(ratios) > 30  # uniform over 10-50 dB: 200 crops span most of it
+
+
 def test_stored_crops_encoded_later_are_the_features_the_input_would_have_made(dataset_dir):
     """``encode_on`` "step" moves the feature arithmetic from tf.data into the train step: the
     same crops, encoded as a batch, give the same features (and a derived target works)."""

@@ -106,6 +106,10 @@ class InputConfig:
       timbre_jitter: in training, each source crop's normalised log-magnitude gets a random
         smooth curve over frequency with this standard deviation (a random equaliser), so the
         model keys on pitch, not on one soundfont's or one singer's timbre (0: off).
+      noise_snr_db: in training, each source crop gets white noise at a signal-to-noise ratio drawn
+        uniformly between this and ``NOISE_SNR_CEILING_DB`` (the crop's mean power over its
+        noise's), as a take recorded in a room arrives; the target stays clean, so the model
+        learns to play under a noisy take what it plays under a clean one (0: off).
       level_match: every crop's source and target are scaled by the one gain that brings the
         source to the training sources' typical level (``source_level``), the level generation
         brings every take to before the generator and undoes after. Without it the model learns
@@ -126,6 +130,7 @@ class InputConfig:
     crops_per_segment: int = 4
     shuffle_buffer: int = 64
     timbre_jitter: float = 0.0
+    noise_snr_db: float = 0.0
     level_match: bool = False
     features: FeatureConfig = FeatureConfig()
     encode_on: str = dataclasses.field(default="input", metadata={"choices": ENCODE_PLACES})

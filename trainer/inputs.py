@@ -75,6 +75,7 @@ def _target(parsed: dict, stem: str):
 
 
 JITTER_COSINES = 4  # the random equaliser's shape: up to 4 half-periods over the frequency axis
+NOISE_SNR_CEILING_DB = 50.0  # --noise_snr_db draws each crop's ratio up to this (nearly clean)
 
 
 def random_equaliser(rows: int, deviation: float, seed: int | None = None, batch=()) -> tf.Tensor:
@@ -87,6 +88,19 @@ def random_equaliser(rows: int, deviation: float, seed: int | None = None, batch
     phase = tf.random.uniform(shape, 0.0, 2.0 * math.pi, seed=None if seed is None else seed + 1)
     curve = tf.reduce_sum(amplitude * tf.cos(math.pi * k * position + phase), axis=-1)
     return curve[..., None, None]
+
+
+def with_noise(stored, lowest_snr_db: float, seed: int | None = None):
+    """A stored source STFT ``(..., channels, bins_all, frames, 2)`` with white noise added, each
+    crop at its own signal-to-noise ratio, uniform in ``[lowest_snr_db, NOISE_SNR_CEILING_DB]``
+    dB: every bin's noise power is the crop's mean power (its rests included) over the ratio."""
+    stft = tf.cast(stored, tf.float32)
+    batch = tf.shape(stft)[:-4]
+    power = tf.reduce_mean(tf.reduce_sum(tf.square(stft), axis=-1), axis=[-3, -2, -1])  # (...)
+    snr_db = tf.random.uniform(batch, lowest_snr_db, NOISE_SNR_CEILING_DB, seed=seed)
+    deviation = tf.sqrt(power * 10.0 ** (-snr_db / 10.0) / 2.0)  # per real and imaginary part
+    noise = tf.random.normal(tf.shape(stft), seed=None if seed is None else seed + 2)
+    return stft + noise * deviation[..., None, None, None, None]
 
 
 def level_gain_tf(stored, bins: int, reference: float):
@@ -102,14 +116,16 @@ def feature_encoder(
     manifest: Manifest, config: InputConfig, training: bool, seed: int | None = None, level: float | None = None
 ):
     """(stored source, stored target stems) -> (source, target) features, for one crop or a batch:
-    the normalised log-magnitudes (and phase) the model sees, with the timbre jitter on
-    training sources. With ``level`` (``source_level``; ``--level_match``) every crop's source and
+    the normalised log-magnitudes (and phase) the model sees, with the noise and the timbre
+    jitter on training sources. With ``level`` (``source_level``; ``--level_match``) every crop's source and
     target are first scaled by the one gain that brings the source to it. The input pipeline
     applies it per crop (``encode_on`` "input") or the train step per batch, on the accelerator
     ("step")."""
     source_codec, target_codec = stem_codecs(manifest, config)
 
     def encode(source, target):
+        if training and config.noise_snr_db:
+            source = with_noise(source, config.noise_snr_db, seed)
         if level is not None:
             gain = level_gain_tf(source, config.features.bins, level)[..., None, None, None, None]
             source, target = tf.cast(source, tf.float32) * gain, tuple(tf.cast(t, tf.float32) * gain for t in target)
