@@ -454,6 +454,7 @@ def test_each_crop_gets_noise_at_its_own_ratio_within_the_asked_range():
     ratios = 10 * np.log10(power["signal"] / power["noise"])
     assert ratios.min() > 9.5 and ratios.max() < inputs.NOISE_SNR_CEILING_DB + 0.5
     assert np.ptp(ratios) > 30  # uniform over 10-50 dB: 200 crops span most of it
+    assert np.allclose(noise[:, 0], noise[:, 1], atol=1e-5)  # one noise for both channels: the mono mix's ratio
 
 
 def test_stored_crops_encoded_later_are_the_features_the_input_would_have_made(dataset_dir):

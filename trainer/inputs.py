@@ -93,13 +93,15 @@ def random_equaliser(rows: int, deviation: float, seed: int | None = None, batch
 def with_noise(stored, lowest_snr_db: float, seed: int | None = None):
     """A stored source STFT ``(..., channels, bins_all, frames, 2)`` with white noise added, each
     crop at its own signal-to-noise ratio, uniform in ``[lowest_snr_db, NOISE_SNR_CEILING_DB]``
-    dB: every bin's noise power is the crop's mean power (its rests included) over the ratio."""
+    dB: every bin's noise power is the crop's mean power (its rests included) over the ratio. One
+    noise for all channels, so the ratio holds for the mono mix the features are made from."""
     stft = tf.cast(stored, tf.float32)
-    batch = tf.shape(stft)[:-4]
+    shape = tf.shape(stft)
     power = tf.reduce_mean(tf.reduce_sum(tf.square(stft), axis=-1), axis=[-3, -2, -1])  # (...)
-    snr_db = tf.random.uniform(batch, lowest_snr_db, NOISE_SNR_CEILING_DB, seed=seed)
+    snr_db = tf.random.uniform(shape[:-4], lowest_snr_db, NOISE_SNR_CEILING_DB, seed=seed)
     deviation = tf.sqrt(power * 10.0 ** (-snr_db / 10.0) / 2.0)  # per real and imaginary part
-    noise = tf.random.normal(tf.shape(stft), seed=None if seed is None else seed + 2)
+    one_channel = tf.concat([shape[:-4], [1], shape[-3:]], axis=0)
+    noise = tf.random.normal(one_channel, seed=None if seed is None else seed + 2)
     return stft + noise * deviation[..., None, None, None, None]
 
 
@@ -117,8 +119,8 @@ def feature_encoder(
 ):
     """(stored source, stored target stems) -> (source, target) features, for one crop or a batch:
     the normalised log-magnitudes (and phase) the model sees, with the noise and the timbre
-    jitter on training sources. With ``level`` (``source_level``; ``--level_match``) every crop's source and
-    target are first scaled by the one gain that brings the source to it. The input pipeline
+    jitter on training sources. With ``level`` (``source_level``; ``--level_match``) every crop's
+    source and target are first scaled by the one gain that brings the source to it. The input pipeline
     applies it per crop (``encode_on`` "input") or the train step per batch, on the accelerator
     ("step")."""
     source_codec, target_codec = stem_codecs(manifest, config)
