@@ -361,6 +361,12 @@ def spectrogram_png(
         figure.savefig(handle, format="png", dpi=100)
 
 
+def song_png(path: str, vocals: np.ndarray, song: Song, sample_rate: int) -> None:
+    """``spectrogram_png`` of one generation: a row per stem when there are several, pitch
+    classes in the take's tuning."""
+    spectrogram_png(path, vocals, song.mix, sample_rate, song.stems if len(song.stems) > 1 else None, song.tuning)
+
+
 @dataclasses.dataclass
 class Generated:
     source: str
@@ -393,7 +399,7 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     audio.write(options.output, song.mix, rate)
     written = write_stems(song, options.stems, rate) if options.stems else {}
     picture = os.path.splitext(options.output)[0] + ".png"
-    spectrogram_png(picture, waveform, song.mix, rate, song.stems if len(song.stems) > 1 else None, song.tuning)
+    song_png(picture, waveform, song, rate)
     return Generated(options.vocals, options.output, picture, time.monotonic() - started, stems=written)
 
 

@@ -104,9 +104,10 @@ def _vocal(song: Song, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np
             count = int(length * beat * SAMPLE_RATE)
             t = np.arange(count) / SAMPLE_RATE
             vibrato = 1 + 0.006 * np.sin(2 * np.pi * 5.5 * t) * np.minimum(1, t / 0.3)
-            freq = librosa.midi_to_hz(pitch) * vibrato
+            hz = librosa.midi_to_hz(pitch)
+            freq = hz * vibrato
             formants = VOWEL_FORMANTS[int(rng.integers(0, len(VOWEL_FORMANTS)))]
-            harmonics = np.arange(1, 25) * librosa.midi_to_hz(pitch)
+            harmonics = np.arange(1, 25) * hz
             weights = sum(np.exp(-(((harmonics - f) / (0.15 * f)) ** 2)) for f in formants) + 0.3 / np.arange(1, 25)
             tone = _harmonic_tone(freq, weights / weights.max())
             start = int((bar * 4 + position) * beat * SAMPLE_RATE)

@@ -108,8 +108,7 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
         audio.write(os.path.join(directory, jobs_module.SONG_FILE), song.mix, sample_rate)
         publish(jobs_module.SONG_FILE)  # playable now; the picture takes seconds more
         picture = os.path.join(directory, jobs_module.PICTURE_FILE)
-        stems = song.stems if len(song.stems) > 1 else None
-        generate.spectrogram_png(picture, waveform, song.mix, sample_rate, stems, song.tuning)
+        generate.song_png(picture, waveform, song, sample_rate)
         publish(jobs_module.PICTURE_FILE)
 
     return work
