@@ -8,15 +8,16 @@ import numpy as np
 import pytest
 
 from trainer import chords
-from trainer.config import CHORD_LEVEL_DB
+from trainer.config import CHORD_LEVEL_DB, VOICINGS
 from vocals2song import render
 from vocals2song.melody import MelodyNote
 
 C_MAJOR = np.array([3.0, 0, 0, 0, 2.0, 0, 0, 2.5, 0, 0, 0, 0])
 
 
-def test_a_chord_puts_the_strongest_class_in_the_bass_and_the_likely_ones_under_the_melody():
-    played = chords.chord(C_MAJOR, melody_pitch=76)  # E5
+@pytest.mark.parametrize("voicing", VOICINGS)
+def test_a_chord_puts_the_strongest_class_in_the_bass_and_the_likely_ones_under_the_melody(voicing):
+    played = chords.chord(C_MAJOR, melody_pitch=76, voicing=voicing)  # E5
     bass = [pitch for stem, pitch, _ in played if stem == "bass"]
     upper = {pitch: velocity for stem, pitch, velocity in played if stem == "other"}
     assert bass == [48]  # C3, in the bass register
@@ -25,9 +26,37 @@ def test_a_chord_puts_the_strongest_class_in_the_bass_and_the_likely_ones_under_
     assert upper[72] == chords.VELOCITIES[1] > upper[67] > upper[64] >= chords.VELOCITIES[0]
 
 
+def _upper(scores: np.ndarray, melody_pitch: int, voicing: str) -> list[int]:
+    return [pitch % 12 for stem, pitch, _ in chords.chord(scores, melody_pitch, voicing) if stem == "other"]
+
+
+def _semitone_pairs(classes: set[int]) -> int:
+    return sum((a - b) % 12 == 1 for a in classes for b in classes)
+
+
+def test_a_consonant_chord_has_no_semitone_clash_where_the_hedged_one_is_a_cluster():
+    """Scores that hedge over six neighbouring classes: "hedged" plays the cluster, "consonant"
+    at most three of its classes, the likeliest first, none a semitone from another or from the
+    sung note; checked on random predictions under every melody pitch class too."""
+    cluster = np.array([5.0, 4.5, 4.0, 0, 3.5, 3.0, 0, 2.5, 0, 0, 0, 0])  # C C# D E F G likely
+    upper = {voicing: _upper(cluster, 75, voicing) for voicing in VOICINGS}  # melody D#5
+    assert set(upper["hedged"]) == {0, 1, 2, 4, 5, 7} and _semitone_pairs(set(upper["hedged"])) == 3
+    assert upper["consonant"] == [0, 5, 7]  # C; C# clashes with C, D and E with the D# sung
+    rng = np.random.default_rng(0)
+    for melody in range(72, 84):
+        for _ in range(20):
+            scores = rng.gamma(0.5, size=12)
+            hedged, played = _upper(scores, melody, "hedged"), _upper(scores, melody, "consonant")
+            assert played[0] == hedged[0] == scores.argmax() and set(played) <= set(hedged)
+            assert len(played) <= chords.MAX_UPPER and _semitone_pairs(set(played)) == 0
+            assert all((p - melody) % 12 not in (1, 11) for p in played[1:])  # the likeliest is played regardless
+    with pytest.raises(ValueError, match="voicing must be one of consonant, hedged"):
+        chords.chord(cluster, 75, "jazz")
+
+
 def test_a_chord_is_held_across_a_short_gap_and_not_across_a_rest():
     notes = [MelodyNote(72, 0, 10), MelodyNote(74, 12, 20), MelodyNote(76, 60, 70)]
-    score = chords.chord_score(notes, np.stack([C_MAJOR] * 3), frame_seconds=0.1)
+    score = chords.chord_score(notes, np.stack([C_MAJOR] * 3), frame_seconds=0.1, voicing="consonant")
     bass = sorted(score.parts["bass"], key=lambda note: note.start)
     assert [round(note.start, 6) for note in bass] == [0.0, 1.2, 6.0]
     assert [round(note.duration, 6) for note in bass] == [1.2, 0.8, 1.0]  # held to the next; rest kept
@@ -51,7 +80,7 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     rate, frame_seconds = 44100, 1024 / 44100
     vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(2 * rate) / rate).astype(np.float32)
     notes = [MelodyNote(76, 0, 40), MelodyNote(74, 40, 80)]
-    played = chords.play(FixedHarmoniser(C_MAJOR), notes, frame_seconds, vocal, rate, render.DEV_SOUNDFONT)
+    played = chords.play(FixedHarmoniser(C_MAJOR), notes, frame_seconds, vocal, rate, render.DEV_SOUNDFONT, "consonant")
     assert played.shape == vocal.shape
     level_db = 10 * np.log10(np.mean(np.square(played, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64)))
     assert abs(level_db - CHORD_LEVEL_DB) < 0.1
@@ -59,7 +88,7 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     assert np.corrcoef(profile, C_MAJOR)[0, 1] > 0.6
     assert profile.argmax() == 0  # C, doubled in the bass
     assert profile[[0, 4, 7]].mean() > 2 * profile[[1, 3, 6, 8, 10]].mean()  # the triad, not the black keys
-    silent = chords.play(FixedHarmoniser(C_MAJOR), [], frame_seconds, vocal, rate, render.DEV_SOUNDFONT)
+    silent = chords.play(FixedHarmoniser(C_MAJOR), [], frame_seconds, vocal, rate, render.DEV_SOUNDFONT, "hedged")
     assert silent.shape == vocal.shape and not silent.any()
 
 
@@ -82,6 +111,9 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
         export.load_model(stems_model, chords="only")
     harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
     assert export.load_model(folder).chords == CHORDS_WITH_A_HARMONISER
+    assert (export.load_model(folder).voicing, export.load_model(folder, voicing="hedged").voicing) == VOICINGS
+    with pytest.raises(ValueError, match="voicing must be one of"):
+        export.load_model(folder, voicing="jazz")
     vocal = sung(2.0, 44100, 1)
     songs = {
         mode: generate.generate_song(export.load_model(folder, chords=mode), vocal, 44100, vocals=False).mix

@@ -6,8 +6,10 @@ rendering loses most of what a harmony is worth. On the dev chorales, Bach's *ot
 a tune, rendered as notes under the vocal, lifts song chroma by +0.10 over the vocal alone;
 fed to the U-Net as pitch classes, by +0.045. The harmoniser's own prediction voiced and
 played here lifts it by +0.057, the U-Net's head by +0.041 (docs/model-notes.md, "Chords as
-notes"). The voicing hedges as the prediction does: the strongest pitch class in the bass, and
-every class scoring above the mean under the melody, louder the stronger.
+notes"). The strongest pitch class goes in the bass; above it, under the melody, either every
+class scoring above the mean, louder the stronger ("hedged", as the prediction hedges), or at most
+three of them, none a semitone from another or from the sung note ("consonant", the default: the
+same song chroma without the clusters; docs/model-notes.md, "Chords a listener can stand").
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from trainer import harmoniser
-from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS
+from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, VOICINGS
 from vocals2song import audio, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
@@ -27,6 +29,8 @@ UPPER_FLOOR = 52
 """... the upper notes no lower than E3 and below the melody."""
 VELOCITIES = (40, 100)
 """An upper note's velocity, from a class barely above the mean to the strongest."""
+MAX_UPPER = 3
+"""A consonant chord's most upper notes (a triad or a seventh with the bass; four scored alike)."""
 BASS_VELOCITY = 80
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
@@ -37,7 +41,7 @@ def highest_below(pitch_class: int, ceiling: int) -> int:
     return ceiling - 1 - (ceiling - 1 - pitch_class) % SEMITONES
 
 
-def chord(scores: np.ndarray, melody_pitch: int) -> list[tuple[str, int, int]]:
+def chord(scores: np.ndarray, melody_pitch: int, voicing: str) -> list[tuple[str, int, int]]:
     """One melody note's 12 pitch-class scores -> ``(stem, pitch, velocity)`` to play under it."""
     z = (scores - scores.mean()) / (scores.std() + 1e-9)
     order = [int(k) for k in np.argsort(-z)]
@@ -45,14 +49,35 @@ def chord(scores: np.ndarray, melody_pitch: int) -> list[tuple[str, int, int]]:
     bass = highest_below(order[0], high)
     notes = [("bass", bass + SEMITONES if bass < low else bass, BASS_VELOCITY)]
     quietest, loudest = VELOCITIES
-    for pitch_class in (k for k in order if z[k] > 0):
+    for pitch_class in upper_classes(z, order, melody_pitch % SEMITONES, voicing):
         pitch = highest_below(pitch_class, melody_pitch - 1)
         velocity = quietest + (loudest - quietest) * min(z[pitch_class] / z[order[0]], 1.0)
         notes.append(("other", pitch + SEMITONES if pitch < UPPER_FLOOR else pitch, round(velocity)))
     return notes
 
 
-def chord_score(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float) -> Score:
+def upper_classes(z: np.ndarray, order: list[int], melody_class: int, voicing: str) -> list[int]:
+    """The pitch classes under the melody, likeliest first: "hedged" every class scoring above the
+    mean; "consonant" the likeliest, then the next ones that sit at least a tone from every class
+    taken and from the melody's (doubling it is fine), at most ``MAX_UPPER``."""
+    likely = [k for k in order if z[k] > 0]
+    if voicing == "hedged":
+        return likely
+    if voicing != "consonant":
+        raise ValueError(f"voicing must be one of {', '.join(VOICINGS)}, got {voicing!r}")
+    taken = likely[:1]
+    for pitch_class in likely[1:]:
+        if len(taken) < MAX_UPPER and all(_apart(pitch_class, k) != 1 for k in (*taken, melody_class)):
+            taken.append(pitch_class)
+    return taken
+
+
+def _apart(first: int, second: int) -> int:
+    """Semitones between two pitch classes, the short way round (0-6)."""
+    return min((first - second) % SEMITONES, (second - first) % SEMITONES)
+
+
+def chord_score(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float, voicing: str) -> Score:
     """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
     one second) of chords, each held to the next melody note across short gaps."""
     parts: dict[str, list[Note]] = {"bass": [], "other": []}
@@ -60,20 +85,27 @@ def chord_score(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds:
         following = notes[index + 1].first if index + 1 < len(notes) else note.end
         end = following if following - note.end < HOLD_FRAMES else note.end
         start, seconds = note.first * frame_seconds, (end - note.first) * frame_seconds
-        for stem, pitch, velocity in chord(predictions[index], note.pitch):
+        for stem, pitch, velocity in chord(predictions[index], note.pitch, voicing):
             parts[stem].append(Note(pitch, start, seconds, velocity))
     return Score("chords", {"vocals": (), "drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
 
 
 def play(
-    model, notes: list[MelodyNote], frame_seconds: float, vocal: np.ndarray, sample_rate: int, soundfont: str
+    model,
+    notes: list[MelodyNote],
+    frame_seconds: float,
+    vocal: np.ndarray,
+    sample_rate: int,
+    soundfont: str,
+    voicing: str,
 ) -> np.ndarray:
-    """The chords under ``notes`` as a mono waveform as long as ``vocal`` (mono, the take at
-    ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``; silence when there are no notes."""
+    """The chords under ``notes`` (voiced as ``voicing`` says) as a mono waveform as long as
+    ``vocal`` (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``;
+    silence when there are no notes."""
     if not notes:
         return np.zeros(len(vocal), np.float32)
     predictions = harmoniser.note_predictions(model, notes)
-    score = chord_score(notes, predictions, frame_seconds)
+    score = chord_score(notes, predictions, frame_seconds, voicing)
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
     stems = render.render(score, render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0), options)

@@ -34,6 +34,12 @@ CHORD_LEVEL_DB = -4.5
 its vocal (median of 34 renders); added to the generator's, chords 9 dB under that scored as well
 on the dev set as 6 dB under (song chroma 0.543 against 0.544) at 0.9 dB less LSD: a hedged
 harmony is better quiet."""
+VOICINGS = ("consonant", "hedged")
+"""How a note's predicted pitch classes become a chord (``trainer/chords.py``); the first is the
+default: "consonant" plays at most three of the likely classes and none a semitone from another
+or from the sung note, "hedged" every class above the mean. On the dev chorales both score 0.553
+song chroma (LSD 16.36 against 16.43), and the hedged chords held a semitone clash in 55% of
+notes (docs/model-notes.md, "Chords a listener can stand")."""
 CHORD_PROGRAMS = {"bass": 42, "other": 48}
 """General MIDI programs of the played chords: cello and string ensemble (organ scored the same)."""
 ENCODE_PLACES = ("input", "step")
@@ -239,10 +245,14 @@ class Accompanist:
       chords: the harmoniser's chords played as notes by FluidSynth (``trainer/chords.py``): "add"
         beside the generator's accompaniment, "only" instead of it, "none"; "auto": "add" when the
         export ships a harmoniser, makes one accompaniment and FluidSynth is installed.
+      voicing: how the played chords are voiced: "consonant" (at most three likely pitch classes
+        under the melody, none a semitone from another or from the sung note) or "hedged" (every
+        class above the mean, louder the likelier: clusters).
     """
 
     harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
     chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
+    voicing: str = dataclasses.field(default=VOICINGS[0], metadata={"choices": VOICINGS})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,14 @@ import tempfile
 import numpy as np
 
 from trainer import layers
-from trainer.config import CHORDS_CHOICES, CHORDS_WITH_A_HARMONISER, HARMONISER_FILE, HARMONY_CHOICES, ModelConfig
+from trainer.config import (
+    CHORDS_CHOICES,
+    CHORDS_WITH_A_HARMONISER,
+    HARMONISER_FILE,
+    HARMONY_CHOICES,
+    VOICINGS,
+    ModelConfig,
+)
 from vocals2song import render, storage
 from vocals2song.config import WITHOUT_VOCALS, SpectralConfig, stem_list
 from vocals2song.features import FeatureCodec, FeatureConfig, StemsCodec
@@ -140,13 +147,15 @@ class ExportedModel:
     """A loaded export: the generator, its metadata and the stems' feature codecs; and the
     note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used:
     ``harmony`` "notes" feeds its pitch classes to the U-Net in place of the head's, ``chords``
-    "add" or "only" plays them as notes (``trainer/chords.py``) beside or instead of the U-Net."""
+    "add" or "only" plays them as notes (``trainer/chords.py``, voiced as ``voicing`` says) beside
+    or instead of the U-Net."""
 
     generator: object  # keras.Model
     metadata: ExportMetadata
     harmoniser: object | None = None  # keras.Model
     harmony: str = "head"
     chords: str = "none"
+    voicing: str = VOICINGS[0]
     source_codec: FeatureCodec = dataclasses.field(init=False)
     target_codec: StemsCodec = dataclasses.field(init=False)
 
@@ -226,15 +235,20 @@ def load_keras(path: str, custom_objects: dict | None = None):
         return keras.models.load_model(local, compile=False, custom_objects=custom_objects)
 
 
-def load_model(path: str | None = None, harmony: str = "auto", chords: str = "auto") -> ExportedModel:
+def load_model(
+    path: str | None = None, harmony: str = "auto", chords: str = "auto", voicing: str = VOICINGS[0]
+) -> ExportedModel:
     """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://);
     without a path, the released model. ``harmony``: "auto" uses the export's note-level
     harmoniser when it has one, "notes" requires it, "head" ignores it (the generator's own
     harmony head decides, as trained). ``chords``: "add" plays the harmoniser's chords beside
     the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
-    the export ships a harmoniser, makes an accompaniment and FluidSynth can play them."""
+    the export ships a harmoniser, makes an accompaniment and FluidSynth can play them.
+    ``voicing``: how they are voiced, "consonant" or "hedged" (``trainer/chords.py``)."""
     from trainer.models import HARMONY_LAYER
 
+    if voicing not in VOICINGS:
+        raise ValueError(f"voicing must be one of {', '.join(VOICINGS)}, got {voicing!r}")
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
         raise FileNotFoundError(f"no --model given and no released model in {RELEASED_MODEL} (`make model` trains it)")
     path = path or RELEASED_MODEL
@@ -252,7 +266,7 @@ def load_model(path: str | None = None, harmony: str = "auto", chords: str = "au
     harmony, chords = _harmony(path, harmony, shipped, has_head), _chords(path, chords, shipped, metadata)
     used = harmony == "notes" or chords != "none"
     harmoniser = load_keras(storage.join(path, HARMONISER_FILE)) if used else None
-    return ExportedModel(generator, metadata, harmoniser, harmony, chords)
+    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing)
 
 
 def _harmony(path: str, harmony: str, shipped: bool, has_head: bool) -> str:

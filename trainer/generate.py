@@ -244,7 +244,9 @@ def _generated_stems(
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
     if model.chords != "none":
         frame_seconds = config.hop_length / config.sample_rate
-        played = chords.play(model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
+        played = chords.play(
+            model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.voicing
+        )
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:
         progress(1.0)

@@ -89,17 +89,22 @@ def train(data_dir: str, model_dir: str, **options: Any) -> dict[str, Any]:
     return trainer.train(config_from_options(data_dir, model_dir, **options))
 
 
-def load_model(path: str | None = None, harmony: str = "auto", chords: str = "auto") -> ExportedModel:
+def load_model(path: str | None = None, **accompanist: str) -> ExportedModel:
     """A trained model from ``model_dir`` or its ``export/`` (local or gs://); ``None`` loads the
     released model shipped in the repository, or raises FileNotFoundError saying how to make it.
-    ``harmony``: "auto" (the export's note-level harmoniser when it ships one), "notes", "head";
-    ``chords``: "auto", "add", "only", "none" (the harmoniser's chords played as notes).
+    ``accompanist``: ``generate``'s flags of that name (``trainer.config.Accompanist``, whose
+    defaults apply): ``harmony`` "auto", "notes", "head" (who picks the pitch classes);
+    ``chords`` "auto", "add", "only", "none" (the harmoniser's chords played as notes);
+    ``voicing`` "consonant", "hedged" (how those chords are voiced).
 
-    >>> model = vocals2song.load_model("model")  # doctest: +SKIP
+    >>> model = vocals2song.load_model("model", voicing="hedged")  # doctest: +SKIP
     """
-    from trainer import export
+    import dataclasses
 
-    return export.load_model(path, harmony, chords)
+    from trainer import export
+    from trainer.config import Accompanist
+
+    return export.load_model(path, **dataclasses.asdict(Accompanist(**accompanist)))
 
 
 def generate(

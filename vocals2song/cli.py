@@ -7,6 +7,7 @@ printed as one line and exit with status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -98,7 +99,7 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(GenerateOptions, args)
-    model = api.load_model(options.model, options.accompanist.harmony, options.accompanist.chords)
+    model = api.load_model(options.model, **dataclasses.asdict(options.accompanist))
     fs, resolved = storage.filesystem(options.vocals)
     if fs.isdir(resolved):
         results = generate.generate_dir(model, options)
@@ -118,7 +119,7 @@ def _evaluate(args: argparse.Namespace, extra: list[str]) -> int:
     from vocals2song import storage
 
     options = _options(EvaluateOptions, args)
-    model = api.load_model(options.model, options.accompanist.harmony, options.accompanist.chords)
+    model = api.load_model(options.model, **dataclasses.asdict(options.accompanist))
     metrics = api.evaluate(model, options.data_dir, options.split, options.segments_per_track)
     table = (separation if metrics.get("task") == "separation" else evaluate).markdown(metrics)
     json_path, md_path = evaluate.write(metrics, options.output_dir or storage.join(options.model, "eval"), table)
@@ -154,7 +155,7 @@ def _serve(args: argparse.Namespace, extra: list[str]) -> int:
     from trainer.config import Accompanist
 
     settings, accompanist = _options(Settings, args), _options(Accompanist, args)
-    web = app.create_app(api.load_model(args.model, accompanist.harmony, accompanist.chords), settings)
+    web = app.create_app(api.load_model(args.model, **dataclasses.asdict(accompanist)), settings)
     where = args.model or export.RELEASED_MODEL
     print(f"serving {where} on http://{settings.host}:{settings.port}/ (Ctrl-C stops)", flush=True)
     uvicorn.run(web, host=settings.host, port=settings.port, log_level=args.log_level.lower())
