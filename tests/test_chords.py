@@ -80,7 +80,9 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     rate, frame_seconds = 44100, 1024 / 44100
     vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(2 * rate) / rate).astype(np.float32)
     notes = [MelodyNote(76, 0, 40), MelodyNote(74, 40, 80)]
-    played = chords.play(FixedHarmoniser(C_MAJOR), notes, frame_seconds, vocal, rate, render.DEV_SOUNDFONT, "consonant")
+    score = chords.arrange(FixedHarmoniser(C_MAJOR), notes, frame_seconds, "consonant")
+    assert [(n.pitch, round(n.start / frame_seconds)) for n in score.parts["vocals"]] == [(76, 0), (74, 40)]
+    played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT)
     assert played.shape == vocal.shape
     level_db = 10 * np.log10(np.mean(np.square(played, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64)))
     assert abs(level_db - CHORD_LEVEL_DB) < 0.1
@@ -88,8 +90,6 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     assert np.corrcoef(profile, C_MAJOR)[0, 1] > 0.6
     assert profile.argmax() == 0  # C, doubled in the bass
     assert profile[[0, 4, 7]].mean() > 2 * profile[[1, 3, 6, 8, 10]].mean()  # the triad, not the black keys
-    silent = chords.play(FixedHarmoniser(C_MAJOR), [], frame_seconds, vocal, rate, render.DEV_SOUNDFONT, "hedged")
-    assert silent.shape == vocal.shape and not silent.any()
 
 
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
@@ -147,3 +147,42 @@ def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model,
         measured.append(song.tuning)  # what the song's picture counts its pitch classes from
     assert abs(tunings[1] - tunings[0] - 0.4) < 0.06
     assert measured[0] == 0.0 and abs(measured[1] - 0.4) < 0.03
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_generate_writes_the_melody_and_its_chords_as_midi_in_the_takes_tuning(accompaniment_model, tmp_path):
+    """Beside song.wav and song.png: song.mid, one track each for the transcribed melody, the bass
+    and the upper notes (a chord struck with every sung note, under it), a quarter note a second,
+    every channel bent by the take's offset from A = 440 Hz."""
+    import mido
+    from test_melody import sung_notes
+
+    from trainer import export, generate, harmoniser
+    from trainer.config import GenerateOptions
+    from vocals2song import audio
+
+    folder = str(tmp_path / "export")
+    shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
+    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
+    line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6)]
+    audio.write(str(tmp_path / "take.wav"), sung_notes(line, 40.0), 44100)
+    options = GenerateOptions(vocals=str(tmp_path / "take.wav"), output=str(tmp_path / "song.wav"))
+    result = generate.generate_file(export.load_model(folder, chords="only"), options)
+    assert result.midi == str(tmp_path / "song.mid")
+    midi = mido.MidiFile(result.midi)
+    assert midi.type == 1 and [track.name for track in midi.tracks] == ["vocals", "bass", "other"]
+    onsets = {}
+    for track in midi.tracks:
+        now, onsets[track.name] = 0, []
+        for message in track:
+            now += message.time
+            if message.type == "note_on":
+                onsets[track.name].append((now, message.note))
+        bends = [message.pitch * 2 / 8191 for message in track if message.type == "pitchwheel"]
+        assert len(bends) == 1 and abs(bends[0] - 0.4) < 0.03  # semitones, GM's +-2 range
+    assert [pitch for _, pitch in onsets["vocals"]] == [pitch for pitch, _ in line]
+    sung = dict(onsets["vocals"])
+    assert [tick for tick, _ in onsets["bass"]] == list(sung)
+    assert all(pitch < sung[tick] for tick, pitch in onsets["other"])
+    assert abs(onsets["vocals"][-1][0] / render.TICKS - sum(seconds for _, seconds in line[:-1])) < 0.1
+    assert not generate.generate_file(export.load_model(folder, chords="none"), options).midi

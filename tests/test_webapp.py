@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import threading
 import time
 
@@ -14,6 +15,8 @@ from conftest import sung, vocal_in_song
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from trainer import export
+from vocals2song import render
 from vocals2song.cli import main
 from webapp import app as webapp
 from webapp import jobs as webjobs
@@ -296,9 +299,32 @@ def test_a_job_lists_the_songs_tracks_and_they_sum_to_the_song(client):
 
 @pytest.mark.slow
 def test_a_multi_stem_models_job_has_a_track_per_stem(stems_model):
-    from trainer import export
-
     with served(webapp.create_app(export.load_model(stems_model))) as client:
         job = wait(client, post(client, wav_bytes(sung(2.0, RATE, 1)), phase="griffinlim").json()["id"])
         assert [track["name"] for track in job["tracks"]] == ["vocals", "drums", "bass", "other"]
         assert all(track.shape == (1, 2 * RATE) for track in _tracks(client, job).values())
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(accompaniment_model, client, tmp_path):
+    """With a harmoniser the job publishes song.mid (melody, bass and chords tracks) after the
+    picture; a model that plays no chords has none to offer, and says so."""
+    import mido
+
+    from trainer import harmoniser
+
+    folder = str(tmp_path / "export")
+    shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
+    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
+    with served(webapp.create_app(export.load_model(folder), webapp.Settings(max_seconds=8.0))) as chording:
+        job = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
+        assert job["state"] == webjobs.DONE and job["ready"][-1] == webjobs.MIDI_FILE, job
+        midi = chording.get(f"/api/jobs/{job['id']}/song.mid")
+        assert midi.status_code == 200 and midi.headers["content-type"] == "audio/midi"
+        tracks = mido.MidiFile(file=io.BytesIO(midi.content)).tracks
+        assert [track.name for track in tracks] == ["vocals", "bass", "other"]
+        assert all(any(message.type == "note_on" for message in track) for track in tracks)
+    plain = wait(client, post(client, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
+    assert webjobs.MIDI_FILE not in plain["ready"]
+    refused = client.get(f"/api/jobs/{plain['id']}/song.mid")
+    assert refused.status_code == 404 and "plays no chords" in refused.json()["error"]

@@ -32,8 +32,12 @@ VELOCITIES = (40, 100)
 MAX_UPPER = 3
 """A consonant chord's most upper notes (a triad or a seventh with the bass; four scored alike)."""
 BASS_VELOCITY = 80
+MELODY_VELOCITY = 90
+"""The transcribed melody's velocity in a written MIDI file (a take's dynamics are not transcribed)."""
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
+ARRANGEMENT = render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0)
+"""No transposition, a quarter note a second, the chords' programs, no velocity jitter."""
 
 
 def highest_below(pitch_class: int, ceiling: int) -> int:
@@ -79,39 +83,41 @@ def _apart(first: int, second: int) -> int:
 
 def chord_score(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float, voicing: str) -> Score:
     """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
-    one second) of chords, each held to the next melody note across short gaps."""
-    parts: dict[str, list[Note]] = {"bass": [], "other": []}
+    one second): the melody as ``vocals`` and the chords as ``bass`` and ``other``, each chord
+    held to the next melody note across short gaps."""
+    parts: dict[str, list[Note]] = {"vocals": [], "bass": [], "other": []}
     for index, note in enumerate(notes):
         following = notes[index + 1].first if index + 1 < len(notes) else note.end
         end = following if following - note.end < HOLD_FRAMES else note.end
         start, seconds = note.first * frame_seconds, (end - note.first) * frame_seconds
+        parts["vocals"].append(Note(note.pitch, start, (note.end - note.first) * frame_seconds, MELODY_VELOCITY))
         for stem, pitch, velocity in chord(predictions[index], note.pitch, voicing):
             parts[stem].append(Note(pitch, start, seconds, velocity))
-    return Score("chords", {"vocals": (), "drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
+    return Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
 
 
-def play(
-    model,
-    notes: list[MelodyNote],
-    frame_seconds: float,
-    vocal: np.ndarray,
-    sample_rate: int,
-    soundfont: str,
-    voicing: str,
-) -> np.ndarray:
-    """The chords under ``notes`` (voiced as ``voicing`` says) as a mono waveform as long as
-    ``vocal`` (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``;
-    silence when there are no notes."""
-    if not notes:
-        return np.zeros(len(vocal), np.float32)
-    predictions = harmoniser.note_predictions(model, notes)
-    score = chord_score(notes, predictions, frame_seconds, voicing)
+def arrange(model, notes: list[MelodyNote], frame_seconds: float, voicing: str) -> Score:
+    """The harmoniser ``model``'s chords under transcribed ``notes`` (at least one; ``chord_score``,
+    voiced as ``voicing`` says): what ``play`` renders and ``write_midi`` writes."""
+    return chord_score(notes, harmoniser.note_predictions(model, notes), frame_seconds, voicing)
+
+
+def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> np.ndarray:
+    """An ``arrange``d score's chords (not its melody) as a mono waveform as long as ``vocal``
+    (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``."""
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
-    stems = render.render(score, render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0), options)
+    stems = render.render(Score(score.name, {**score.parts, "vocals": ()}), ARRANGEMENT, options)
     both = stems["bass"].astype(np.float64) + stems["other"]
     played = np.pad(both, (0, max(0, len(vocal) - len(both))))[: len(vocal)]
     if not played.any():
         return played.astype(np.float32)
     gain_db = audio.rms_db(vocal) - audio.rms_db(played) + CHORD_LEVEL_DB
     return (played * 10 ** (gain_db / 20)).astype(np.float32)
+
+
+def write_midi(score: Score, tuning: float, path: str) -> None:
+    """An ``arrange``d score as a MIDI file (melody, bass and chords on their own tracks, 60
+    quarter notes a minute so a quarter is a second of the take), bent by the take's ``tuning``
+    in semitones so that it sounds with the voice."""
+    render.score_midi(score, ARRANGEMENT, path, bend=tuning)

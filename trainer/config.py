@@ -40,8 +40,9 @@ default: "consonant" plays at most three of the likely classes and none a semito
 or from the sung note, "hedged" every class above the mean. On the dev chorales both score 0.553
 song chroma (LSD 16.36 against 16.43), and the hedged chords held a semitone clash in 55% of
 notes (docs/model-notes.md, "Chords a listener can stand")."""
-CHORD_PROGRAMS = {"bass": 42, "other": 48}
-"""General MIDI programs of the played chords: cello and string ensemble (organ scored the same)."""
+CHORD_PROGRAMS = {"vocals": 53, "bass": 42, "other": 48}
+"""General MIDI programs of the played chords: cello and string ensemble (organ scored the same);
+and voice oohs for the melody in a written MIDI file (``generate`` writes one beside the song)."""
 ENCODE_PLACES = ("input", "step")
 
 
@@ -261,7 +262,8 @@ class GenerateOptions:
 
     Attributes:
       vocals: a vocal recording (WAV/FLAC/OGG/MP3) or a folder of them.
-      output: song .wav (a .png is written beside it), or a folder.
+      output: song .wav (a .png is written beside it, and a .mid of the melody and the chords when
+        chords are played), or a folder.
       model: model_dir of `vocals2song train` or its export/ (default: the released model).
       phase: how phase is made: "predicted" (the model's own), "griffinlim" (rebuilt from the
         magnitude), "source" (the input's own: what a separator's stems share with the mixture);

@@ -29,6 +29,7 @@ from trainer.export import ExportedModel
 from vocals2song import audio, codec, melody, storage
 from vocals2song.features import spectrum_to_audio
 from vocals2song.render import TRAIN_SOUNDFONT
+from vocals2song.scores import Score
 
 SILENCE_DB = -70.0
 PEAK = 0.99
@@ -157,11 +158,14 @@ class Song:
     """What one generation makes, every array ``(channels, samples)`` at the input's rate and
     length: ``mix`` (the song, or the model's output alone) and each generated stem; one limiter
     gain scales them all, so the stems sum to the generated part of ``mix``; ``tuning``: the take's
-    offset from A = 440 Hz in semitones, which the accompaniment follows (0 when in tune)."""
+    offset from A = 440 Hz in semitones, which the accompaniment follows (0 when in tune);
+    ``chords``: the transcribed melody and the chords played under it (``chords.arrange``) when
+    chords were played (None when no note was heard), at A = 440."""
 
     mix: np.ndarray
     stems: dict[str, np.ndarray]
     tuning: float = 0.0
+    chords: Score | None = None
 
 
 def generate(
@@ -196,15 +200,13 @@ def generate_song(
     config = model.spectral
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
     tuning = _tuning(model, mono)
-    stems = {
-        stem: _as_input(generated, config.sample_rate, sample_rate, waveform.shape)
-        for stem, generated in _generated_in_its_tuning(model, mono, tuning, mode, progress).items()
-    }
+    made, arranged = _generated_in_its_tuning(model, mono, tuning, mode, progress)
+    stems = {stem: _as_input(x, config.sample_rate, sample_rate, waveform.shape) for stem, x in made.items()}
     generated = np.sum(list(stems.values()), axis=0)
     song = waveform + generated if model.makes_accompaniment and vocals else generated
     limiter = audio.limiter_gain(song.astype(np.float32), sample_rate, PEAK)
     scaled = {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
-    return Song((song * limiter).astype(np.float32), scaled, tuning)
+    return Song((song * limiter).astype(np.float32), scaled, tuning, arranged)
 
 
 def _tuning(model: ExportedModel, mono: np.ndarray) -> float:
@@ -218,21 +220,22 @@ def _tuning(model: ExportedModel, mono: np.ndarray) -> float:
 
 def _generated_in_its_tuning(
     model: ExportedModel, mono: np.ndarray, offset: float, mode: str, progress: Callable[[float], None] | None
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], Score | None]:
     """``_generated_stems`` for a take sung ``offset`` semitones off A = 440 Hz: the take is
     resampled to 440 (where the training takes were, and the transcriber's candidates are) and
     what is generated is resampled back, so the accompaniment sounds in the voice's tuning (the
     round trip may leave a sample more or less: ``_as_input`` fits the take's length)."""
     config = model.spectral
-    stems = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress)
-    return {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}
+    stems, arranged = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress)
+    return {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}, arranged
 
 
 def _generated_stems(
     model: ExportedModel, mono: np.ndarray, mode: str, progress: Callable[[float], None] | None
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], Score | None]:
     """The mono take ``(1, samples)`` at the model's rate -> each generated stem's waveform there:
-    the generator's, and the played chords added to it or instead of it (``model.chords``)."""
+    the generator's, and the played chords added to it or instead of it (``model.chords``); and
+    the chords' score when they were played."""
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
     notes = take_notes(model, spectrum)
@@ -242,15 +245,14 @@ def _generated_stems(
         frames = spectrum.shape[1]
         harmony = harmoniser.frame_harmony(model.harmoniser, notes, frames) if model.harmony == "notes" else None
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
-    if model.chords != "none":
-        frame_seconds = config.hop_length / config.sample_rate
-        played = chords.play(
-            model.harmoniser, notes, frame_seconds, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.voicing
-        )
+    arranged = None
+    if model.chords != "none" and notes:
+        arranged = chords.arrange(model.harmoniser, notes, config.hop_length / config.sample_rate, model.voicing)
+        played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:
         progress(1.0)
-    return stems
+    return stems, arranged
 
 
 def _generator_stems(
@@ -377,6 +379,7 @@ class Generated:
     seconds: float
     error: str | None = None
     stems: dict[str, str] = dataclasses.field(default_factory=dict)  # stem -> written path, with stems_dir
+    midi: str | None = None  # the melody and the played chords, when chords were played
 
 
 SONG_FILE = "song.wav"  # beside the stems in a stems folder
@@ -394,7 +397,8 @@ def write_stems(song: Song, stems_dir: str, rate: int) -> dict[str, str]:
 
 def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     """One file (``options.vocals``) in, ``options.output`` and a PNG beside it (same name, .png)
-    out; with ``options.stems`` each generated stem too (``write_stems``)."""
+    out, and the melody and chords as MIDI (.mid) when chords were played; with ``options.stems``
+    each generated stem too (``write_stems``)."""
     started = time.monotonic()
     waveform, rate = read_vocals(options.vocals)
     song = generate_song(model, waveform, rate, options.phase, not options.no_vocals)
@@ -402,7 +406,10 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     written = write_stems(song, options.stems, rate) if options.stems else {}
     picture = os.path.splitext(options.output)[0] + ".png"
     song_png(picture, waveform, song, rate)
-    return Generated(options.vocals, options.output, picture, time.monotonic() - started, stems=written)
+    midi = os.path.splitext(options.output)[0] + ".mid" if song.chords else None
+    if midi:
+        chords.write_midi(song.chords, song.tuning, midi)
+    return Generated(options.vocals, options.output, picture, time.monotonic() - started, stems=written, midi=midi)
 
 
 def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:

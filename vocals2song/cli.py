@@ -107,7 +107,10 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"{len(results) - len(failed)} of {len(results)} songs written to {options.output}")
         return 1 if failed else 0
     result = generate.generate_file(model, options)
-    print(f"song: {result.song}\npicture: {result.picture}\n({result.seconds:.1f} s)")
+    print(f"song: {result.song}\npicture: {result.picture}")
+    if result.midi:
+        print(f"melody and chords (MIDI): {result.midi}")
+    print(f"({result.seconds:.1f} s)")
     for stem, path in result.stems.items():
         print(f"stem {stem}: {path}")
     return 0

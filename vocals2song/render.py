@@ -117,8 +117,21 @@ def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitt
     """Writes one stem's notes as a one-track MIDI file, transposed, at the arrangement's tempo."""
     import mido
 
+    midi = mido.MidiFile(ticks_per_beat=TICKS)
+    midi.tracks.append(midi_track(notes, stem, arrangement, jitter, channel=0))
+    midi.save(path)
+
+
+def midi_track(
+    notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitter: int, channel: int, bend: float = 0.0
+):
+    """One stem's notes as a ``mido.MidiTrack`` on ``channel`` (drums on channel 10 whatever it
+    says), transposed, at the arrangement's tempo, bent by ``bend`` semitones (within GM's default
+    range of +-2) when it is not 0."""
+    import mido
+
     drums = stem == "drums"
-    channel = DRUM_CHANNEL if drums else 0
+    channel = DRUM_CHANNEL if drums else channel
     rng = _random(arrangement.seed, stem)
     events = []
     for note in notes:
@@ -132,14 +145,30 @@ def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitt
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(arrangement.tempo)))
     if not drums:
         track.append(mido.Message("program_change", program=arrangement.programs[stem], channel=channel))
+    if bend:
+        track.append(mido.Message("pitchwheel", pitch=round(bend / 2 * 8191), channel=channel))
     now = 0
     for tick, on, pitch, velocity in sorted(events, key=lambda event: (event[0], event[1])):
         kind = "note_on" if on else "note_off"
         track.append(mido.Message(kind, note=pitch, velocity=velocity, channel=channel, time=tick - now))
         now = tick
-    midi = mido.MidiFile(ticks_per_beat=TICKS)
-    midi.tracks.append(track)
-    midi.save(path)
+    return track
+
+
+def score_midi(score: Score, arrangement: Arrangement, path: str, bend: float = 0.0) -> None:
+    """A score as one MIDI file (type 1) a musician can open: a track and a channel per stem
+    that has notes, each with the arrangement's program, every channel bent by ``bend`` semitones
+    (a take's offset from A = 440 Hz, so the notes sound in its tuning). Local or gs://."""
+    import fsspec
+    import mido
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
+    for channel, stem in enumerate(stem for stem in STEM_PARTS if score.parts.get(stem)):
+        midi.tracks.append(midi_track(score.parts[stem], stem, arrangement, 0, channel, bend))
+        midi.tracks[-1].insert(0, mido.MetaMessage("track_name", name=stem))
+    storage.ensure_parent(path)
+    with fsspec.open(path, "wb") as handle:
+        midi.save(file=handle)
 
 
 def can_render(soundfont: str) -> bool:

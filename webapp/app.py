@@ -3,10 +3,10 @@
 ``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``) checks the
 upload the way the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its
 state, progress and the song's tracks (each generated stem, and the vocal when the song keeps
-it, with their URLs); ``GET /api/jobs/{id}/song.wav``, ``/song.png`` and
-``/tracks/{name}.wav`` give the results. The tracks sum to the song. The page (``static/``)
-polls the job and shows the player, a mixer of the tracks (Web Audio) and the picture; it needs
-no network beyond this server.
+it, with their URLs); ``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav``
+and, from a model that plays chords, ``/song.mid`` (the melody and its chords) give the
+results. The tracks sum to the song. The page (``static/``) polls the job and shows the player,
+a mixer of the tracks (Web Audio) and the picture; it needs no network beyond this server.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
-from trainer import generate
+from trainer import chords, generate
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
@@ -83,7 +83,8 @@ def track_names(model: ExportedModel, keep_vocals: bool) -> list[str]:
 
 def results(model: ExportedModel) -> frozenset[str]:
     """Every file a job of this model may publish."""
-    return jobs_module.RESULTS | {jobs_module.track_file(name) for name in track_names(model, True)}
+    midi = {jobs_module.MIDI_FILE} if model.chords != "none" else set()
+    return jobs_module.RESULTS | midi | {jobs_module.track_file(name) for name in track_names(model, True)}
 
 
 def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> jobs_module.Work:
@@ -110,6 +111,9 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
         picture = os.path.join(directory, jobs_module.PICTURE_FILE)
         generate.song_png(picture, waveform, song, sample_rate)
         publish(jobs_module.PICTURE_FILE)
+        if song.chords:
+            chords.write_midi(song.chords, song.tuning, os.path.join(directory, jobs_module.MIDI_FILE))
+            publish(jobs_module.MIDI_FILE)
 
     return work
 
@@ -261,6 +265,12 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
     @router.get("/api/jobs/{job_id}/song.png")
     def picture(job_id: str) -> FileResponse:
         return result(job_id, jobs_module.PICTURE_FILE, "image/png")
+
+    @router.get("/api/jobs/{job_id}/song.mid")
+    def midi(job_id: str) -> FileResponse:
+        if jobs_module.MIDI_FILE not in results(model):
+            raise HTTPException(404, "this model plays no chords (--chords none, or no harmoniser): no MIDI")
+        return result(job_id, jobs_module.MIDI_FILE, "audio/midi")
 
     @router.get("/api/jobs/{job_id}/tracks/{name}.wav")
     def track(job_id: str, name: str) -> FileResponse:

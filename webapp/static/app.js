@@ -109,6 +109,10 @@ async function poll(id) {
   $("status").textContent = `Done: ${job.seconds.toFixed(1)} s of song (kept about ${minutes} min).`;
   $("picture").src = `/api/jobs/${id}/song.png`;
   $("picture").hidden = false;
+  if (job.ready.includes("song.mid")) {
+    $("midi").href = `/api/jobs/${id}/song.mid`;
+    $("midi-line").hidden = false;
+  }
 }
 
 // The mixer: each track (a generated stem, or the vocal as it sits in the song) through its own
@@ -207,6 +211,7 @@ async function generate() {
   showError("");
   $("result").hidden = true;
   $("mixer").hidden = true;
+  $("midi-line").hidden = true;
   $("generate").disabled = true;
   $("progress").hidden = false;
   $("progress").value = 0;
