@@ -149,12 +149,30 @@ def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model,
     assert measured[0] == 0.0 and abs(measured[1] - 0.4) < 0.03
 
 
+def _midi_notes(path: str) -> dict[str, list[tuple[float, int]]]:
+    """Each track's (onset in seconds at the file's 60 quarters a minute, pitch); its bends."""
+    import mido
+
+    midi = mido.MidiFile(path)
+    assert midi.type == 1
+    notes = {}
+    for track in midi.tracks:
+        now, notes[track.name] = 0, []
+        for message in track:
+            now += message.time
+            if message.type == "note_on":
+                notes[track.name].append((now / render.TICKS, message.note))
+            if message.type == "pitchwheel":
+                notes.setdefault("bends", []).append(message.pitch * 2 / 8191)  # semitones, GM's +-2 range
+    return notes
+
+
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
-def test_generate_writes_the_melody_and_its_chords_as_midi_in_the_takes_tuning(accompaniment_model, tmp_path):
+def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_and_tuning(accompaniment_model, tmp_path):
     """Beside song.wav and song.png: song.mid, one track each for the transcribed melody, the bass
     and the upper notes (a chord struck with every sung note, under it), a quarter note a second,
-    every channel bent by the take's offset from A = 440 Hz."""
-    import mido
+    every channel bent by the take's offset from A = 440 Hz; the same line sung 40 cents sharp
+    (resampled to 440 inside generation, which stretches its time) keeps its onsets."""
     from test_melody import sung_notes
 
     from trainer import export, generate, harmoniser
@@ -164,25 +182,22 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_in_the_takes_tuning(a
     folder = str(tmp_path / "export")
     shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
     harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
-    line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6)]
-    audio.write(str(tmp_path / "take.wav"), sung_notes(line, 40.0), 44100)
-    options = GenerateOptions(vocals=str(tmp_path / "take.wav"), output=str(tmp_path / "song.wav"))
-    result = generate.generate_file(export.load_model(folder, chords="only"), options)
-    assert result.midi == str(tmp_path / "song.mid")
-    midi = mido.MidiFile(result.midi)
-    assert midi.type == 1 and [track.name for track in midi.tracks] == ["vocals", "bass", "other"]
-    onsets = {}
-    for track in midi.tracks:
-        now, onsets[track.name] = 0, []
-        for message in track:
-            now += message.time
-            if message.type == "note_on":
-                onsets[track.name].append((now, message.note))
-        bends = [message.pitch * 2 / 8191 for message in track if message.type == "pitchwheel"]
-        assert len(bends) == 1 and abs(bends[0] - 0.4) < 0.03  # semitones, GM's +-2 range
-    assert [pitch for _, pitch in onsets["vocals"]] == [pitch for pitch, _ in line]
-    sung = dict(onsets["vocals"])
-    assert [tick for tick, _ in onsets["bass"]] == list(sung)
-    assert all(pitch < sung[tick] for tick, pitch in onsets["other"])
-    assert abs(onsets["vocals"][-1][0] / render.TICKS - sum(seconds for _, seconds in line[:-1])) < 0.1
+    model = export.load_model(folder, chords="only")
+    line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6), (71, 0.5), (69, 0.5), (67, 1.0)]
+    written = {}
+    for cents in (0.0, 40.0):
+        audio.write(str(tmp_path / "take.wav"), sung_notes(line, cents), 44100)
+        options = GenerateOptions(vocals=str(tmp_path / "take.wav"), output=str(tmp_path / f"song{cents:.0f}.wav"))
+        result = generate.generate_file(model, options)
+        assert result.midi == str(tmp_path / f"song{cents:.0f}.mid")
+        written[cents] = _midi_notes(result.midi)
+    sharp = written[40.0]
+    assert set(sharp) == {"vocals", "bass", "other", "bends"} and set(written[0.0]) == {"vocals", "bass", "other"}
+    assert len(sharp["bends"]) == 3 and all(abs(bend - 0.4) < 0.03 for bend in sharp["bends"])
+    assert [pitch for _, pitch in sharp["vocals"]] == [pitch for pitch, _ in line]
+    onsets = {cents: np.array([seconds for seconds, _ in notes["vocals"]]) for cents, notes in written.items()}
+    assert np.abs(onsets[40.0] - onsets[0.0]).max() < 0.03  # one frame: no 2.3% stretch (0.1 s by the last note)
+    sung = dict(sharp["vocals"])
+    assert [seconds for seconds, _ in sharp["bass"]] == list(sung)
+    assert all(pitch < sung[seconds] for seconds, pitch in sharp["other"])
     assert not generate.generate_file(export.load_model(folder, chords="none"), options).midi

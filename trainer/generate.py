@@ -26,7 +26,8 @@ import numpy as np
 from trainer import chords, harmoniser
 from trainer.config import PHASES, GenerateOptions
 from trainer.export import ExportedModel
-from vocals2song import audio, codec, melody, storage
+from vocals2song import audio, codec, melody, scores, storage
+from vocals2song.config import SEMITONES
 from vocals2song.features import spectrum_to_audio
 from vocals2song.render import TRAIN_SOUNDFONT
 from vocals2song.scores import Score
@@ -224,10 +225,13 @@ def _generated_in_its_tuning(
     """``_generated_stems`` for a take sung ``offset`` semitones off A = 440 Hz: the take is
     resampled to 440 (where the training takes were, and the transcriber's candidates are) and
     what is generated is resampled back, so the accompaniment sounds in the voice's tuning (the
-    round trip may leave a sample more or less: ``_as_input`` fits the take's length)."""
+    round trip may leave a sample more or less: ``_as_input`` fits the take's length). Resampling
+    stretches time by the same factor as pitch, so the chords' score is shrunk back to the take's
+    clock (2.3% for a take 40 cents sharp: 1.4 s by the end of a minute)."""
     config = model.spectral
     stems, arranged = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress)
-    return {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}, arranged
+    back = {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}
+    return back, arranged and scores.stretched(arranged, 2.0 ** (-offset / SEMITONES))
 
 
 def _generated_stems(

@@ -49,6 +49,17 @@ class Score:
         return max((n.start + n.duration for notes in self.parts.values() for n in notes), default=0.0)
 
 
+def stretched(score: Score, factor: float) -> Score:
+    """``score`` with every onset and duration multiplied by ``factor``."""
+    return Score(
+        score.name,
+        {
+            stem: tuple(dataclasses.replace(n, start=n.start * factor, duration=n.duration * factor) for n in notes)
+            for stem, notes in score.parts.items()
+        },
+    )
+
+
 def bach_sources(first: int = 0, last: int | None = None) -> list[str]:
     """Paths of music21's Bach corpus entries ``[first, last)`` of the list without its
     reserved tail; asking for the reserved entries is an error, not a silent cut."""
