@@ -62,6 +62,26 @@ def test_a_chord_is_held_across_a_short_gap_and_not_across_a_rest():
     assert [round(note.duration, 6) for note in bass] == [1.2, 0.8, 1.0]  # held to the next; rest kept
 
 
+def test_the_songs_picture_draws_the_melody_and_its_chords_as_a_piano_roll():
+    """Every note of the score (melody, bass, upper notes) is one bar at its pitch, onset and
+    length; a song without played chords gets no roll."""
+    from trainer import picture
+
+    frame_seconds = 1024 / 44100
+    score = chords.chord_score(
+        [MelodyNote(76, 0, 40), MelodyNote(74, 40, 80)], np.stack([C_MAJOR] * 2), frame_seconds, "consonant"
+    )
+    vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(2 * 44100) / 44100)[np.newaxis]
+    figure = picture.song_figure(vocal, vocal, 44100, chords=score)
+    (roll,) = [axis for axis in figure.axes if axis.get_title() == picture.ROLL_TITLE]
+    bars = sorted(
+        (round(b.get_y() + b.get_height() / 2), round(b.get_x(), 3), round(b.get_width(), 3)) for b in roll.patches
+    )
+    notes = [note for stem in ("vocals", "bass", "other") for note in score.parts[stem]]
+    assert len(notes) == 2 + 2 + 6 and bars == sorted((n.pitch, round(n.start, 3), round(n.duration, 3)) for n in notes)
+    assert picture.ROLL_TITLE not in [axis.get_title() for axis in picture.song_figure(vocal, vocal, 44100).axes]
+
+
 class FixedHarmoniser:
     """Stands in for the Keras harmoniser: the same 12 scores under every note of a melody whose
     first note is E, transposed with the melody (generation averages the prediction over the

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import sung
 
-from trainer import evaluate, export, generate, models, train
+from trainer import evaluate, export, generate, models, picture, train
 from trainer import inputs as train_input
 from trainer.config import GenerateOptions
 from vocals2song import audio
@@ -275,7 +275,7 @@ def test_the_pictures_pitch_classes_follow_the_takes_tuning():
     hz = 440 * 2 ** (0.45 / 12)
     tone = sum(np.sin(2 * np.pi * k * hz * seconds) / k for k in range(1, 5))
     spectrum = np.abs(librosa.stft(tone, n_fft=4096, hop_length=1024))
-    shares = {t: generate.pitch_classes(spectrum, rate, t) for t in (0.0, 0.45)}
+    shares = {t: picture.pitch_classes(spectrum, rate, t) for t in (0.0, 0.45)}
     shares = {t: (c / c.sum(axis=0)).mean(axis=1) for t, c in shares.items()}
     a, a_sharp = 9, 10
     assert shares[0.0][a_sharp] > 0.3 and shares[0.45][a_sharp] < 0.2
@@ -290,7 +290,7 @@ def test_the_pictures_pitch_classes_are_blank_where_the_song_is_silent():
     tone = np.sin(2 * np.pi * 440 * seconds)
     tail = np.random.default_rng(0).standard_normal(rate) * 10 ** (-150 / 20)
     spectrum = np.abs(librosa.stft(np.concatenate([tone, tail]), n_fft=4096, hop_length=1024))
-    classes = generate.pitch_classes(spectrum, rate, 0.0)
+    classes = picture.pitch_classes(spectrum, rate, 0.0)
     frames = spectrum.shape[1]
     assert np.allclose(classes[:, : frames // 2 - 4].max(axis=0), 1.0)
     assert not classes[:, frames // 2 + 4 :].any()

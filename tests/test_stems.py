@@ -13,7 +13,7 @@ import soundfile
 from conftest import PARTS, stems_config, sung, tiny_model_config
 from tensorflow.compat.v1.train import summary_iterator
 
-from trainer import evaluate, export, generate, train
+from trainer import evaluate, export, generate, picture, train
 from trainer.config import GenerateOptions
 from vocals2song import audio
 from vocals2song.cli import main
@@ -107,7 +107,8 @@ def test_the_picture_shows_a_row_per_stem(stems_model, tmp_path):
     audio.write(str(tmp_path / "v.wav"), sung(2.0, 44100, 1), 44100)
 
     result = generate.generate_file(model, GenerateOptions(str(tmp_path / "v.wav"), str(tmp_path / "song.wav")))
-    generate.spectrogram_png(str(tmp_path / "plain.png"), *(_read(p) for p in (tmp_path / "v.wav", result.song)), 44100)
+    plain = picture.song_figure(*(_read(p) for p in (tmp_path / "v.wav", result.song)), 44100)
+    picture.write_png(str(tmp_path / "plain.png"), plain)
     heights = [Image.open(p).size[1] for p in (result.picture, tmp_path / "plain.png")]
     assert heights[0] > heights[1] * 1.5  # three more rows than the song-only picture
 

@@ -248,14 +248,14 @@ def test_the_song_is_served_while_its_picture_is_still_being_drawn(model, monkey
     """Time to first audio: the song is published as soon as it is written; the picture, seconds
     of work more, follows, and only then is the job done."""
     drawing, release = threading.Event(), threading.Event()
-    draw = webapp.generate.spectrogram_png
+    draw = webapp.picture.write_png
 
     def slow_picture(*args, **kwargs):
         drawing.set()
         release.wait(30)
         draw(*args, **kwargs)
 
-    monkeypatch.setattr(webapp.generate, "spectrogram_png", slow_picture)
+    monkeypatch.setattr(webapp.picture, "write_png", slow_picture)
     with served(webapp.create_app(model)) as client:
         job_id = post(client, wav_bytes(sung(2.0, RATE, 1))).json()["id"]
         assert drawing.wait(60)

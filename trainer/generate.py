@@ -19,11 +19,9 @@ import os
 import time
 from collections.abc import Callable
 
-import fsspec
-import librosa
 import numpy as np
 
-from trainer import chords, harmoniser
+from trainer import chords, harmoniser, picture
 from trainer.config import PHASES, GenerateOptions
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, melody, scores, storage
@@ -308,73 +306,6 @@ def read_vocals(path: str, limits: audio.AudioLimits | None = None) -> tuple[np.
     return waveform, rate
 
 
-PICTURE_HZ = (30.0, 8000.0)  # the picture's frequency range: bass fundamentals to the vocal's upper harmonics
-PICTURE_TOP_DB = 80.0  # the picture's dynamic range under its loudest bin (and pitch-class frame)
-PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def pitch_classes(spectrum: np.ndarray, sample_rate: int, tuning: float) -> np.ndarray:
-    """The song picture's pitch classes ``(12, frames)`` of a 4096-point magnitude spectrogram,
-    each frame's shares scaled to a maximum of 1, with C at ``tuning`` semitones off 440's.
-    Frames more than ``PICTURE_TOP_DB`` under the loudest are 0: scaled to 1, a silent tail's
-    rounding noise would paint the panel with random full-strength classes."""
-    power = librosa.feature.chroma_stft(S=np.square(spectrum), sr=sample_rate, n_fft=4096, tuning=tuning, norm=None)
-    peak = power.max(axis=0)
-    audible = peak > peak.max() * 10 ** (-PICTURE_TOP_DB / 10)
-    return np.where(audible, power / np.maximum(peak, 1e-30), 0.0)
-
-
-def spectrogram_png(
-    path: str,
-    vocals: np.ndarray,
-    song: np.ndarray,
-    sample_rate: int,
-    stems: dict[str, np.ndarray] | None = None,
-    tuning: float = 0.0,
-) -> None:
-    """Writes the input vocals' and the song's spectrograms (and each of ``stems``, one row per
-    stem) on a log-frequency axis (a chord is a stack of lines whose spacing does not depend on
-    the key), on one dB scale (so the accompaniment's level beside the vocal shows), and the
-    song's pitch classes over time, counted ``tuning`` semitones off A = 440 Hz (``Song.tuning``:
-    at 440 a take sung a quarter tone sharp would smear over two classes).
-
-    Drawn on a ``Figure`` of its own, not through pyplot, whose global state is not
-    thread-safe: the web app draws in several worker threads at once."""
-    from matplotlib.figure import Figure
-
-    named = [("input vocals", vocals), ("generated song", song), *((f"stem: {s}", x) for s, x in (stems or {}).items())]
-    figure = Figure(figsize=(10, 2.5 * len(named) + 3), layout="constrained")
-    axes = figure.subplots(len(named) + 1, 1, sharex=True, height_ratios=(*(2,) * len(named), 1))
-    spectra = [np.abs(librosa.stft(w.mean(axis=0), n_fft=4096, hop_length=1024)) for _, w in named]
-    reference = max(float(spectrum.max()) for spectrum in spectra) or 1.0
-    frequencies = librosa.fft_frequencies(sr=sample_rate, n_fft=4096)
-    shown = (frequencies >= PICTURE_HZ[0]) & (frequencies <= PICTURE_HZ[1])
-    times = librosa.frames_to_time(np.arange(spectra[0].shape[1]), sr=sample_rate, hop_length=1024)
-    for axis, (title, _), spectrum in zip(axes, named, spectra, strict=False):
-        decibels = librosa.amplitude_to_db(spectrum[shown], ref=reference, top_db=PICTURE_TOP_DB)
-        shade = {"shading": "nearest", "cmap": "magma", "vmin": -PICTURE_TOP_DB, "vmax": 0}
-        image = axis.pcolormesh(times, frequencies[shown], decibels, **shade)
-        axis.set_yscale("log")
-        axis.set_title(title)
-        axis.set_ylabel("frequency (Hz)")
-        figure.colorbar(image, ax=axis, label="dB")
-    chroma = pitch_classes(spectra[1], sample_rate, tuning)
-    image = axes[-1].pcolormesh(times, np.arange(12), chroma, shading="nearest", cmap="magma", vmin=0, vmax=1)
-    axes[-1].set_yticks(np.arange(12), PITCH_CLASSES, fontsize=7)
-    axes[-1].set_title("song's pitch classes")
-    figure.colorbar(image, ax=axes[-1], label="share")
-    axes[-1].set_xlabel("time (s)")
-    storage.ensure_parent(path)
-    with fsspec.open(path, "wb") as handle:
-        figure.savefig(handle, format="png", dpi=100)
-
-
-def song_png(path: str, vocals: np.ndarray, song: Song, sample_rate: int) -> None:
-    """``spectrogram_png`` of one generation: a row per stem when there are several, pitch
-    classes in the take's tuning."""
-    spectrogram_png(path, vocals, song.mix, sample_rate, song.stems if len(song.stems) > 1 else None, song.tuning)
-
-
 @dataclasses.dataclass
 class Generated:
     source: str
@@ -408,12 +339,12 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     song = generate_song(model, waveform, rate, options.phase, not options.no_vocals)
     audio.write(options.output, song.mix, rate)
     written = write_stems(song, options.stems, rate) if options.stems else {}
-    picture = os.path.splitext(options.output)[0] + ".png"
-    song_png(picture, waveform, song, rate)
+    png = os.path.splitext(options.output)[0] + ".png"
+    picture.song_png(png, waveform, song, rate)
     midi = os.path.splitext(options.output)[0] + ".mid" if song.chords else None
     if midi:
         chords.write_midi(song.chords, song.tuning, midi)
-    return Generated(options.vocals, options.output, picture, time.monotonic() - started, stems=written, midi=midi)
+    return Generated(options.vocals, options.output, png, time.monotonic() - started, stems=written, midi=midi)
 
 
 def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:

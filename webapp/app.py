@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
-from trainer import chords, generate
+from trainer import chords, generate, picture
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
@@ -108,8 +108,7 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             publish(jobs_module.track_file(name))
         audio.write(os.path.join(directory, jobs_module.SONG_FILE), song.mix, sample_rate)
         publish(jobs_module.SONG_FILE)  # playable now; the picture takes seconds more
-        picture = os.path.join(directory, jobs_module.PICTURE_FILE)
-        generate.song_png(picture, waveform, song, sample_rate)
+        picture.song_png(os.path.join(directory, jobs_module.PICTURE_FILE), waveform, song, sample_rate)
         publish(jobs_module.PICTURE_FILE)
         if song.chords:
             chords.write_midi(song.chords, song.tuning, os.path.join(directory, jobs_module.MIDI_FILE))
@@ -263,7 +262,7 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
         return result(job_id, jobs_module.SONG_FILE, "audio/wav")
 
     @router.get("/api/jobs/{job_id}/song.png")
-    def picture(job_id: str) -> FileResponse:
+    def song_picture(job_id: str) -> FileResponse:
         return result(job_id, jobs_module.PICTURE_FILE, "image/png")
 
     @router.get("/api/jobs/{job_id}/song.mid")
