@@ -159,7 +159,8 @@ class Song:
     gain scales them all, so the stems sum to the generated part of ``mix``; ``tuning``: the take's
     offset from A = 440 Hz in semitones, which the accompaniment follows (0 when in tune);
     ``chords``: the transcribed melody and the chords played under it (``chords.arrange``) when
-    chords were played (None when no note was heard), at A = 440."""
+    chords were played (None when no note was heard): times in seconds of the take, pitches at
+    A = 440 (``tuning`` away from the take's)."""
 
     mix: np.ndarray
     stems: dict[str, np.ndarray]
