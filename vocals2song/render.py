@@ -19,6 +19,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+from typing import TYPE_CHECKING
 
 import numpy as np
 import soundfile
@@ -26,6 +27,9 @@ import soundfile
 from vocals2song import audio, storage, synth
 from vocals2song.config import MUSDB_RATE
 from vocals2song.scores import DRUM_CHANNEL, STEM_PARTS, Note, Score
+
+if TYPE_CHECKING:
+    import mido
 
 SOUNDFONT_DIR = "/usr/share/sounds/sf2"
 TRAIN_SOUNDFONT = f"{SOUNDFONT_DIR}/FluidR3_GM.sf2"
@@ -124,7 +128,7 @@ def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitt
 
 def midi_track(
     notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitter: int, channel: int, bend: float = 0.0
-):
+) -> mido.MidiTrack:
     """One stem's notes as a ``mido.MidiTrack`` on ``channel`` (drums on channel 10 whatever it
     says), transposed, at the arrangement's tempo, bent by ``bend`` semitones (within GM's default
     range of +-2) when it is not 0."""
