@@ -170,18 +170,20 @@ def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model,
 
 
 def _midi_notes(path: str) -> dict[str, list[tuple[float, int]]]:
-    """Each track's (onset in seconds at the file's 60 quarters a minute, pitch); its bends."""
+    """Each track's (onset in seconds at the file's tempo, pitch); its bends; its tempi in beats a minute."""
     import mido
 
     midi = mido.MidiFile(path)
     assert midi.type == 1
-    notes = {}
+    notes = {"tempo": []}
     for track in midi.tracks:
-        now, notes[track.name] = 0, []
+        now, notes[track.name] = 0.0, []
+        tempo = next(message.tempo for message in track if message.type == "set_tempo")
+        notes["tempo"].append(mido.tempo2bpm(tempo))
         for message in track:
-            now += message.time
+            now += mido.tick2second(message.time, midi.ticks_per_beat, tempo)
             if message.type == "note_on":
-                notes[track.name].append((now / render.TICKS, message.note))
+                notes[track.name].append((now, message.note))
             if message.type == "pitchwheel":
                 notes.setdefault("bends", []).append(message.pitch * 2 / 8191)  # semitones, GM's +-2 range
     return notes
@@ -212,12 +214,15 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
         assert result.midi == str(tmp_path / f"song{cents:.0f}.mid")
         written[cents] = _midi_notes(result.midi)
     sharp = written[40.0]
-    assert set(sharp) == {"vocals", "bass", "other", "bends"} and set(written[0.0]) == {"vocals", "bass", "other"}
+    assert set(sharp) == {"vocals", "bass", "other", "bends", "tempo"} and "bends" not in written[0.0]
+    assert len(set(sharp["tempo"])) == 1 and 46 < sharp["tempo"][0] < 133  # the sung beat's, one for all tracks
     assert len(sharp["bends"]) == 3 and all(abs(bend - 0.4) < 0.03 for bend in sharp["bends"])
     assert [pitch for _, pitch in sharp["vocals"]] == [pitch for pitch, _ in line]
     onsets = {cents: np.array([seconds for seconds, _ in notes["vocals"]]) for cents, notes in written.items()}
     assert np.abs(onsets[40.0] - onsets[0.0]).max() < 0.03  # one frame: no 2.3% stretch (0.1 s by the last note)
-    sung = dict(sharp["vocals"])
-    assert [seconds for seconds, _ in sharp["bass"]] == list(sung)
-    assert all(pitch < sung[seconds] for seconds, pitch in sharp["other"])
+    sung_at = np.cumsum([0.0] + [seconds for _, seconds in line[:-1]])
+    assert np.abs(onsets[0.0] - sung_at).max() < 0.06  # seconds kept at the file's tempo (the transcriber lags)
+    sung = {round(seconds, 6): pitch for seconds, pitch in sharp["vocals"]}
+    assert [round(seconds, 6) for seconds, _ in sharp["bass"]] == list(sung)
+    assert all(pitch < sung[round(seconds, 6)] for seconds, pitch in sharp["other"])
     assert not generate.generate_file(export.load_model(folder, chords="none"), options).midi

@@ -14,14 +14,16 @@ same song chroma without the clusters; docs/model-notes.md, "Chords a listener c
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from trainer import harmoniser
 from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, VOICINGS
-from vocals2song import audio, render
+from vocals2song import audio, beat, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
-from vocals2song.scores import Note, Score
+from vocals2song.scores import Note, Score, stretched
 
 BASS_REGISTER = (40, 52)
 """The bass plays in E2 to D#3 ..."""
@@ -37,7 +39,8 @@ MELODY_VELOCITY = 90
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
 ARRANGEMENT = render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0)
-"""No transposition, a quarter note a second, the chords' programs, no velocity jitter."""
+"""No transposition, a quarter note a second (the score's times are seconds), the chords'
+programs, no velocity jitter."""
 
 
 def highest_below(pitch_class: int, ceiling: int) -> int:
@@ -117,7 +120,11 @@ def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> n
 
 
 def write_midi(score: Score, tuning: float, path: str) -> None:
-    """An ``arrange``d score as a MIDI file (melody, bass and chords on their own tracks, 60
-    quarter notes a minute so a quarter is a second of the take), bent by the take's ``tuning``
-    in semitones so that it sounds with the voice."""
-    render.score_midi(score, ARRANGEMENT, path, bend=tuning)
+    """An ``arrange``d score (times in seconds) as a MIDI file: melody, bass and chords on their own
+    tracks, at the tempo of the sung beat (``beat.beat_seconds`` of the melody's onsets) so that a
+    sequencer's grid follows the singer, bent by the take's ``tuning`` in semitones so that it
+    sounds with the voice. Every note keeps its time in seconds whatever the tempo."""
+    period = beat.beat_seconds(np.array([note.start for note in score.parts["vocals"]]))
+    tempo = round(60.0 / period, 2)
+    arrangement = dataclasses.replace(ARRANGEMENT, tempo=tempo)
+    render.score_midi(stretched(score, tempo / 60.0), arrangement, path, bend=tuning)
