@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from trainer import export
-from vocals2song import render
+from vocals2song import melody, render
 from vocals2song.cli import main
 from webapp import app as webapp
 from webapp import jobs as webjobs
@@ -306,9 +306,12 @@ def test_a_multi_stem_models_job_has_a_track_per_stem(stems_model):
 
 
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
-def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(accompaniment_model, client, tmp_path):
+def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
+    accompaniment_model, client, tmp_path, monkeypatch
+):
     """With a harmoniser the job publishes song.mid (melody, bass and chords tracks) after the
-    picture; a model that plays no chords has none to offer, and says so."""
+    picture; a take in which no note is heard, or a model that plays no chords, has none to offer,
+    and the page is told why."""
     import mido
 
     from trainer import harmoniser
@@ -324,6 +327,11 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(accompan
         tracks = mido.MidiFile(file=io.BytesIO(midi.content)).tracks
         assert [track.name for track in tracks] == ["vocals", "bass", "other"]
         assert all(any(message.type == "note_on" for message in track) for track in tracks)
+        monkeypatch.setattr(melody, "transcribe", lambda *args: [])  # a take in which no note is heard
+        unheard = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
+        assert unheard["state"] == webjobs.DONE and webjobs.MIDI_FILE not in unheard["ready"], unheard
+        missing = chording.get(f"/api/jobs/{unheard['id']}/song.mid")
+        assert missing.status_code == 404 and "no sung note was heard" in missing.json()["error"]
     plain = wait(client, post(client, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
     assert webjobs.MIDI_FILE not in plain["ready"]
     refused = client.get(f"/api/jobs/{plain['id']}/song.mid")

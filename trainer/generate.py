@@ -331,6 +331,15 @@ def write_stems(song: Song, stems_dir: str, rate: int) -> dict[str, str]:
     return written
 
 
+def write_midi(song: Song, path: str) -> str | None:
+    """The melody and the chords played under it as MIDI at ``path``; None (nothing written) when
+    no chords were played: a model without them, or a take in which no note was heard."""
+    if song.chords is None:
+        return None
+    chords.write_midi(song.chords, song.tuning, path)
+    return path
+
+
 def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     """One file (``options.vocals``) in, ``options.output`` and a PNG beside it (same name, .png)
     out, and the melody and chords as MIDI (.mid) when chords were played; with ``options.stems``
@@ -342,9 +351,7 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     written = write_stems(song, options.stems, rate) if options.stems else {}
     png = os.path.splitext(options.output)[0] + ".png"
     picture.song_png(png, waveform, song, rate)
-    midi = os.path.splitext(options.output)[0] + ".mid" if song.chords else None
-    if midi:
-        chords.write_midi(song.chords, song.tuning, midi)
+    midi = write_midi(song, os.path.splitext(options.output)[0] + ".mid")
     return Generated(options.vocals, options.output, png, time.monotonic() - started, stems=written, midi=midi)
 
 

@@ -23,7 +23,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
-from trainer import chords, generate, picture
+from trainer import generate, picture
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
@@ -110,8 +110,7 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
         publish(jobs_module.SONG_FILE)  # playable now; the picture takes seconds more
         picture.song_png(os.path.join(directory, jobs_module.PICTURE_FILE), waveform, song, sample_rate)
         publish(jobs_module.PICTURE_FILE)
-        if song.chords:
-            chords.write_midi(song.chords, song.tuning, os.path.join(directory, jobs_module.MIDI_FILE))
+        if generate.write_midi(song, os.path.join(directory, jobs_module.MIDI_FILE)):
             publish(jobs_module.MIDI_FILE)
 
     return work
@@ -269,6 +268,9 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
     def midi(job_id: str) -> FileResponse:
         if jobs_module.MIDI_FILE not in results(model):
             raise HTTPException(404, "this model plays no chords (--chords none, or no harmoniser): no MIDI")
+        job = _find(jobs, job_id)
+        if job.state == jobs_module.DONE and jobs_module.MIDI_FILE not in job.ready:
+            raise HTTPException(404, "no sung note was heard in this take, so no chords were played: no MIDI")
         return result(job_id, jobs_module.MIDI_FILE, "audio/midi")
 
     @router.get("/api/jobs/{job_id}/tracks/{name}.wav")
