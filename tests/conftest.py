@@ -92,6 +92,19 @@ def model(accompaniment_model):
     return export.load_model(accompaniment_model)
 
 
+def with_harmoniser(model_dir: str, folder: str) -> str:
+    """``folder``: a copy of ``model_dir``'s export with a tiny untrained harmoniser beside it, so
+    a model that plays chords (the same chords whatever ran before: the harmoniser is seeded)."""
+    import keras
+
+    from trainer import harmoniser
+
+    shutil.copytree(os.path.join(model_dir, "export"), folder)
+    keras.utils.set_random_seed(0)
+    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
+    return folder
+
+
 def sung(seconds: float, rate: int, channels: int) -> np.ndarray:
     """A vibrato sine in the voice's range, ``(channels, samples)``: a stand-in vocal."""
     t = np.arange(int(seconds * rate)) / rate

@@ -14,10 +14,23 @@ def test_the_beat_of_a_chorale_like_rhythm_is_found_within_two_percent_without_o
     rng = np.random.default_rng(bpm)
     onsets = np.cumsum((0.0, *BEATS[:-1])) * 60.0 / bpm + rng.normal(0.0, 0.012, len(BEATS))  # a sung timing
     onsets = 0.7 + np.sort(onsets)  # the take starts after a breath
-    assert beat.beat_seconds(onsets) == pytest.approx(60.0 / bpm, rel=0.02)
+    assert beat.find(onsets).period == pytest.approx(60.0 / bpm, rel=0.02)
 
 
 def test_a_melody_in_even_quarters_reads_as_its_quarters_and_too_few_notes_as_the_default():
-    assert beat.beat_seconds(np.arange(8) * 0.8) == pytest.approx(0.8, rel=0.01)
-    assert beat.beat_seconds(np.array([0.0, 0.8, 1.6]), default=1.0) == 1.0
-    assert beat.beat_seconds(np.array([0.0, 0.05, 0.1, 0.15, 0.9]), default=1.0) == 1.0  # split notes, one gap
+    assert beat.find(np.arange(8) * 0.8).period == pytest.approx(0.8, rel=0.01)
+    assert beat.find(np.array([0.0, 0.8, 1.6]), default=1.0).period == 1.0
+    assert beat.find(np.array([0.0, 0.05, 0.1, 0.15, 0.9]), default=1.0).period == 1.0  # split notes, one gap
+
+
+@pytest.mark.parametrize("bpm", [63, 92])
+def test_the_beats_fall_where_the_sung_quarters_start_even_when_the_take_opens_on_an_upbeat(bpm):
+    period = 60.0 / bpm
+    onsets = 1.3 + np.cumsum((0.0, 0.5, *BEATS[:-1])) * period  # an eighth-note pickup, then the rhythm
+    found = beat.find(onsets)
+    assert found.first <= onsets[0] < found.first + found.period
+    on_beats = onsets[1:][np.isin(np.cumsum((0.0, *BEATS[:-1])) % 1.0, 0.0)]  # the notes that start a beat
+    phase = ((on_beats - found.first) / found.period + 0.5) % 1.0 - 0.5
+    assert np.abs(phase).max() < 0.05
+    assert np.allclose(np.diff(found.times(onsets[1], onsets[1] + 4.5 * period)), found.period)
+    assert len(found.times(onsets[1], onsets[1] + 4.5 * period)) == 4  # at +1, +2, +3, +4 beats, not at the start

@@ -15,9 +15,11 @@ import time
 
 import pytest
 import soundfile
-from conftest import sung
+from conftest import sung, with_harmoniser
 
 from benchmarks.fixtures import free_port
+from trainer.config import RHYTHMS, VOICINGS
+from vocals2song import render
 from webapp import app as webapp
 
 pytestmark = pytest.mark.browser
@@ -54,6 +56,17 @@ def stems_server(stems_model):
     from trainer import export
 
     yield from _serve(export.load_model(stems_model))
+
+
+@pytest.fixture(scope="module")
+def chords_server(accompaniment_model, tmp_path_factory):
+    from trainer import export
+
+    if not render.can_render(render.TRAIN_SOUNDFONT):
+        pytest.skip("needs FluidSynth and FluidR3_GM (infra/install_debian.sh render)")
+    yield from _serve(
+        export.load_model(with_harmoniser(accompaniment_model, str(tmp_path_factory.mktemp("chords") / "export")))
+    )
 
 
 def _serve(model):
@@ -132,6 +145,7 @@ def test_upload_generate_and_play(server, browser, vocal_file):
     page.goto(server)
     assert page.title() == "Vocals2Song"
     assert page.locator("#phase option").all_inner_texts() == ["predicted", "griffinlim"]
+    assert page.locator("#chord-options").is_hidden()  # this model plays no chords
     page.set_input_files("#file", path)
     shown = generate_and_check_song(page, seconds, "upload.png")
     assert shown["download"].endswith("/song.wav")
@@ -214,3 +228,23 @@ def test_the_stems_mix_live_a_muted_stem_leaves_the_mix_and_a_stem_downloads(
     assert page.evaluate("() => mixer.sources.length") == 4
     page.click("#mix-stop")
     page.screenshot(path=os.path.join(ARTIFACTS, "stems-mixer.png"), full_page=True)
+
+
+def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_midi(chords_server, browser, vocal_file):
+    """The chord choices appear with the model's defaults; a job run with "beat" says so in its
+    state, and the page links the melody and its chords as MIDI."""
+    path, seconds = vocal_file
+    page = browser.new_page()
+    page.goto(chords_server)
+    page.wait_for_selector("#chord-options:not([hidden])")
+    assert page.locator("#voicing option").all_inner_texts() == list(VOICINGS)
+    assert page.locator("#rhythm option").all_inner_texts() == list(RHYTHMS)
+    assert (page.input_value("#voicing"), page.input_value("#rhythm")) == (VOICINGS[0], RHYTHMS[0])
+    page.select_option("#rhythm", "beat")
+    page.set_input_files("#file", path)
+    with page.expect_response(lambda response: response.url.endswith("/api/jobs")) as submitted:
+        generate_and_check_song(page, seconds, "chords.png")
+    job = submitted.value.json()
+    assert (job["options"]["voicing"], job["options"]["rhythm"]) == (VOICINGS[0], "beat")
+    page.wait_for_selector("#midi-line:not([hidden])", timeout=60_000)
+    assert page.get_attribute("#midi", "href").endswith(f"/api/jobs/{job['id']}/song.mid")

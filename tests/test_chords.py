@@ -6,9 +6,10 @@ import shutil
 import librosa
 import numpy as np
 import pytest
+from conftest import with_harmoniser
 
 from trainer import chords
-from trainer.config import CHORD_LEVEL_DB, VOICINGS
+from trainer.config import CHORD_LEVEL_DB, RHYTHMS, VOICINGS
 from vocals2song import render
 from vocals2song.melody import MelodyNote
 
@@ -60,6 +61,26 @@ def test_a_chord_is_held_across_a_short_gap_and_not_across_a_rest():
     bass = sorted(score.parts["bass"], key=lambda note: note.start)
     assert [round(note.start, 6) for note in bass] == [0.0, 1.2, 6.0]
     assert [round(note.duration, 6) for note in bass] == [1.2, 0.8, 1.0]  # held to the next; rest kept
+
+
+def test_a_beat_rhythm_strikes_a_long_chord_again_on_each_beat_and_leaves_short_ones_alone():
+    """Four one-beat notes at 0.5 s a beat, then one held for three beats: "held" strikes each
+    chord once; "beat" strikes the long one on its second and third beats too, the others once."""
+    lengths = (5, 5, 5, 5, 15)  # frames of 0.1 s
+    starts = np.cumsum((0, *lengths[:-1]))
+    notes = [
+        MelodyNote(72 + 2 * i, int(start), int(start + length))
+        for i, (start, length) in enumerate(zip(starts, lengths, strict=True))
+    ]
+    onsets = {}
+    for rhythm in RHYTHMS:
+        score = chords.chord_score(notes, np.stack([C_MAJOR] * 5), 0.1, "consonant", rhythm)
+        onsets[rhythm] = [round(note.start, 6) for note in sorted(score.parts["bass"], key=lambda n: n.start)]
+        assert sum(note.duration for note in score.parts["bass"]) == pytest.approx(3.5)  # the same time sounding
+        assert len(score.parts["vocals"]) == 5  # the melody is the sung one either way
+    assert onsets == {"held": [0.0, 0.5, 1.0, 1.5, 2.0], "beat": [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}
+    with pytest.raises(ValueError, match="rhythm must be one of held, beat"):
+        chords.chord_score(notes, np.stack([C_MAJOR] * 5), 0.1, "consonant", "swing")
 
 
 def test_the_songs_picture_draws_the_melody_and_its_chords_as_a_piano_roll():
@@ -134,6 +155,9 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
     assert (export.load_model(folder).voicing, export.load_model(folder, voicing="hedged").voicing) == VOICINGS
     with pytest.raises(ValueError, match="voicing must be one of"):
         export.load_model(folder, voicing="jazz")
+    assert export.load_model(folder, rhythm="beat").rhythm == "beat"
+    with pytest.raises(ValueError, match="rhythm must be one of held, beat"):
+        export.load_model(folder, rhythm="swing")
     vocal = sung(2.0, 44100, 1)
     songs = {
         mode: generate.generate_song(export.load_model(folder, chords=mode), vocal, 44100, vocals=False).mix
@@ -147,16 +171,11 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
 def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model, tmp_path):
     """Generation resamples a take to A = 440 and what it makes back: chords under a take 40 cents
     sharp sound 40 cents sharp, not a quarter tone off the voice, and the song keeps its length."""
-    import keras
     from test_melody import sung_notes
 
-    from trainer import export, generate, harmoniser
+    from trainer import export, generate
 
-    folder = str(tmp_path / "export")
-    shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
-    keras.utils.set_random_seed(0)  # the same untrained harmoniser (so the same chords) whatever ran before
-    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
-    model = export.load_model(folder, chords="only")
+    model = export.load_model(with_harmoniser(accompaniment_model, str(tmp_path / "export")), chords="only")
     line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6)]
     tunings, measured = [], []
     for cents in (0.0, 40.0):
@@ -197,13 +216,11 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
     (resampled to 440 inside generation, which stretches its time) keeps its onsets."""
     from test_melody import sung_notes
 
-    from trainer import export, generate, harmoniser
+    from trainer import export, generate
     from trainer.config import GenerateOptions
     from vocals2song import audio
 
-    folder = str(tmp_path / "export")
-    shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
-    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
+    folder = with_harmoniser(accompaniment_model, str(tmp_path / "export"))
     model = export.load_model(folder, chords="only")
     line = [(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6), (71, 0.5), (69, 0.5), (67, 1.0)]
     written = {}

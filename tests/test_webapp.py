@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import threading
 import time
 
 import numpy as np
 import pytest
 import soundfile
-from conftest import sung, vocal_in_song
+from conftest import sung, vocal_in_song, with_harmoniser
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from trainer import export
+from trainer.config import RHYTHMS, VOICINGS
 from vocals2song import melody, render
 from vocals2song.cli import main
 from webapp import app as webapp
@@ -305,20 +305,20 @@ def test_a_multi_stem_models_job_has_a_track_per_stem(stems_model):
         assert all(track.shape == (1, 2 * RATE) for track in _tracks(client, job).values())
 
 
+def _strikes(track) -> int:
+    return sum(message.type == "note_on" and message.velocity > 0 for message in track)
+
+
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
 def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
     accompaniment_model, client, tmp_path, monkeypatch
 ):
     """With a harmoniser the job publishes song.mid (melody, bass and chords tracks) after the
-    picture; a take in which no note is heard, or a model that plays no chords, has none to offer,
-    and the page is told why."""
+    picture, struck as the page chose; a take in which no note is heard, or a model that plays no
+    chords, has none to offer, and the page is told why."""
     import mido
 
-    from trainer import harmoniser
-
-    folder = str(tmp_path / "export")
-    shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
-    harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
+    folder = with_harmoniser(accompaniment_model, str(tmp_path / "export"))
     with served(webapp.create_app(export.load_model(folder), webapp.Settings(max_seconds=8.0))) as chording:
         job = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
         assert job["state"] == webjobs.DONE and job["ready"][-1] == webjobs.MIDI_FILE, job
@@ -327,11 +327,21 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         tracks = mido.MidiFile(file=io.BytesIO(midi.content)).tracks
         assert [track.name for track in tracks] == ["vocals", "bass", "other"]
         assert all(any(message.type == "note_on" for message in track) for track in tracks)
+        config = chording.get("/api/config").json()
+        assert (config["plays_chords"], config["voicings"], config["rhythms"]) == (True, list(VOICINGS), list(RHYTHMS))
+        on_beats = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2)), rhythm="beat").json()["id"])
+        beat_tracks = mido.MidiFile(
+            file=io.BytesIO(chording.get(f"/api/jobs/{on_beats['id']}/song.mid").content)
+        ).tracks
+        assert _strikes(beat_tracks[1]) > _strikes(tracks[1])  # the held note's chord struck on its beats too
+        refused = post(chording, wav_bytes(sung(1.0, RATE, 1)), rhythm="swing")
+        assert refused.status_code == 400 and "rhythm must be one of held, beat" in refused.json()["error"]
         monkeypatch.setattr(melody, "transcribe", lambda *args: [])  # a take in which no note is heard
         unheard = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
         assert unheard["state"] == webjobs.DONE and webjobs.MIDI_FILE not in unheard["ready"], unheard
         missing = chording.get(f"/api/jobs/{unheard['id']}/song.mid")
         assert missing.status_code == 404 and "no sung note was heard" in missing.json()["error"]
+    assert client.get("/api/config").json()["plays_chords"] is False
     plain = wait(client, post(client, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
     assert webjobs.MIDI_FILE not in plain["ready"]
     refused = client.get(f"/api/jobs/{plain['id']}/song.mid")

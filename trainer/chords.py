@@ -19,8 +19,8 @@ import dataclasses
 import numpy as np
 
 from trainer import harmoniser
-from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, VOICINGS
-from vocals2song import audio, beat, render
+from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, RHYTHMS, VOICINGS
+from vocals2song import audio, beat, flags, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
 from vocals2song.scores import Note, Score, stretched
@@ -38,6 +38,9 @@ MELODY_VELOCITY = 90
 """The transcribed melody's velocity in a written MIDI file (a take's dynamics are not transcribed)."""
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
+CLEAR_OF_EDGES = 0.25
+"""With ``rhythm`` "beat", a chord is struck again on a beat at least this many beats after it
+started and before it ends (no stutter against a note that starts just off the beat)."""
 ARRANGEMENT = render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0)
 """No transposition, a quarter note a second (the score's times are seconds), the chords'
 programs, no velocity jitter."""
@@ -68,10 +71,8 @@ def upper_classes(z: np.ndarray, order: list[int], melody_class: int, voicing: s
     mean; "consonant" the likeliest, then the next ones that sit at least a tone from every class
     taken and from the melody's (doubling it is fine), at most ``MAX_UPPER``."""
     likely = [k for k in order if z[k] > 0]
-    if voicing == "hedged":
+    if flags.check_choice("voicing", voicing, VOICINGS) == "hedged":
         return likely
-    if voicing != "consonant":
-        raise ValueError(f"voicing must be one of {', '.join(VOICINGS)}, got {voicing!r}")
     taken = likely[:1]
     for pitch_class in likely[1:]:
         if len(taken) < MAX_UPPER and all(_apart(pitch_class, k) != 1 for k in (*taken, melody_class)):
@@ -84,25 +85,40 @@ def _apart(first: int, second: int) -> int:
     return min((first - second) % SEMITONES, (second - first) % SEMITONES)
 
 
-def chord_score(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float, voicing: str) -> Score:
+def chord_score(
+    notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float, voicing: str, rhythm: str = RHYTHMS[0]
+) -> Score:
     """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
     one second): the melody as ``vocals`` and the chords as ``bass`` and ``other``, each chord
-    held to the next melody note across short gaps."""
+    held to the next melody note across short gaps, struck as ``rhythm`` says (``strikes``)."""
     parts: dict[str, list[Note]] = {"vocals": [], "bass": [], "other": []}
+    pulse = beat.find(np.array([note.first for note in notes]) * frame_seconds)
     for index, note in enumerate(notes):
         following = notes[index + 1].first if index + 1 < len(notes) else note.end
         end = following if following - note.end < HOLD_FRAMES else note.end
-        start, seconds = note.first * frame_seconds, (end - note.first) * frame_seconds
+        start = note.first * frame_seconds
         parts["vocals"].append(Note(note.pitch, start, (note.end - note.first) * frame_seconds, MELODY_VELOCITY))
-        for stem, pitch, velocity in chord(predictions[index], note.pitch, voicing):
-            parts[stem].append(Note(pitch, start, seconds, velocity))
+        played = chord(predictions[index], note.pitch, voicing)
+        for begin, until in strikes(start, end * frame_seconds, pulse, rhythm):
+            for stem, pitch, velocity in played:
+                parts[stem].append(Note(pitch, begin, until - begin, velocity))
     return Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
 
 
-def arrange(model, notes: list[MelodyNote], frame_seconds: float, voicing: str) -> Score:
+def strikes(start: float, end: float, pulse: beat.Beat, rhythm: str) -> list[tuple[float, float]]:
+    """When a chord sounding from ``start`` to ``end`` (seconds) is struck, as (onset, release)
+    pairs: "held" once; "beat" again on each of ``pulse``'s beats clear of both ends."""
+    if flags.check_choice("rhythm", rhythm, RHYTHMS) == "held":
+        return [(start, end)]
+    margin = CLEAR_OF_EDGES * pulse.period
+    edges = [start, *pulse.times(start + margin, end - margin), end]
+    return list(zip(edges[:-1], edges[1:], strict=False))
+
+
+def arrange(model, notes: list[MelodyNote], frame_seconds: float, voicing: str, rhythm: str = RHYTHMS[0]) -> Score:
     """The harmoniser ``model``'s chords under transcribed ``notes`` (at least one; ``chord_score``,
-    voiced as ``voicing`` says): what ``play`` renders and ``write_midi`` writes."""
-    return chord_score(notes, harmoniser.note_predictions(model, notes), frame_seconds, voicing)
+    voiced and struck as ``voicing`` and ``rhythm`` say): what ``play`` renders and ``write_midi`` writes."""
+    return chord_score(notes, harmoniser.note_predictions(model, notes), frame_seconds, voicing, rhythm)
 
 
 def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> np.ndarray:
@@ -121,10 +137,10 @@ def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> n
 
 def write_midi(score: Score, tuning: float, path: str) -> None:
     """An ``arrange``d score (times in seconds) as a MIDI file: melody, bass and chords on their own
-    tracks, at the tempo of the sung beat (``beat.beat_seconds`` of the melody's onsets) so that a
+    tracks, at the tempo of the sung beat (``beat.find`` on the melody's onsets) so that a
     sequencer's grid follows the singer, bent by the take's ``tuning`` in semitones so that it
     sounds with the voice. Every note keeps its time in seconds whatever the tempo."""
-    period = beat.beat_seconds(np.array([note.start for note in score.parts["vocals"]]))
+    period = beat.find(np.array([note.start for note in score.parts["vocals"]])).period
     tempo = round(60.0 / period, 2)
     arrangement = dataclasses.replace(ARRANGEMENT, tempo=tempo)
     render.score_midi(stretched(score, tempo / 60.0), arrangement, path, bend=tuning)

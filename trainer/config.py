@@ -40,6 +40,10 @@ default: "consonant" plays at most three of the likely classes and none a semito
 or from the sung note, "hedged" every class above the mean. On the dev chorales both score 0.553
 song chroma (LSD 16.36 against 16.43), and the hedged chords held a semitone clash in 55% of
 notes (docs/model-notes.md, "Chords a listener can stand")."""
+RHYTHMS = ("held", "beat")
+"""When a chord is struck (``trainer/chords.py``); the first is the default: "held" once with each
+sung note and held through it, "beat" struck again on every beat of the sung tempo while it lasts
+(``vocals2song/beat.py``), so a long note gets a pulse under it."""
 CHORD_PROGRAMS = {"vocals": 53, "bass": 42, "other": 48}
 """General MIDI programs of the played chords: cello and string ensemble (organ scored the same);
 and voice oohs for the melody in a written MIDI file (``generate`` writes one beside the song)."""
@@ -249,11 +253,14 @@ class Accompanist:
       voicing: how the played chords are voiced: "consonant" (at most three likely pitch classes
         under the melody, none a semitone from another or from the sung note) or "hedged" (every
         class above the mean, louder the likelier: clusters).
+      rhythm: when the played chords are struck: "held" (with each sung note, held through it) or
+        "beat" (struck again on every beat of the sung tempo while it lasts).
     """
 
     harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
     chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
     voicing: str = dataclasses.field(default=VOICINGS[0], metadata={"choices": VOICINGS})
+    rhythm: str = dataclasses.field(default=RHYTHMS[0], metadata={"choices": RHYTHMS})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,6 +7,7 @@ generator is loaded by path alone and can never be fed features of another encod
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import json
@@ -22,10 +23,11 @@ from trainer.config import (
     CHORDS_WITH_A_HARMONISER,
     HARMONISER_FILE,
     HARMONY_CHOICES,
+    RHYTHMS,
     VOICINGS,
     ModelConfig,
 )
-from vocals2song import render, storage
+from vocals2song import flags, render, storage
 from vocals2song.config import WITHOUT_VOCALS, SpectralConfig, stem_list
 from vocals2song.features import FeatureCodec, FeatureConfig, StemsCodec
 
@@ -147,8 +149,8 @@ class ExportedModel:
     """A loaded export: the generator, its metadata and the stems' feature codecs; and the
     note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used:
     ``harmony`` "notes" feeds its pitch classes to the U-Net in place of the head's, ``chords``
-    "add" or "only" plays them as notes (``trainer/chords.py``, voiced as ``voicing`` says) beside
-    or instead of the U-Net."""
+    "add" or "only" plays them as notes (``trainer/chords.py``, voiced and struck as ``voicing`` and
+    ``rhythm`` say) beside or instead of the U-Net."""
 
     generator: object  # keras.Model
     metadata: ExportMetadata
@@ -156,6 +158,7 @@ class ExportedModel:
     harmony: str = "head"
     chords: str = "none"
     voicing: str = VOICINGS[0]
+    rhythm: str = RHYTHMS[0]
     source_codec: FeatureCodec = dataclasses.field(init=False)
     target_codec: StemsCodec = dataclasses.field(init=False)
 
@@ -235,8 +238,21 @@ def load_keras(path: str, custom_objects: dict | None = None):
         return keras.models.load_model(local, compile=False, custom_objects=custom_objects)
 
 
+def playing(model: ExportedModel, voicing: str, rhythm: str) -> ExportedModel:
+    """``model`` voicing and striking its chords as given: a shallow copy sharing the loaded
+    networks, so a web job can choose without loading the model again."""
+    played = copy.copy(model)
+    played.voicing = flags.check_choice("voicing", voicing, VOICINGS)
+    played.rhythm = flags.check_choice("rhythm", rhythm, RHYTHMS)
+    return played
+
+
 def load_model(
-    path: str | None = None, harmony: str = "auto", chords: str = "auto", voicing: str = VOICINGS[0]
+    path: str | None = None,
+    harmony: str = "auto",
+    chords: str = "auto",
+    voicing: str = VOICINGS[0],
+    rhythm: str = RHYTHMS[0],
 ) -> ExportedModel:
     """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://);
     without a path, the released model. ``harmony``: "auto" uses the export's note-level
@@ -244,11 +260,12 @@ def load_model(
     harmony head decides, as trained). ``chords``: "add" plays the harmoniser's chords beside
     the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
     the export ships a harmoniser, makes an accompaniment and FluidSynth can play them.
-    ``voicing``: how they are voiced, "consonant" or "hedged" (``trainer/chords.py``)."""
+    ``voicing``: how they are voiced, "consonant" or "hedged"; ``rhythm``: when they are struck,
+    "held" or "beat" (``trainer/chords.py``)."""
     from trainer.models import HARMONY_LAYER
 
-    if voicing not in VOICINGS:
-        raise ValueError(f"voicing must be one of {', '.join(VOICINGS)}, got {voicing!r}")
+    flags.check_choice("voicing", voicing, VOICINGS)
+    flags.check_choice("rhythm", rhythm, RHYTHMS)
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
         raise FileNotFoundError(f"no --model given and no released model in {RELEASED_MODEL} (`make model` trains it)")
     path = path or RELEASED_MODEL
@@ -266,13 +283,12 @@ def load_model(
     harmony, chords = _harmony(path, harmony, shipped, has_head), _chords(path, chords, shipped, metadata)
     used = harmony == "notes" or chords != "none"
     harmoniser = load_keras(storage.join(path, HARMONISER_FILE)) if used else None
-    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing)
+    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing, rhythm)
 
 
 def _harmony(path: str, harmony: str, shipped: bool, has_head: bool) -> str:
     """``harmony`` resolved to "notes" or "head" (see ``load_model``)."""
-    if harmony not in HARMONY_CHOICES:
-        raise ValueError(f"harmony must be one of {', '.join(HARMONY_CHOICES)}, got {harmony!r}")
+    flags.check_choice("harmony", harmony, HARMONY_CHOICES)
     if harmony == "notes" and not shipped:
         raise FileNotFoundError(
             f"--harmony notes: {path} has no {HARMONISER_FILE} (`vocals2song harmoniser` trains one)"
@@ -284,8 +300,7 @@ def _harmony(path: str, harmony: str, shipped: bool, has_head: bool) -> str:
 
 def _chords(path: str, chords: str, shipped: bool, metadata: ExportMetadata) -> str:
     """``chords`` resolved to "add", "only" or "none" (see ``load_model``)."""
-    if chords not in CHORDS_CHOICES:
-        raise ValueError(f"chords must be one of {', '.join(CHORDS_CHOICES)}, got {chords!r}")
+    flags.check_choice("chords", chords, CHORDS_CHOICES)
     one_accompaniment = metadata.makes_accompaniment and len(metadata.stems) == 1
     if chords == "auto":
         playable = shipped and one_accompaniment and render.can_render(render.TRAIN_SOUNDFONT)

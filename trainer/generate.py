@@ -250,7 +250,8 @@ def _generated_stems(
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
     arranged = None
     if model.chords != "none" and notes:
-        arranged = chords.arrange(model.harmoniser, notes, config.hop_length / config.sample_rate, model.voicing)
+        frame_seconds = config.hop_length / config.sample_rate
+        arranged = chords.arrange(model.harmoniser, notes, frame_seconds, model.voicing, model.rhythm)
         played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:

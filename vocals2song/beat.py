@@ -13,6 +13,8 @@ Only the grid depends on it: a note's time in seconds does not.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 MULTIPLES = {1.0: 1.0, 0.5: 0.8, 2.0: 0.8, 1.5: 0.5, 3.0: 0.5, 4.0: 0.4, 0.75: 0.3}
@@ -26,21 +28,43 @@ SHORTEST_GAP = 0.1
 MIN_ONSETS = 4
 
 
-def beat_seconds(onsets: np.ndarray, default: float = 1.0) -> float:
-    """The beat period in seconds of a melody whose notes start at ``onsets`` (seconds, ascending);
-    ``default`` when there are fewer than ``MIN_ONSETS`` notes to tell."""
+@dataclasses.dataclass(frozen=True)
+class Beat:
+    """A sung beat: its ``period`` and the time of one of its beats (``first``, at or before the
+    first onset), both in seconds."""
+
+    period: float
+    first: float
+
+    def times(self, start: float, end: float) -> np.ndarray:
+        """The beats strictly between ``start`` and ``end`` (seconds)."""
+        first = np.floor((start - self.first) / self.period) + 1
+        beats = self.first + self.period * np.arange(first, np.ceil((end - self.first) / self.period))
+        return beats[(beats > start) & (beats < end)]
+
+
+def find(onsets: np.ndarray, default: float = 1.0) -> Beat:
+    """The beat of a melody whose notes start at ``onsets`` (seconds, ascending); a ``default``
+    second period from the first onset when there are fewer than ``MIN_ONSETS`` notes to tell."""
     onsets = np.asarray(onsets, np.float64)
     gaps = np.diff(onsets)
     gaps = gaps[gaps > SHORTEST_GAP]
+    origin = float(onsets[0]) if len(onsets) else 0.0
     if len(gaps) < MIN_ONSETS - 1:
-        return default
-    ratios = np.log2(gaps[None, :] / PERIODS[:, None])
-    fit = sum(
-        w * np.exp(-np.square(ratios - np.log2(m)) / (2 * SPREAD_OCTAVES**2)).sum(axis=1) for m, w in MULTIPLES.items()
-    )
-    coarse = float(PERIODS[np.argmax(fit)])
+        return Beat(default, origin)
+    coarse = float(PERIODS[np.argmax(_fit(gaps))])
     halves = np.round((onsets - onsets[0]) / (coarse / 2))
     if np.ptp(halves) == 0:
-        return coarse
-    slope = np.polyfit(halves, onsets, 1)[0]
-    return float(2 * slope)
+        return Beat(coarse, origin)
+    slope, intercept = np.polyfit(halves, onsets, 1)
+    on_the_beat = int(np.sum(halves % 2 == 1) > np.sum(halves % 2 == 0))  # most notes start on a beat
+    first = intercept + on_the_beat * slope
+    return Beat(float(2 * slope), float(first - 2 * slope * np.ceil((first - onsets[0]) / (2 * slope))))
+
+
+def _fit(gaps: np.ndarray) -> np.ndarray:
+    """How well each of ``PERIODS`` explains the gaps between onsets (higher is better)."""
+    ratios = np.log2(gaps[None, :] / PERIODS[:, None])
+    return sum(
+        w * np.exp(-np.square(ratios - np.log2(m)) / (2 * SPREAD_OCTAVES**2)).sum(axis=1) for m, w in MULTIPLES.items()
+    )

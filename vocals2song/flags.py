@@ -157,3 +157,10 @@ def _construct(cls: type, values: dict[str, Any]) -> Any:
         if field.name in values and _is_config(field)
     }
     return cls(**{**values, **nested})
+
+
+def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    """``value`` when it is one of ``choices``; else a ValueError that names the flag and lists them."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value

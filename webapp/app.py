@@ -1,12 +1,13 @@
 """The web app: one page to record or upload a vocal, and a JSON API for generation jobs.
 
-``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``) checks the
-upload the way the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its
-state, progress and the song's tracks (each generated stem, and the vocal when the song keeps
-it, with their URLs); ``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav``
-and, from a model that plays chords, ``/song.mid`` (the melody and its chords) give the
-results. The tracks sum to the song. The page (``static/``) polls the job and shows the player,
-a mixer of the tracks (Web Audio) and the picture; it needs no network beyond this server.
+``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``, and for a model
+that plays chords ``voicing`` and ``rhythm``) checks the upload the way the CLI checks a file,
+then queues a job; ``GET /api/jobs/{id}`` gives its state, progress and the song's tracks (each
+generated stem, and the vocal when the song keeps it, with their URLs);
+``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav`` and, from a model that
+plays chords, ``/song.mid`` (the melody and its chords) give the results. The tracks sum to the
+song. The page (``static/``) polls the job and shows the player, a mixer of the tracks (Web
+Audio) and the picture; it needs no network beyond this server.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
-from trainer import generate, picture
+from trainer import export, generate, picture
+from trainer.config import RHYTHMS, VOICINGS
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
@@ -70,7 +72,22 @@ def model_options(model: ExportedModel) -> dict:
         *(["source"] if model.source == "mixture" else []),  # a separator's stems share the mixture's phase
         "griffinlim",
     ]
-    return {"phases": phases, "default_phase": phases[0], "can_drop_vocals": model.makes_accompaniment}
+    plays_chords = model.chords != "none"
+    return {
+        "phases": phases,
+        "default_phase": phases[0],
+        "can_drop_vocals": model.makes_accompaniment,
+        "plays_chords": plays_chords,
+        "voicings": list(VOICINGS) if plays_chords else [model.voicing],
+        "default_voicing": model.voicing,
+        "rhythms": list(RHYTHMS) if plays_chords else [model.rhythm],
+        "default_rhythm": model.rhythm,
+    }
+
+
+CHOSEN = ("phase", "voicing", "rhythm")
+"""The page's choices a job takes, each one of ``model_options``' ``<name>s``; the last two only
+from a model that plays chords."""
 
 
 VOCAL_TRACK = "vocals"  # the input vocal as it sits in the song, beside the generated stems
@@ -99,7 +116,8 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             raise audio.AudioError(str(error).replace(upload, shown)) from error
         finally:
             os.remove(upload)  # the decoded waveform is all the job needs
-        song = generate.generate_song(model, waveform, sample_rate, options["phase"], options["vocals"], progress)
+        playing = export.playing(model, options.get("voicing", model.voicing), options.get("rhythm", model.rhythm))
+        song = generate.generate_song(playing, waveform, sample_rate, options["phase"], options["vocals"], progress)
         tracks = dict(song.stems)
         if VOCAL_TRACK in track_names(model, options["vocals"]):
             tracks = {VOCAL_TRACK: song.mix - np.sum(list(song.stems.values()), axis=0), **tracks}
@@ -223,7 +241,7 @@ def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs
             return _error(411, "send the upload with a Content-Length")
         if int(length) > settings.max_upload_bytes + FORM_OVERHEAD:
             return _error(413, f"the upload is over the {settings.max_upload_mb:g} MB limit")
-        async with request.form(max_files=1, max_fields=4) as form:
+        async with request.form(max_files=1, max_fields=len(CHOSEN) + 2) as form:
             return await _submit(form, model, settings, jobs, options)
 
     return router
@@ -289,10 +307,12 @@ async def _submit(form, model: ExportedModel, settings: Settings, jobs: jobs_mod
     upload = form.get("audio")
     if not isinstance(upload, UploadFile):
         return _error(400, "no file in the form field 'audio'")
-    phase = str(form.get("phase") or options["default_phase"])
+    offered = CHOSEN if options["plays_chords"] else CHOSEN[:1]
+    chosen = {name: str(form.get(name) or options[f"default_{name}"]) for name in offered}
+    for name, value in chosen.items():
+        if value not in options[f"{name}s"]:
+            return _error(400, f"{name} must be one of {', '.join(options[f'{name}s'])} for this model, got {value!r}")
     keep_vocals = str(form.get("vocals", "true")).lower() not in ("false", "0", "off", "no")
-    if phase not in options["phases"]:
-        return _error(400, f"phase must be one of {', '.join(options['phases'])} for this model, got {phase!r}")
     if not keep_vocals and not options["can_drop_vocals"]:
         return _error(400, f"this model generates the {model.target}, vocals included: it cannot drop them")
     job_id, directory = jobs.new_directory()
@@ -303,7 +323,7 @@ async def _submit(form, model: ExportedModel, settings: Settings, jobs: jobs_mod
         if size == 0:
             raise HTTPException(422, f"{shown}: is empty (0 bytes)")
         seconds = _check_header(path, shown, settings.limits)
-        job = jobs.submit(job_id, directory, path, shown, seconds, {"phase": phase, "vocals": keep_vocals})
+        job = jobs.submit(job_id, directory, path, shown, seconds, {**chosen, "vocals": keep_vocals})
     except HTTPException as error:
         jobs.discard(directory)
         return _error(error.status_code, error.detail)

@@ -220,6 +220,10 @@ async function generate() {
   form.append("audio", vocal.blob, vocal.name);
   form.append("phase", $("phase").value);
   form.append("vocals", $("vocals").checked ? "true" : "false");
+  if (!$("chord-options").hidden) {
+    form.append("voicing", $("voicing").value);
+    form.append("rhythm", $("rhythm").value);
+  }
   try {
     const response = await fetch("/api/jobs", { method: "POST", body: form });
     const job = await response.json();
@@ -243,6 +247,11 @@ async function start() {
     $("phase-hint").textContent = "This model makes magnitudes only: the phase is rebuilt (Griffin-Lim).";
   }
   $("vocals").disabled = !config.can_drop_vocals;
+  for (const [name, choices] of [["voicing", config.voicings], ["rhythm", config.rhythms]]) {
+    for (const choice of choices) $(name).add(new Option(choice, choice));
+    $(name).value = config[`default_${name}`];
+  }
+  $("chord-options").hidden = !config.plays_chords;
   $("limits").textContent =
     `Up to ${config.max_upload_mb} MB, ${config.max_seconds} s, ${config.max_channels} channels and ` +
     `${config.max_sample_rate / 1000} kHz; WAV, FLAC, OGG or MP3.`;
