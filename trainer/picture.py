@@ -95,7 +95,8 @@ def _spectrograms(figure: Figure, axes, titles: list[str], spectra: list[np.ndar
 
 def _roll(axis: Axes, chords: Score) -> None:
     """The melody and its chords as bars: one per note, at its MIDI pitch, from its onset for its
-    duration (seconds), shaded by velocity; labelled with the octaves' Cs."""
+    duration (seconds), shaded by velocity, edged in white so that a chord struck again shows
+    where; labelled with the octaves' Cs."""
     from matplotlib.colors import to_rgba
 
     pitches = [note.pitch for stem in ROLL_COLOURS for note in chords.parts.get(stem, ())]
@@ -105,7 +106,7 @@ def _roll(axis: Axes, chords: Score) -> None:
             shades = [to_rgba(colour, 0.25 + 0.75 * note.velocity / 127) for note in notes]
             axis.barh(
                 [n.pitch for n in notes], [n.duration for n in notes], left=[n.start for n in notes], height=0.8,
-                color=shades, label=stem,
+                color=shades, edgecolor="white", linewidth=0.6, label=stem,
             )  # fmt: skip
     if pitches:
         low, high = min(pitches) - 2, max(pitches) + 2
