@@ -78,3 +78,14 @@ def test_retuning_moves_every_pitch_and_a_round_trip_restores_the_take():
     back = audio.retuned(up, RATE, -0.5)[:, : take.shape[1]]
     np.testing.assert_allclose(back[:, 2000:-2000], take[:, 2000 : back.shape[1] - 2000], atol=1e-4)
     assert melody.tuning(np.zeros((CONFIG.n_fft // 2 + 1, 20)), RATE, CONFIG.n_fft) == 0.0
+
+
+def test_a_pure_tone_reads_as_its_own_pitch_not_a_low_candidate_whose_harmonics_catch_its_sidelobes():
+    """A whistle or a sine has no harmonics: its window's sidelobes, far above the frame's median
+    bin, used to add up over a low candidate's harmonics and outscore the fundamental (a 220 Hz
+    sine read as E2, the lowest candidate)."""
+    t = np.arange(2 * RATE) / RATE
+    for pitch in (57, 69, 86):  # A3, A4, a whistle's D6
+        tone = 0.3 * np.sin(2 * np.pi * 440.0 * 2 ** ((pitch - 69) / 12) * t)
+        notes = melody.transcribe(np.abs(codec.stft(tone[np.newaxis], CONFIG)[0]), RATE, CONFIG.n_fft)
+        assert [note.pitch for note in notes] == [pitch]

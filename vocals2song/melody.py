@@ -35,6 +35,11 @@ HARMONICS = 6
 HARMONIC_DECAY = 0.85
 """Weight of harmonic h is HARMONIC_DECAY**(h-1): the fundamental counts most, so a pitch an
 octave below (whose even harmonics are the true ones) does not win."""
+DYNAMIC_RANGE_DB = 60.0
+"""Bins more than this below a frame's loudest count as that floor: without it, a clean tone's
+window sidelobes (80-200 dB down, far above the frame's median bin) summed over a low
+candidate's harmonics outscored its fundamental (a 220 Hz sine read as E2), and on the dev takes
+2.9% of sung frames got a wrong pitch where 1.7% do with it (docs/model-notes.md)."""
 VOICED_DB = -45.0
 """Frames more than this far below the take's loudest frame are rests ..."""
 SILENT_DB = -10.0
@@ -120,6 +125,7 @@ def pitch_track(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> tuple[np
     so harmonics that are absent (a wrong octave's odd ones) count against it."""
     bins = magnitude.shape[0]
     db = 20.0 * np.log10(np.maximum(magnitude, 1e-10))
+    db = np.maximum(db, db.max(axis=0, keepdims=True) - DYNAMIC_RANGE_DB)
     above = db - np.median(db, axis=0, keepdims=True)
     candidates = np.arange(LOWEST, HIGHEST + 1)
     f0 = librosa.midi_to_hz(candidates)
