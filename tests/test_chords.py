@@ -1,5 +1,6 @@
 """Chords played under a sung melody (trainer/chords.py): voicing, timing, and what FluidSynth plays."""
 
+import itertools
 import os
 import shutil
 
@@ -100,6 +101,7 @@ def test_the_songs_picture_draws_the_melody_and_its_chords_as_a_piano_roll():
     )
     notes = [note for stem in ("vocals", "bass", "other") for note in score.parts[stem]]
     assert len(notes) == 2 + 2 + 6 and bars == sorted((n.pitch, round(n.start, 3), round(n.duration, 3)) for n in notes)
+    assert [text.get_text() for text in roll.texts] == ["C"]  # the chart: one C major chord, struck twice
     assert picture.ROLL_TITLE not in [axis.get_title() for axis in picture.song_figure(vocal, vocal, 44100).axes]
 
 
@@ -205,6 +207,8 @@ def _midi_notes(path: str) -> dict[str, list[tuple[float, int]]]:
                 notes[track.name].append((now, message.note))
             if message.type == "pitchwheel":
                 notes.setdefault("bends", []).append(message.pitch * 2 / 8191)  # semitones, GM's +-2 range
+            if message.type == "marker":
+                notes.setdefault("markers", []).append((now, message.text))
     return notes
 
 
@@ -231,7 +235,8 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
         assert result.midi == str(tmp_path / f"song{cents:.0f}.mid")
         written[cents] = _midi_notes(result.midi)
     sharp = written[40.0]
-    assert set(sharp) == {"vocals", "bass", "other", "bends", "tempo"} and "bends" not in written[0.0]
+    assert set(sharp) == {"vocals", "bass", "other", "chords", "markers", "bends", "tempo"}
+    assert "bends" not in written[0.0]
     assert len(set(sharp["tempo"])) == 1 and 46 < sharp["tempo"][0] < 133  # the sung beat's, one for all tracks
     assert len(sharp["bends"]) == 3 and all(abs(bend - 0.4) < 0.03 for bend in sharp["bends"])
     assert [pitch for _, pitch in sharp["vocals"]] == [pitch for pitch, _ in line]
@@ -242,4 +247,7 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
     sung = {round(seconds, 6): pitch for seconds, pitch in sharp["vocals"]}
     assert [round(seconds, 6) for seconds, _ in sharp["bass"]] == list(sung)
     assert all(pitch < sung[round(seconds, 6)] for seconds, pitch in sharp["other"])
+    symbols = [text for _, text in sharp["markers"]]  # the chord chart: a symbol where the chord changes
+    assert sharp["markers"][0][0] == sharp["bass"][0][0] and all(a != b for a, b in itertools.pairwise(symbols))
+    assert {round(seconds, 6) for seconds, _ in sharp["markers"]} <= set(sung)
     assert not generate.generate_file(export.load_model(folder, chords="none"), options).midi

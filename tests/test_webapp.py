@@ -325,8 +325,9 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         midi = chording.get(f"/api/jobs/{job['id']}/song.mid")
         assert midi.status_code == 200 and midi.headers["content-type"] == "audio/midi"
         tracks = mido.MidiFile(file=io.BytesIO(midi.content)).tracks
-        assert [track.name for track in tracks] == ["vocals", "bass", "other"]
-        assert all(any(message.type == "note_on" for message in track) for track in tracks)
+        assert [track.name for track in tracks] == ["vocals", "bass", "other", "chords"]
+        assert all(any(message.type == "note_on" for message in track) for track in tracks[:3])
+        assert any(message.type == "marker" for message in tracks[3])  # the chord symbols
         config = chording.get("/api/config").json()
         assert (config["plays_chords"], config["voicings"], config["rhythms"]) == (True, list(VOICINGS), list(RHYTHMS))
         on_beats = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2)), rhythm="beat").json()["id"])

@@ -20,7 +20,7 @@ import numpy as np
 
 from trainer import harmoniser
 from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, RHYTHMS, VOICINGS
-from vocals2song import audio, beat, flags, render
+from vocals2song import audio, beat, chord_names, flags, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
 from vocals2song.scores import Note, Score, stretched
@@ -135,12 +135,30 @@ def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> n
     return (played * 10 ** (gain_db / 20)).astype(np.float32)
 
 
+def symbols(score: Score) -> list[tuple[float, str]]:
+    """An ``arrange``d score's chord chart: (onset in the score's time, chord symbol) wherever
+    the symbol changes (``vocals2song/chord_names.py``, spelt in the key its notes fit best); a
+    chord struck again is not a change."""
+    upper: dict[float, set[int]] = {}
+    for note in score.parts["other"]:
+        upper.setdefault(note.start, set()).add(note.pitch)
+    durations = np.zeros(SEMITONES)
+    for note in (note for part in score.parts.values() for note in part):
+        durations[note.pitch % SEMITONES] += note.duration
+    names = chord_names.spelling(durations)
+    bass = sorted(score.parts["bass"], key=lambda note: note.start)
+    named = [(note.start, chord_names.name(note.pitch, upper.get(note.start, set()), names)) for note in bass]
+    return [(start, name) for index, (start, name) in enumerate(named) if index == 0 or name != named[index - 1][1]]
+
+
 def write_midi(score: Score, tuning: float, path: str) -> None:
     """An ``arrange``d score (times in seconds) as a MIDI file: melody, bass and chords on their own
     tracks, at the tempo of the sung beat (``beat.find`` on the melody's onsets) so that a
     sequencer's grid follows the singer, bent by the take's ``tuning`` in semitones so that it
-    sounds with the voice. Every note keeps its time in seconds whatever the tempo."""
+    sounds with the voice; and the chord chart (``symbols``) as markers on a track of its own.
+    Every note keeps its time in seconds whatever the tempo."""
     period = beat.find(np.array([note.start for note in score.parts["vocals"]])).period
     tempo = round(60.0 / period, 2)
     arrangement = dataclasses.replace(ARRANGEMENT, tempo=tempo)
-    render.score_midi(stretched(score, tempo / 60.0), arrangement, path, bend=tuning)
+    markers = tuple((start * tempo / 60.0, name) for start, name in symbols(score))
+    render.score_midi(stretched(score, tempo / 60.0), arrangement, path, bend=tuning, markers=markers)

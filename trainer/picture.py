@@ -30,7 +30,9 @@ PICTURE_HZ = (30.0, 8000.0)  # the frequency range: bass fundamentals to the voc
 PICTURE_TOP_DB = 80.0  # the dynamic range under the loudest bin (and pitch-class frame)
 PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 ROLL_COLOURS = {"vocals": "black", "bass": "tab:blue", "other": "tab:orange"}
-ROLL_TITLE = "melody (black) and chords (blue: bass, orange: upper notes; darker = louder)"
+ROLL_TITLE = "melody (black) and chords (blue: bass, orange: upper notes; darker = louder), with their symbols"
+CHART_FONT, CHART_ROWS = 7, 2
+"""The chord symbols' size in points, and the rows they are staggered on so that more fit."""
 
 
 def pitch_classes(spectrum: np.ndarray, sample_rate: int, tuning: float) -> np.ndarray:
@@ -109,12 +111,30 @@ def _roll(axis: Axes, chords: Score) -> None:
                 color=shades, edgecolor="white", linewidth=0.6, label=stem,
             )  # fmt: skip
     if pitches:
-        low, high = min(pitches) - 2, max(pitches) + 2
+        low, high = min(pitches) - 2, max(pitches) + 2 + 2 * CHART_ROWS
         axis.set_ylim(low, high)
         octaves = range(12 * (low // 12 + 1), high + 1, 12)
         axis.set_yticks(list(octaves), [f"C{c // 12 - 1}" for c in octaves])
+        _chart(axis, chords, high - 1.2)
     axis.set_title(ROLL_TITLE)
     axis.set_ylabel("pitch")
+
+
+def _chart(axis: Axes, chords: Score, top: float) -> None:
+    """The chord symbols along the top of the roll, each at its chord's onset, on two staggered
+    rows; one that would overlap both rows' last symbol is left out of the picture (``song.mid``'s
+    markers hold them all)."""
+    from trainer.chords import symbols
+
+    end = max(note.start + note.duration for stem in chords.parts.values() for note in stem)
+    inches = axis.get_position().width * axis.figure.get_figwidth()
+    seconds_per_char = end * CHART_FONT * 0.6 / 72 / inches  # a character is about 0.6 em wide
+    free = [-end] * CHART_ROWS  # where each row is free again
+    for start, name in symbols(chords):
+        row = next((row for row, at in enumerate(free) if start >= at), None)
+        if row is not None:
+            axis.text(start, top - 1.6 * row, name, fontsize=CHART_FONT, va="center", clip_on=True)
+            free[row] = start + (len(name) + 1) * seconds_per_char
 
 
 def write_png(path: str, figure: Figure) -> None:

@@ -159,10 +159,13 @@ def midi_track(
     return track
 
 
-def score_midi(score: Score, arrangement: Arrangement, path: str, bend: float = 0.0) -> None:
+def score_midi(
+    score: Score, arrangement: Arrangement, path: str, bend: float = 0.0, markers: tuple[tuple[float, str], ...] = ()
+) -> None:
     """A score as one MIDI file (type 1) a musician can open: a track and a channel per stem
     that has notes, each with the arrangement's program, every channel bent by ``bend`` semitones
-    (a take's offset from A = 440 Hz, so the notes sound in its tuning). Local or gs://."""
+    (a take's offset from A = 440 Hz, so the notes sound in its tuning); and ``markers`` ((beat,
+    text), e.g. chord symbols) on a last track named "chords". Local or gs://."""
     import fsspec
     import mido
 
@@ -170,9 +173,25 @@ def score_midi(score: Score, arrangement: Arrangement, path: str, bend: float = 
     for channel, stem in enumerate(stem for stem in STEM_PARTS if score.parts.get(stem)):
         midi.tracks.append(midi_track(score.parts[stem], stem, arrangement, 0, channel, bend))
         midi.tracks[-1].insert(0, mido.MetaMessage("track_name", name=stem))
+    if markers:
+        midi.tracks.append(marker_track(markers, arrangement.tempo))
     storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:
         midi.save(file=handle)
+
+
+def marker_track(markers: tuple[tuple[float, str], ...], tempo: float) -> mido.MidiTrack:
+    """A track named "chords" holding only ``markers`` ((beat, text), ascending) at ``tempo``."""
+    import mido
+
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name="chords")])
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)))
+    now = 0
+    for beats, text in markers:
+        tick = round(beats * TICKS)
+        track.append(mido.MetaMessage("marker", text=text, time=tick - now))
+        now = tick
+    return track
 
 
 def can_render(soundfont: str) -> bool:

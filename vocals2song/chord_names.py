@@ -1,0 +1,100 @@
+"""Chord symbols for played chords ("Am", "G7", "C/E"): what a singer or a guitarist reads to
+play along, written into ``song.mid`` as markers and over the song's piano roll.
+
+A chord is a bass pitch class and the classes sounding above it. Its name is a quality of
+``QUALITIES`` on a root among its classes whose intervals are exactly the chord's, or are the
+chord's and a fifth or a third it leaves out (a voicing of at most three upper notes often does:
+C-E-Bb is "C7", C-G-Bb "C7(no3)"); an exact match before one without its fifth, before one
+without its third; the bass as root before an inversion (written as a slash chord, "C/E"); the
+commoner quality before the rarer. A chord no quality names is spelled as its notes from the
+bass up ("C-D-E").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vocals2song.config import SEMITONES
+
+PITCH_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+"""One spelling per class, the one lead sheets use most without knowing the key ..."""
+FLATS = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+SHARPS = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+"""... and the spellings of the flat keys (F to Gb major, D to Eb minor) and the sharp ones (G to
+B major, E to G# minor), which ``spelling`` picks from the music's pitch classes."""
+SHARP_KEYS = frozenset({7, 2, 9, 4, 11})
+FLAT_KEYS = frozenset({5, 10, 3, 8, 1, 6})
+"""Major tonics (pitch classes) whose key signature has sharps or flats (a minor key's is its
+relative major's)."""
+MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
+MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+"""Krumhansl and Kessler's key profiles (probe-tone ratings, tonic first)."""
+QUALITIES = (
+    ("", (0, 4, 7)),
+    ("m", (0, 3, 7)),
+    ("7", (0, 4, 7, 10)),
+    ("m7", (0, 3, 7, 10)),
+    ("6", (0, 4, 7, 9)),
+    ("maj7", (0, 4, 7, 11)),
+    ("dim", (0, 3, 6)),
+    ("m7b5", (0, 3, 6, 10)),
+    ("dim7", (0, 3, 6, 9)),
+    ("sus4", (0, 5, 7)),
+    ("sus2", (0, 2, 7)),
+    ("aug", (0, 4, 8)),
+    ("5", (0, 7)),
+)
+"""Suffix and intervals above the root, commonest first (ties go to the earlier)."""
+OMISSIONS = {frozenset(): 0, frozenset({7}): 1, frozenset({4}): 2, frozenset({3}): 2}
+"""Intervals above the root a chord may leave out and keep its quality's name, and how much that
+costs against other readings: nothing, the fifth (written as the quality: C-E-Bb is "C7"), or the
+third (written "(no3)": C-G-Bb is "C7(no3)"; a major third before a minor one, as the qualities'
+order has it)."""
+
+
+def spelling(durations: np.ndarray) -> tuple[str, ...]:
+    """The twelve classes' names in the key that best fits ``durations`` (how long each pitch
+    class sounds), by correlation with the major and minor key profiles in every key."""
+    if np.ptp(durations) == 0:
+        return PITCH_NAMES
+    fits = [
+        (np.corrcoef(durations, np.roll(profile, tonic))[0, 1], (tonic + relative) % SEMITONES)
+        for profile, relative in ((MAJOR_PROFILE, 0), (MINOR_PROFILE, 3))
+        for tonic in range(SEMITONES)
+    ]
+    major = max(fits)[1]
+    return FLATS if major in FLAT_KEYS else SHARPS if major in SHARP_KEYS else PITCH_NAMES
+
+
+def name(bass: int, classes: set[int] | frozenset[int], names: tuple[str, ...] = PITCH_NAMES) -> str:
+    """The symbol of the chord with ``bass`` (a pitch class) under ``classes`` (pitch classes,
+    the bass's own included or not), its notes called ``names`` (``spelling``)."""
+    sounding = {bass % SEMITONES, *(k % SEMITONES for k in classes)}
+    if len(sounding) == 1:
+        return names[bass % SEMITONES]
+    best = _best(sounding, bass % SEMITONES)
+    if best is None:
+        return "-".join(names[k] for k in _from(bass % SEMITONES, sounding))
+    root, suffix = best
+    slash = "" if root == bass % SEMITONES else f"/{names[bass % SEMITONES]}"
+    return f"{names[root]}{suffix}{slash}"
+
+
+def _best(sounding: set[int], bass: int) -> tuple[int, str] | None:
+    """(root, suffix) of the quality that names ``sounding`` (see the module's docstring)."""
+    candidates = []
+    for order, (suffix, intervals) in enumerate(QUALITIES):
+        for root in _from(bass, sounding):
+            template = {(root + interval) % SEMITONES for interval in intervals}
+            if not sounding <= template:
+                continue
+            missing = {(k - root) % SEMITONES for k in template - sounding}
+            rank = OMISSIONS.get(frozenset(missing))
+            if rank is not None:
+                candidates.append((rank, root != bass, order, root, suffix + ("(no3)" if rank == 2 else "")))
+    return min(candidates)[3:] if candidates else None
+
+
+def _from(bass: int, sounding: set[int]) -> list[int]:
+    """The sounding classes upward from the bass."""
+    return sorted(sounding, key=lambda k: (k - bass) % SEMITONES)
