@@ -34,3 +34,21 @@ def test_the_beats_fall_where_the_sung_quarters_start_even_when_the_take_opens_o
     assert np.abs(phase).max() < 0.05
     assert np.allclose(np.diff(found.times(onsets[1], onsets[1] + 4.5 * period)), found.period)
     assert len(found.times(onsets[1], onsets[1] + 4.5 * period)) == 4  # at +1, +2, +3, +4 beats, not at the start
+
+
+@pytest.mark.parametrize(
+    ("first", "lead", "tempi"),
+    [
+        (0.5, (0.5, 1), ((0.0, 120.0), (1.0, 75.0))),  # more than half a beat in: one lead beat
+        (0.3, (1.1, 2), ((0.0, 60.0 * 2 / 1.1), (2.0, 75.0))),  # less: two, so never over twice the tempo
+        (-0.3, (0.5, 1), ((0.0, 120.0), (1.0, 75.0))),  # a beat before the file starts: the next one counts
+        (0.81, (0.0, 0), ((0.0, 75.0),)),  # on the grid already
+    ],
+)
+def test_a_files_beats_fall_on_the_sung_ones_after_a_lead_of_at_most_twice_the_tempo(first, lead, tempi):
+    found = beat.Beat(0.8, first)
+    assert found.lead == pytest.approx(lead) and np.allclose(found.tempi(), tempi)
+    sung_beats = first + 0.8 * np.arange(2, 8)
+    in_file = np.array([found.beats(t) for t in sung_beats])
+    assert np.allclose(in_file, np.round(in_file), atol=0.03)  # the sung beats are the file's beats
+    assert found.beats(lead[0]) == pytest.approx(lead[1])

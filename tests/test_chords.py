@@ -191,19 +191,22 @@ def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model,
 
 
 def _midi_notes(path: str) -> dict[str, list[tuple[float, int]]]:
-    """Each track's (onset in seconds at the file's tempo, pitch); its bends; its tempi in beats a minute."""
+    """Each track's (onset in seconds along the file's tempo map, pitch); its bends; its tempo
+    maps (tempi in beats a minute); and its onsets in beats."""
     import mido
 
     midi = mido.MidiFile(path)
     assert midi.type == 1
-    notes = {"tempo": []}
+    notes = {"tempo": [], "beats": {}}
     for track in midi.tracks:
-        now, notes[track.name] = 0.0, []
-        tempo = next(message.tempo for message in track if message.type == "set_tempo")
-        notes["tempo"].append(mido.tempo2bpm(tempo))
+        now, ticks, tempo, notes[track.name], notes["beats"][track.name] = 0.0, 0, None, [], []
+        notes["tempo"].append(tuple(round(mido.tempo2bpm(m.tempo), 2) for m in track if m.type == "set_tempo"))
         for message in track:
-            now += mido.tick2second(message.time, midi.ticks_per_beat, tempo)
+            now += mido.tick2second(message.time, midi.ticks_per_beat, tempo) if message.time else 0.0
+            ticks += message.time
+            tempo = message.tempo if message.type == "set_tempo" else tempo
             if message.type == "note_on":
+                notes["beats"][track.name].append(ticks / midi.ticks_per_beat)
                 notes[track.name].append((now, message.note))
             if message.type == "pitchwheel":
                 notes.setdefault("bends", []).append(message.pitch * 2 / 8191)  # semitones, GM's +-2 range
@@ -235,9 +238,9 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
         assert result.midi == str(tmp_path / f"song{cents:.0f}.mid")
         written[cents] = _midi_notes(result.midi)
     sharp = written[40.0]
-    assert set(sharp) == {"vocals", "bass", "other", "chords", "markers", "bends", "tempo"}
+    assert set(sharp) == {"vocals", "bass", "other", "chords", "markers", "bends", "tempo", "beats"}
     assert "bends" not in written[0.0]
-    assert len(set(sharp["tempo"])) == 1 and 46 < sharp["tempo"][0] < 133  # the sung beat's, one for all tracks
+    assert len(set(sharp["tempo"])) == 1 and 46 < sharp["tempo"][0][-1] < 133  # the sung beat's, one map for all
     assert len(sharp["bends"]) == 3 and all(abs(bend - 0.4) < 0.03 for bend in sharp["bends"])
     assert [pitch for _, pitch in sharp["vocals"]] == [pitch for pitch, _ in line]
     onsets = {cents: np.array([seconds for seconds, _ in notes["vocals"]]) for cents, notes in written.items()}
@@ -251,3 +254,26 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
     assert sharp["markers"][0][0] == sharp["bass"][0][0] and all(a != b for a, b in itertools.pairwise(symbols))
     assert {round(seconds, 6) for seconds, _ in sharp["markers"]} <= set(sung)
     assert not generate.generate_file(export.load_model(folder, chords="none"), options).midi
+
+
+def test_song_mid_puts_the_sung_beats_on_its_beats_after_a_lead(tmp_path):
+    """A line at 75 beats a minute whose first beat comes 1.7 s into the take, after an eighth
+    pickup: in the file every sung onset sits on the half-beat grid and every beat note on a beat,
+    so quantising in a sequencer keeps the rhythm; the onsets keep their times in seconds."""
+    period, frame = 0.8, 0.01
+    beats = (0.5, 1, 1, 0.5, 0.5, 1, 2, 1, 1.5, 0.5, 1, 1, 2)
+    onsets = 1.3 + np.cumsum((0.0, *beats[:-1])) * period
+    notes = [
+        MelodyNote(67 + 2 * (i % 3), round(t / frame), round((t + b * period) / frame) - 2)
+        for i, (t, b) in enumerate(zip(onsets, beats, strict=True))
+    ]
+    chords.write_midi(
+        chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame, "consonant"), 0.0, str(tmp_path / "s.mid")
+    )
+    written = _midi_notes(str(tmp_path / "s.mid"))
+    in_file = np.array(written["beats"]["vocals"])
+    assert np.abs(in_file * 2 - np.round(in_file * 2)).max() < 0.05  # on the half-beat grid
+    on_the_beat = in_file[1:][np.cumsum((0.0, *beats[1:-1])) % 1 == 0]
+    assert np.abs(on_the_beat - np.round(on_the_beat)).max() < 0.03
+    assert written["tempo"][0][-1] == pytest.approx(75.0, rel=0.01)
+    assert np.abs(np.array([t for t, _ in written["vocals"]]) - onsets).max() < 0.002

@@ -14,8 +14,6 @@ same song chroma without the clusters; docs/model-notes.md, "Chords a listener c
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from trainer import harmoniser
@@ -23,7 +21,7 @@ from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, RHYTHMS, VOICINGS
 from vocals2song import audio, beat, chord_names, flags, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
-from vocals2song.scores import Note, Score, stretched
+from vocals2song.scores import Note, Score, warped
 
 BASS_REGISTER = (40, 52)
 """The bass plays in E2 to D#3 ..."""
@@ -153,12 +151,11 @@ def symbols(score: Score) -> list[tuple[float, str]]:
 
 def write_midi(score: Score, tuning: float, path: str) -> None:
     """An ``arrange``d score (times in seconds) as a MIDI file: melody, bass and chords on their own
-    tracks, at the tempo of the sung beat (``beat.find`` on the melody's onsets) so that a
+    tracks, at the tempo of the sung beat (``beat.find`` on the melody's onsets) and with its
+    beats on the sung ones (a lead beat or two before the first, ``Beat.lead``), so that a
     sequencer's grid follows the singer, bent by the take's ``tuning`` in semitones so that it
     sounds with the voice; and the chord chart (``symbols``) as markers on a track of its own.
     Every note keeps its time in seconds whatever the tempo."""
-    period = beat.find(np.array([note.start for note in score.parts["vocals"]])).period
-    tempo = round(60.0 / period, 2)
-    arrangement = dataclasses.replace(ARRANGEMENT, tempo=tempo)
-    markers = tuple((start * tempo / 60.0, name) for start, name in symbols(score))
-    render.score_midi(stretched(score, tempo / 60.0), arrangement, path, bend=tuning, markers=markers)
+    pulse = beat.find(np.array([note.start for note in score.parts["vocals"]]))
+    markers = tuple((pulse.beats(start), name) for start, name in symbols(score))
+    render.score_midi(warped(score, pulse.beats), ARRANGEMENT, path, bend=tuning, markers=markers, tempi=pulse.tempi())

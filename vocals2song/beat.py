@@ -5,10 +5,12 @@ Sung notes are mostly one beat long, some half or twice that, a few dotted: a be
 explains the gaps between onsets when each is near one of those multiples of P. The period is the
 one of a log-spaced grid of candidates (46-133 beats a minute) that scores best, each gap counting
 by how near (Gaussian in octaves) it is to a multiple of P, weighted by how common that multiple
-is; then the onsets are fitted to the half-beat grid it implies. On the dev chorales' takes (their
-first 15 s, transcribed; the renders' tempo is known) 86% of estimates are within 3% of the true
-tempo, 92% within 6%, none an octave off (docs/model-notes.md, "Chords a listener can stand").
-Only the grid depends on it: a note's time in seconds does not.
+is; then the onsets are fitted to the half-beat grid it implies, whose parity that puts most
+onsets on a beat gives the beats' phase. On the dev chorales' takes (their first 15 s,
+transcribed; the renders' tempo is known) 86% of estimates are within 3% of the true tempo, 92%
+within 6%, none an octave off (docs/model-notes.md, "Chords a listener can stand"). A file opens
+with a lead of one or two beats up to the first sung beat, so its beats are the sung ones. Only
+the grid depends on all this: a note's time in seconds does not.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ SPREAD_OCTAVES = 0.05
 SHORTEST_GAP = 0.1
 """Seconds: closer onsets are a split note, not a rhythm."""
 MIN_ONSETS = 4
+ON_THE_GRID = 0.02
+"""A beat this close to a file's start (in beats) is taken to be on it: no lead tempo."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +39,30 @@ class Beat:
 
     period: float
     first: float
+
+    @property
+    def lead(self) -> tuple[float, int]:
+        """(seconds, beats) of a file's opening before the first sung beat at or after 0: that
+        beat's time, counted as one beat (two when it comes in less than half a beat), so a
+        sequencer's grid falls on the sung beats after it at a lead tempo at most twice the beat's.
+        (0, 0) when a beat falls within ``ON_THE_GRID`` of 0."""
+        seconds = self.first % self.period
+        if min(seconds, self.period - seconds) < ON_THE_GRID * self.period:
+            return 0.0, 0
+        return (seconds, 1) if seconds >= self.period / 2 else (seconds + self.period, 2)
+
+    def beats(self, seconds: float) -> float:
+        """Where a time in the take falls in a file written at ``tempi``, in beats."""
+        lead, counted = self.lead
+        if seconds < lead:
+            return seconds / lead * counted
+        return counted + (seconds - lead) / self.period
+
+    def tempi(self) -> tuple[tuple[float, float], ...]:
+        """The file's tempo map, (beat, beats a minute): the lead's tempo, then the beat's."""
+        lead, counted = self.lead
+        steady = 60.0 / self.period
+        return ((0.0, 60.0 * counted / lead), (float(counted), steady)) if counted else ((0.0, steady),)
 
     def times(self, start: float, end: float) -> np.ndarray:
         """The beats strictly between ``start`` and ``end`` (seconds)."""

@@ -127,71 +127,97 @@ def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitt
 
 
 def midi_track(
-    notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitter: int, channel: int, bend: float = 0.0
+    notes: tuple[Note, ...],
+    stem: str,
+    arrangement: Arrangement,
+    jitter: int,
+    channel: int,
+    bend: float = 0.0,
+    tempi: tuple[tuple[float, float], ...] = (),
 ) -> mido.MidiTrack:
     """One stem's notes as a ``mido.MidiTrack`` on ``channel`` (drums on channel 10 whatever it
-    says), transposed, at the arrangement's tempo, bent by ``bend`` semitones (within GM's default
-    range of +-2) when it is not 0."""
+    says), transposed, at the arrangement's tempo or along ``tempi`` ((beat, beats a minute),
+    the first at beat 0), bent by ``bend`` semitones (within GM's default range of +-2) when it
+    is not 0."""
     import mido
 
     drums = stem == "drums"
     channel = DRUM_CHANNEL if drums else channel
     rng = _random(arrangement.seed, stem)
-    events = []
+    events = _tempo_changes(tempi)
     for note in notes:
         pitch = note.pitch if drums else note.pitch + arrangement.shift
         if not 0 <= pitch <= 127 or note.duration <= 0:
             continue
         velocity = min(127, max(1, note.velocity + rng.randint(-jitter, jitter)))
         start, end = round(note.start * TICKS), round((note.start + note.duration) * TICKS)
-        events += [(start, 1, pitch, velocity), (end, 0, pitch, 0)]  # offs sort before ons at a tick
+        events.append((start, 1, mido.Message("note_on", note=pitch, velocity=velocity, channel=channel)))
+        events.append((end, 0, mido.Message("note_off", note=pitch, velocity=0, channel=channel)))
     track = mido.MidiTrack()
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(arrangement.tempo)))
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempi[0][1] if tempi else arrangement.tempo)))
     if not drums:
         track.append(mido.Message("program_change", program=arrangement.programs[stem], channel=channel))
     if bend:
         track.append(mido.Message("pitchwheel", pitch=round(bend / 2 * 8191), channel=channel))
+    return _timed(track, events)
+
+
+def _tempo_changes(tempi: tuple[tuple[float, float], ...]) -> list[tuple[int, int, mido.MetaMessage]]:
+    """``tempi`` after the first (which opens a track) as (tick, order, message) events; a change
+    comes before the notes that end or start on its tick."""
+    import mido
+
+    return [
+        (round(beat * TICKS), -1, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for beat, bpm in tempi[1:]
+    ]
+
+
+def _timed(track: mido.MidiTrack, events: list[tuple[int, int, object]]) -> mido.MidiTrack:
+    """``track`` with (tick, order, message) ``events`` appended in time, then order (offs before
+    ons at a tick), as delta times."""
     now = 0
-    for tick, on, pitch, velocity in sorted(events, key=lambda event: (event[0], event[1])):
-        kind = "note_on" if on else "note_off"
-        track.append(mido.Message(kind, note=pitch, velocity=velocity, channel=channel, time=tick - now))
+    for tick, _, message in sorted(events, key=lambda event: (event[0], event[1])):
+        track.append(message.copy(time=tick - now))
         now = tick
     return track
 
 
 def score_midi(
-    score: Score, arrangement: Arrangement, path: str, bend: float = 0.0, markers: tuple[tuple[float, str], ...] = ()
+    score: Score,
+    arrangement: Arrangement,
+    path: str,
+    bend: float = 0.0,
+    markers: tuple[tuple[float, str], ...] = (),
+    tempi: tuple[tuple[float, float], ...] = (),
 ) -> None:
-    """A score as one MIDI file (type 1) a musician can open: a track and a channel per stem
-    that has notes, each with the arrangement's program, every channel bent by ``bend`` semitones
-    (a take's offset from A = 440 Hz, so the notes sound in its tuning); and ``markers`` ((beat,
-    text), e.g. chord symbols) on a last track named "chords". Local or gs://."""
+    """A score (in beats) as one MIDI file (type 1) a musician can open: a track and a channel
+    per stem that has notes, each with the arrangement's program, at its tempo or along ``tempi``
+    (every track holds the same map), every channel bent by ``bend`` semitones (a take's offset
+    from A = 440 Hz, so the notes sound in its tuning); and ``markers`` ((beat, text), e.g. chord
+    symbols) on a last track named "chords". Local or gs://."""
     import fsspec
     import mido
 
+    tempi = tempi or ((0.0, arrangement.tempo),)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
     for channel, stem in enumerate(stem for stem in STEM_PARTS if score.parts.get(stem)):
-        midi.tracks.append(midi_track(score.parts[stem], stem, arrangement, 0, channel, bend))
+        midi.tracks.append(midi_track(score.parts[stem], stem, arrangement, 0, channel, bend, tempi))
         midi.tracks[-1].insert(0, mido.MetaMessage("track_name", name=stem))
     if markers:
-        midi.tracks.append(marker_track(markers, arrangement.tempo))
+        midi.tracks.append(marker_track(markers, tempi))
     storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:
         midi.save(file=handle)
 
 
-def marker_track(markers: tuple[tuple[float, str], ...], tempo: float) -> mido.MidiTrack:
-    """A track named "chords" holding only ``markers`` ((beat, text), ascending) at ``tempo``."""
+def marker_track(markers: tuple[tuple[float, str], ...], tempi: tuple[tuple[float, float], ...]) -> mido.MidiTrack:
+    """A track named "chords" holding only ``markers`` ((beat, text)) along ``tempi``."""
     import mido
 
     track = mido.MidiTrack([mido.MetaMessage("track_name", name="chords")])
-    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo)))
-    now = 0
-    for beats, text in markers:
-        tick = round(beats * TICKS)
-        track.append(mido.MetaMessage("marker", text=text, time=tick - now))
-        now = tick
-    return track
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempi[0][1])))
+    events = [(round(beats * TICKS), 0, mido.MetaMessage("marker", text=text)) for beats, text in markers]
+    return _timed(track, _tempo_changes(tempi) + events)
 
 
 def can_render(soundfont: str) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Callable
 
 STEM_PARTS = ("vocals", "bass", "other", "drums")
 """The stems a rendered track has besides the mixture (MUSDB18-HQ's)."""
@@ -51,10 +52,18 @@ class Score:
 
 def stretched(score: Score, factor: float) -> Score:
     """``score`` with every onset and duration multiplied by ``factor``."""
+    return warped(score, lambda time: time * factor)
+
+
+def warped(score: Score, clock: Callable[[float], float]) -> Score:
+    """``score`` with every note's onset and end moved to ``clock`` of it (increasing)."""
     return Score(
         score.name,
         {
-            stem: tuple(dataclasses.replace(n, start=n.start * factor, duration=n.duration * factor) for n in notes)
+            stem: tuple(
+                dataclasses.replace(n, start=clock(n.start), duration=clock(n.start + n.duration) - clock(n.start))
+                for n in notes
+            )
             for stem, notes in score.parts.items()
         },
     )
