@@ -6,11 +6,12 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import sung
+from conftest import sung, with_harmoniser
 
 import vocals2song
 from trainer import config as train_config
 from trainer import models
+from vocals2song import render
 from vocals2song.cli import main
 
 
@@ -89,3 +90,28 @@ def test_library_progress_is_logged_bare_and_quiet_silences_it(musdb_root, tmp_p
     assert capsys.readouterr().err.startswith(f"plan for {musdb_root}")  # no timestamp on our progress
     assert main(["-q", *argv]) == 0
     assert "plan for" not in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_a_song_its_chord_chart_and_its_midi_through_the_api(accompaniment_model, tmp_path):
+    """generate_song keeps what the song is made of; chord_chart reads the chords it played as
+    symbols where they change, and write_midi writes them with the melody (the chart as markers);
+    a model that plays no chords has an empty chart and writes no MIDI."""
+    import mido
+    from test_melody import sung_notes
+
+    take = sung_notes([(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6), (67, 1.0)])
+    song = vocals2song.generate_song(
+        vocals2song.load_model(with_harmoniser(accompaniment_model, str(tmp_path / "e"))), take, 44100
+    )
+    assert song.mix.shape == take.shape and set(song.stems) == {"accompaniment"}
+    chart = vocals2song.chord_chart(song)
+    starts = [seconds for seconds, _ in chart]
+    assert chart and starts == sorted(starts) and 0.0 <= starts[0] < 0.1 and starts[-1] < 4.4
+    assert all(symbol and symbol[0] in "ABCDEFG" for _, symbol in chart)
+    assert vocals2song.write_midi(song, str(tmp_path / "song.mid")) == str(tmp_path / "song.mid")
+    markers = [m.text for track in mido.MidiFile(tmp_path / "song.mid").tracks for m in track if m.type == "marker"]
+    assert markers == [symbol for _, symbol in chart]
+    plain = vocals2song.generate_song(vocals2song.load_model(accompaniment_model), take, 44100)
+    assert plain.chords is None and vocals2song.chord_chart(plain) == []
+    assert vocals2song.write_midi(plain, str(tmp_path / "plain.mid")) is None and not (tmp_path / "plain.mid").exists()

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
     from trainer.export import ExportedModel
+    from trainer.generate import Song
 
 
 def render_scores(output_dir: str, beam_args: Sequence[str] = (), **options: Any) -> dict[str, Any]:
@@ -121,6 +122,39 @@ def generate(
 
     model = _model(model)
     return generation.generate(model, waveform, sample_rate, **options), sample_rate
+
+
+def generate_song(model: ExportedModel | str | None, waveform: np.ndarray, sample_rate: int, **options: Any) -> Song:
+    """``generate``'s song with what went into it: ``song.mix``, ``song.stems`` (each generated
+    stem), ``song.tuning`` (the take's offset from A = 440 Hz) and ``song.chords`` (the melody
+    heard and the chords played under it, when the model plays chords; ``chord_chart`` and
+    ``write_midi`` read it). Same options as ``generate``.
+
+    >>> song = vocals2song.generate_song(None, vocal, 44100)  # doctest: +SKIP
+    """
+    from trainer import generate as generation
+
+    return generation.generate_song(_model(model), waveform, sample_rate, **options)
+
+
+def chord_chart(song: Song) -> list[tuple[float, str]]:
+    """The chords a song plays as (seconds into the take, symbol) wherever the chord changes
+    ("Am", "G7/B"; ``vocals2song/chord_names.py``); empty when it played none.
+
+    >>> vocals2song.chord_chart(song)[:3]  # doctest: +SKIP
+    [(0.05, 'Db'), (0.93, 'Fm/C'), (1.76, 'Bbm')]
+    """
+    from trainer import chords
+
+    return chords.symbols(song.chords) if song.chords else []
+
+
+def write_midi(song: Song, path: str) -> str | None:
+    """The song's melody, chords and chord symbols as a MIDI file at ``path`` (what ``generate``
+    writes beside a song); None, and nothing written, when it played no chords."""
+    from trainer import generate as generation
+
+    return generation.write_midi(song, path)
 
 
 def evaluate(
