@@ -139,10 +139,11 @@ def generate_song(model: ExportedModel | str | None, waveform: np.ndarray, sampl
 
 def chord_chart(song: Song) -> list[tuple[float, str]]:
     """The chords a song plays as (seconds into the take, symbol) wherever the chord changes
-    ("Am", "G7/B"; ``vocals2song/chord_names.py``); empty when it played none.
+    ("Am", "G7/B"; ``vocals2song/chord_names.py``); empty when it played none. The example is the
+    released model on a dev chorale's soprano (bwv116.6, +4).
 
-    >>> vocals2song.chord_chart(song)[:3]  # doctest: +SKIP
-    [(0.05, 'Db'), (0.93, 'Fm/C'), (1.76, 'Bbm')]
+    >>> [(round(t, 2), name) for t, name in vocals2song.chord_chart(song)[:3]]  # doctest: +SKIP
+    [(0.0, 'Db'), (0.46, 'Fm/C'), (0.91, 'Bbm')]
     """
     from trainer import chords
 
@@ -151,7 +152,11 @@ def chord_chart(song: Song) -> list[tuple[float, str]]:
 
 def write_midi(song: Song, path: str) -> str | None:
     """The song's melody, chords and chord symbols as a MIDI file at ``path`` (what ``generate``
-    writes beside a song); None, and nothing written, when it played no chords."""
+    writes beside a song); None, and nothing written, when it played no chords.
+
+    >>> vocals2song.write_midi(song, "song.mid")  # doctest: +SKIP
+    'song.mid'
+    """
     from trainer import generate as generation
 
     return generation.write_midi(song, path)
