@@ -237,6 +237,7 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
         result = generate.generate_file(model, options)
         assert result.midi == str(tmp_path / f"song{cents:.0f}.mid")
         written[cents] = _midi_notes(result.midi)
+        assert list(result.chart) == [text for _, text in written[cents]["markers"]]  # what the CLI prints
     sharp = written[40.0]
     assert set(sharp) == {"vocals", "bass", "other", "chords", "markers", "bends", "tempo", "beats"}
     assert "bends" not in written[0.0]

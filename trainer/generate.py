@@ -317,6 +317,7 @@ class Generated:
     error: str | None = None
     stems: dict[str, str] = dataclasses.field(default_factory=dict)  # stem -> written path, with stems_dir
     midi: str | None = None  # the melody and the played chords, when chords were played
+    chart: tuple[str, ...] = ()  # the played chords' symbols where they change (``chords.symbols``)
 
 
 SONG_FILE = "song.wav"  # beside the stems in a stems folder
@@ -343,8 +344,8 @@ def write_midi(song: Song, path: str) -> str | None:
 
 def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     """One file (``options.vocals``) in, ``options.output`` and a PNG beside it (same name, .png)
-    out, and the melody and chords as MIDI (.mid) when chords were played; with ``options.stems``
-    each generated stem too (``write_stems``)."""
+    out, and the melody and chords as MIDI (.mid) and their chart when chords were played; with
+    ``options.stems`` each generated stem too (``write_stems``)."""
     started = time.monotonic()
     waveform, rate = read_vocals(options.vocals)
     song = generate_song(model, waveform, rate, options.phase, not options.no_vocals)
@@ -353,7 +354,9 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     png = os.path.splitext(options.output)[0] + ".png"
     picture.song_png(png, waveform, song, rate)
     midi = write_midi(song, os.path.splitext(options.output)[0] + ".mid")
-    return Generated(options.vocals, options.output, png, time.monotonic() - started, stems=written, midi=midi)
+    chart = tuple(name for _, name in chords.symbols(song.chords)) if song.chords else ()
+    seconds = time.monotonic() - started
+    return Generated(options.vocals, options.output, png, seconds, stems=written, midi=midi, chart=chart)
 
 
 def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:
