@@ -60,3 +60,12 @@ def test_the_names_are_spelt_in_the_key_the_music_fits():
     assert chord_names.spelling(np.zeros(12)) == chord_names.PITCH_NAMES  # nothing to tell
     assert chord_names.name(Ab, {C, Eb}, chord_names.spelling(_scale(Db))) == "Ab"
     assert chord_names.name(Ab, {C, Eb}, chord_names.spelling(_scale(E))) == "G#"
+
+
+def test_the_sung_note_completes_an_open_chord_and_leaves_a_full_one_alone():
+    assert chord_names.name(G, {D, F}) == "G7(no3)"
+    assert chord_names.name(G, {D, F}, melody=B) == "G7"  # the voice sings the missing third
+    assert chord_names.name(C, {E}, melody=G) == "C"
+    assert chord_names.name(C, {E, G}, melody=A) == "C"  # a sung passing note is not the chord
+    assert chord_names.name(C, {E, G}, melody=D) == "C"
+    assert chord_names.name(C, {D, E}, melody=G) == "C-D-E"  # nothing reads better with it

@@ -14,6 +14,8 @@ same song chroma without the clusters; docs/model-notes.md, "Chords a listener c
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
 from trainer import harmoniser
@@ -135,8 +137,8 @@ def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> n
 
 def symbols(score: Score) -> list[tuple[float, str]]:
     """An ``arrange``d score's chord chart: (onset in the score's time, chord symbol) wherever
-    the symbol changes (``vocals2song/chord_names.py``, spelt in the key its notes fit best); a
-    chord struck again is not a change."""
+    the symbol changes (``vocals2song/chord_names.py``, spelt in the key its notes fit best, the
+    sung note counted where it completes the chord); a chord struck again is not a change."""
     upper: dict[float, set[int]] = {}
     for note in score.parts["other"]:
         upper.setdefault(note.start, set()).add(note.pitch)
@@ -144,8 +146,13 @@ def symbols(score: Score) -> list[tuple[float, str]]:
     for note in (note for part in score.parts.values() for note in part):
         durations[note.pitch % SEMITONES] += note.duration
     names = chord_names.spelling(durations)
-    bass = sorted(score.parts["bass"], key=lambda note: note.start)
-    named = [(note.start, chord_names.name(note.pitch, upper.get(note.start, set()), names)) for note in bass]
+    sung = sorted(score.parts["vocals"], key=lambda note: note.start)
+    starts = [note.start for note in sung]
+    named = []
+    for note in sorted(score.parts["bass"], key=lambda note: note.start):
+        at = bisect.bisect_right(starts, note.start) - 1  # the sung note sounding (or last sung)
+        melody = sung[at].pitch if at >= 0 else None
+        named.append((note.start, chord_names.name(note.pitch, upper.get(note.start, set()), names, melody)))
     return [(start, name) for index, (start, name) in enumerate(named) if index == 0 or name != named[index - 1][1]]
 
 

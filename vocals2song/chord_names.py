@@ -66,22 +66,30 @@ def spelling(durations: np.ndarray) -> tuple[str, ...]:
     return FLATS if major in FLAT_KEYS else SHARPS if major in SHARP_KEYS else PITCH_NAMES
 
 
-def name(bass: int, classes: set[int] | frozenset[int], names: tuple[str, ...] = PITCH_NAMES) -> str:
+def name(
+    bass: int, classes: set[int] | frozenset[int], names: tuple[str, ...] = PITCH_NAMES, melody: int | None = None
+) -> str:
     """The symbol of the chord with ``bass`` (a pitch class) under ``classes`` (pitch classes,
-    the bass's own included or not), its notes called ``names`` (``spelling``)."""
-    sounding = {bass % SEMITONES, *(k % SEMITONES for k in classes)}
-    if len(sounding) == 1:
-        return names[bass % SEMITONES]
-    best = _best(sounding, bass % SEMITONES)
-    if best is None:
-        return "-".join(names[k] for k in _from(bass % SEMITONES, sounding))
-    root, suffix = best
-    slash = "" if root == bass % SEMITONES else f"/{names[bass % SEMITONES]}"
-    return f"{names[root]}{suffix}{slash}"
+    the bass's own included or not), its notes called ``names`` (``spelling``). ``melody``, the
+    sung note's class, counts when the chord reads better with it: a sung third completes a chord
+    the accompaniment leaves open (G-D-F under a sung B is "G7", not "G7(no3)"), where a sung
+    passing note does not change the chord's name."""
+    bass %= SEMITONES
+    sounding = {bass, *(k % SEMITONES for k in classes)}
+    reading = _best(sounding, bass) if len(sounding) > 1 else None
+    fuller = _best(sounding | {melody % SEMITONES}, bass) if melody is not None else None
+    if fuller and (reading is None or fuller[0] < reading[0]):
+        reading = fuller
+    if reading is None:
+        return "-".join(names[k] for k in _from(bass, sounding))
+    *_, root, suffix = reading
+    return f"{names[root]}{suffix}" + ("" if root == bass else f"/{names[bass]}")
 
 
-def _best(sounding: set[int], bass: int) -> tuple[int, str] | None:
-    """(root, suffix) of the quality that names ``sounding`` (see the module's docstring)."""
+def _best(sounding: set[int], bass: int) -> tuple[int, bool, int, int, str] | None:
+    """The reading that names ``sounding`` (see the module's docstring): (what it leaves out: 0
+    nothing, 1 the fifth, 2 the third; whether it is an inversion; the quality's rank; root;
+    suffix)."""
     candidates = []
     for order, (suffix, intervals) in enumerate(QUALITIES):
         for root in _from(bass, sounding):
@@ -92,7 +100,7 @@ def _best(sounding: set[int], bass: int) -> tuple[int, str] | None:
             rank = OMISSIONS.get(frozenset(missing))
             if rank is not None:
                 candidates.append((rank, root != bass, order, root, suffix + ("(no3)" if rank == 2 else "")))
-    return min(candidates)[3:] if candidates else None
+    return min(candidates) if candidates else None
 
 
 def _from(bass: int, sounding: set[int]) -> list[int]:
