@@ -102,6 +102,7 @@ def test_the_songs_picture_draws_the_melody_and_its_chords_as_a_piano_roll():
     notes = [note for stem in ("vocals", "bass", "other") for note in score.parts[stem]]
     assert len(notes) == 2 + 2 + 6 and bars == sorted((n.pitch, round(n.start, 3), round(n.duration, 3)) for n in notes)
     assert [text.get_text() for text in roll.texts] == ["C"]  # the chart: one C major chord, struck twice
+    assert roll.get_xlim() == pytest.approx((0.0, 2.0), abs=0.01)  # the take's length, no margin beyond it
     assert picture.ROLL_TITLE not in [axis.get_title() for axis in picture.song_figure(vocal, vocal, 44100).axes]
 
 

@@ -76,6 +76,7 @@ def song_figure(
     figure.colorbar(image, ax=axes[len(named)], label="share")
     if chords is not None:
         _roll(axes[-1], chords)
+    axes[-1].set_xlim(times[0], times[-1])  # the take's length: a bar chart's margins would widen every panel
     axes[-1].set_xlabel("time (s)")
     return figure
 
