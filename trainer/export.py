@@ -197,6 +197,7 @@ class ExportedModel:
     step = property(lambda self: self.metadata.step)
     window_frames = property(lambda self: self.metadata.window_frames)
     multiple = property(lambda self: self.metadata.model.multiple, doc="input sides must be multiples of this")
+    plays_chords = property(lambda self: self.chords != "none", doc="whether generation plays the harmoniser's chords")
 
 
 def export(model_dir: str, generator, metadata: ExportMetadata) -> str:

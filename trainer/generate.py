@@ -249,7 +249,7 @@ def _generated_stems(
         harmony = harmoniser.frame_harmony(model.harmoniser, notes, frames) if model.harmony == "notes" else None
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
     arranged = None
-    if model.chords != "none" and notes:
+    if model.plays_chords and notes:
         frame_seconds = config.hop_length / config.sample_rate
         arranged = chords.arrange(model.harmoniser, notes, frame_seconds, model.voicing, model.rhythm)
         played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT)

@@ -17,7 +17,7 @@ import fsspec
 import librosa
 import numpy as np
 
-from vocals2song import storage
+from vocals2song import chord_names, storage
 from vocals2song.scores import Score
 
 if TYPE_CHECKING:
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
 
 PICTURE_HZ = (30.0, 8000.0)  # the frequency range: bass fundamentals to the vocal's upper harmonics
 PICTURE_TOP_DB = 80.0  # the dynamic range under the loudest bin (and pitch-class frame)
-PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 ROLL_COLOURS = {"vocals": "black", "bass": "tab:blue", "other": "tab:orange"}
 ROLL_TITLE = "melody (black) and chords (blue: bass, orange: upper notes; darker = louder), with their symbols"
 CHART_FONT, CHART_ROWS = 7, 2
@@ -71,7 +70,7 @@ def song_figure(
     _spectrograms(figure, axes, [title for title, _ in named], spectra, times, sample_rate)
     chroma = pitch_classes(spectra[1], sample_rate, tuning)
     image = axes[len(named)].pcolormesh(times, np.arange(12), chroma, shading="nearest", cmap="magma", vmin=0, vmax=1)
-    axes[len(named)].set_yticks(np.arange(12), PITCH_CLASSES, fontsize=7)
+    axes[len(named)].set_yticks(np.arange(12), chord_names.SHARPS, fontsize=7)
     axes[len(named)].set_title("song's pitch classes")
     figure.colorbar(image, ax=axes[len(named)], label="share")
     if chords is not None:

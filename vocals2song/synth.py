@@ -17,7 +17,7 @@ import os
 import librosa
 import numpy as np
 
-from vocals2song import audio
+from vocals2song import audio, chord_names
 from vocals2song.config import MUSDB_RATE, SOURCES
 
 SAMPLE_RATE = MUSDB_RATE
@@ -25,7 +25,6 @@ SAMPLE_RATE = MUSDB_RATE
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 PROGRESSIONS = ((0, 4, 5, 3), (0, 5, 3, 4), (5, 3, 0, 4), (0, 3, 4, 4), (0, 5, 1, 4))
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 VOWEL_FORMANTS = ((800, 1150, 2900), (400, 1600, 2700), (350, 600, 2700), (270, 2140, 2950))
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ class Song:
     @property
     def title(self) -> str:
         mode = "major" if self.scale == MAJOR else "minor"
-        return f"{NOTE_NAMES[self.tonic % 12]} {mode} at {self.bpm:.0f} bpm"
+        return f"{chord_names.SHARPS[self.tonic % 12]} {mode} at {self.bpm:.0f} bpm"
 
 
 def _envelope(n: int, attack: float, release: float, decay: float | None = None) -> np.ndarray:

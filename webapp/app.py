@@ -72,7 +72,7 @@ def model_options(model: ExportedModel) -> dict:
         *(["source"] if model.source == "mixture" else []),  # a separator's stems share the mixture's phase
         "griffinlim",
     ]
-    plays_chords = model.chords != "none"
+    plays_chords = model.plays_chords
     return {
         "phases": phases,
         "default_phase": phases[0],
@@ -100,7 +100,7 @@ def track_names(model: ExportedModel, keep_vocals: bool) -> list[str]:
 
 def results(model: ExportedModel) -> frozenset[str]:
     """Every file a job of this model may publish."""
-    midi = {jobs_module.MIDI_FILE} if model.chords != "none" else set()
+    midi = {jobs_module.MIDI_FILE} if model.plays_chords else set()
     return jobs_module.RESULTS | midi | {jobs_module.track_file(name) for name in track_names(model, True)}
 
 
