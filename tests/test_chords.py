@@ -193,14 +193,16 @@ def test_a_take_sung_off_a440_gets_chords_in_its_own_tuning(accompaniment_model,
 
 def _midi_notes(path: str) -> dict[str, list[tuple[float, int]]]:
     """Each track's (onset in seconds along the file's tempo map, pitch); its bends; its tempo
-    maps (tempi in beats a minute); and its onsets in beats."""
+    maps (tempi in beats a minute); its onsets in beats; and its time signatures (beat, numerator,
+    denominator)."""
     import mido
 
     midi = mido.MidiFile(path)
     assert midi.type == 1
-    notes = {"tempo": [], "beats": {}}
+    notes = {"tempo": [], "beats": {}, "meters": {}}
     for track in midi.tracks:
         now, ticks, tempo, notes[track.name], notes["beats"][track.name] = 0.0, 0, None, [], []
+        notes["meters"][track.name] = []
         notes["tempo"].append(tuple(round(mido.tempo2bpm(m.tempo), 2) for m in track if m.type == "set_tempo"))
         for message in track:
             now += mido.tick2second(message.time, midi.ticks_per_beat, tempo) if message.time else 0.0
@@ -213,6 +215,8 @@ def _midi_notes(path: str) -> dict[str, list[tuple[float, int]]]:
                 notes.setdefault("bends", []).append(message.pitch * 2 / 8191)  # semitones, GM's +-2 range
             if message.type == "marker":
                 notes.setdefault("markers", []).append((now, message.text))
+            if message.type == "time_signature":
+                notes["meters"][track.name].append((ticks / midi.ticks_per_beat, message.numerator, message.denominator))
     return notes
 
 
@@ -240,7 +244,7 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
         written[cents] = _midi_notes(result.midi)
         assert list(result.chart) == [text for _, text in written[cents]["markers"]]  # what the CLI prints
     sharp = written[40.0]
-    assert set(sharp) == {"vocals", "bass", "other", "chords", "markers", "bends", "tempo", "beats"}
+    assert set(sharp) == {"vocals", "bass", "other", "chords", "markers", "bends", "tempo", "beats", "meters"}
     assert "bends" not in written[0.0]
     assert len(set(sharp["tempo"])) == 1 and 46 < sharp["tempo"][0][-1] < 133  # the sung beat's, one map for all
     assert len(sharp["bends"]) == 3 and all(abs(bend - 0.4) < 0.03 for bend in sharp["bends"])
@@ -279,3 +283,26 @@ def test_song_mid_puts_the_sung_beats_on_its_beats_after_a_lead(tmp_path):
     assert np.abs(on_the_beat - np.round(on_the_beat)).max() < 0.03
     assert written["tempo"][0][-1] == pytest.approx(75.0, rel=0.01)
     assert np.abs(np.array([t for t, _ in written["vocals"]]) - onsets).max() < 0.002
+
+
+def test_song_mid_draws_its_bar_lines_where_the_sung_meter_puts_them(tmp_path):
+    """A 3/4 line sung after a one-beat upbeat, 1.3 s into the take: the file opens with a short
+    bar holding the lead and the upbeat, then bars of three whose first beats carry the long
+    notes; every track holds the same time signatures."""
+    period, frame = 0.8, 0.01
+    beats = (1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 3)
+    onsets = 1.3 + np.cumsum((0.0, *beats[:-1])) * period
+    notes = [
+        MelodyNote(67 + 2 * (i % 3), round(t / frame), round((t + b * period) / frame) - 8)
+        for i, (t, b) in enumerate(zip(onsets, beats, strict=True))
+    ]
+    chords.write_midi(
+        chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame, "consonant"), 0.0, str(tmp_path / "s.mid")
+    )
+    written = _midi_notes(str(tmp_path / "s.mid"))
+    in_file = np.round(written["beats"]["vocals"], 2)
+    downbeat = in_file[1]  # the second note's
+    assert written["meters"]["vocals"] == [(0.0, downbeat, 4), (downbeat, 3, 4)]
+    assert all(meters == written["meters"]["vocals"] for meters in written["meters"].values())
+    bar_starts = in_file[(in_file - downbeat) % 3 == 0]
+    assert list(bar_starts) == list(downbeat + np.cumsum((0, 3, 3, 3, 3, 3)))  # the 2s and 3s, one a bar

@@ -20,7 +20,7 @@ import numpy as np
 
 from trainer import harmoniser
 from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, RHYTHMS, VOICINGS
-from vocals2song import audio, beat, chord_names, flags, render
+from vocals2song import audio, beat, chord_names, flags, meter, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
 from vocals2song.scores import Note, Score, warped
@@ -161,8 +161,25 @@ def write_midi(score: Score, tuning: float, path: str) -> None:
     tracks, at the tempo of the sung beat (``beat.find`` on the melody's onsets) and with its
     beats on the sung ones (a lead beat or two before the first, ``Beat.lead``), so that a
     sequencer's grid follows the singer, bent by the take's ``tuning`` in semitones so that it
-    sounds with the voice; and the chord chart (``symbols``) as markers on a track of its own.
-    Every note keeps its time in seconds whatever the tempo."""
+    sounds with the voice; its bar lines where the sung meter puts them (``bars``); and the chord
+    chart (``symbols``) as markers on a track of its own. Every note keeps its time in seconds
+    whatever the tempo."""
     pulse = beat.find(np.array([note.start for note in score.parts["vocals"]]))
     markers = tuple((pulse.beats(start), name) for start, name in symbols(score))
-    render.score_midi(warped(score, pulse.beats), ARRANGEMENT, path, bend=tuning, markers=markers, tempi=pulse.tempi())
+    render.score_midi(
+        warped(score, pulse.beats),
+        ARRANGEMENT,
+        path,
+        bend=tuning,
+        markers=markers,
+        tempi=pulse.tempi(),
+        meters=bars(score.parts["vocals"], pulse),
+    )
+
+
+def bars(sung: tuple[Note, ...], pulse: beat.Beat) -> tuple[tuple[int, int], ...]:
+    """The time signatures of a file written along ``pulse`` for the ``sung`` notes (seconds):
+    the meter ``meter.find`` reads off them, its first downbeat on a bar line."""
+    onsets, lengths = np.array([note.start for note in sung]), np.array([note.duration for note in sung])
+    found = meter.find(onsets, lengths, pulse.period)
+    return meter.signatures(found, round(pulse.beats(found.downbeat)))
