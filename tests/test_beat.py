@@ -52,3 +52,23 @@ def test_a_files_beats_fall_on_the_sung_ones_after_a_lead_of_at_most_twice_the_t
     in_file = np.array([found.beats(t) for t in sung_beats])
     assert np.allclose(in_file, np.round(in_file), atol=0.03)  # the sung beats are the file's beats
     assert found.beats(lead[0]) == pytest.approx(lead[1])
+
+
+def test_a_followed_clock_keeps_a_drifting_take_on_the_files_beats_where_one_tempo_loses_them():
+    """A take in quarters after an eighth upbeat and 1.3 s of silence whose beat slows by 3% over
+    60 beats (a singer's drift), sung with a little timing noise: pinned to the sung onsets, every
+    quarter lands on a whole beat of the file and the upbeat on a half one; one tempo for the whole
+    take puts the late quarters between beats."""
+    beats = np.arange(61.0)
+    onsets = 1.3 + 0.75 * (np.concatenate([[-0.5], beats]) + 0.0005 * np.concatenate([[0.0], beats**2]))
+    onsets += np.random.default_rng(0).normal(0.0, 0.01, len(onsets))
+    assert np.array_equal(beat.places(onsets, 0.75), np.concatenate([[0.5], beats + 1]))
+    clock = beat.follow(onsets, beat.find(onsets).period)
+    in_file = np.array([clock.beats(t) for t in onsets])
+    assert np.abs(in_file[1:] - np.round(in_file[1:])).max() < 0.1
+    assert abs(in_file[0] % 1 - 0.5) < 0.1 and np.all(np.diff(np.round(in_file[1:])) == 1)
+    lead_tempo, sung_tempo = clock.tempi()[0][1], clock.tempi()[2][1]
+    assert 0 < lead_tempo <= 2 * sung_tempo and 70 < sung_tempo < 90
+    one_tempo = beat.find(onsets)
+    late = np.array([one_tempo.beats(t) for t in onsets[-10:]])
+    assert np.abs(late - np.round(late)).max() > 0.2

@@ -216,7 +216,8 @@ def _midi_notes(path: str) -> dict[str, list[tuple[float, int]]]:
             if message.type == "marker":
                 notes.setdefault("markers", []).append((now, message.text))
             if message.type == "time_signature":
-                notes["meters"][track.name].append((ticks / midi.ticks_per_beat, message.numerator, message.denominator))
+                signature = (ticks / midi.ticks_per_beat, message.numerator, message.denominator)
+                notes["meters"][track.name].append(signature)
     return notes
 
 
@@ -262,21 +263,26 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
     assert not generate.generate_file(export.load_model(folder, chords="none"), options).midi
 
 
+def _written_line(beats: tuple[float, ...], path: str) -> tuple[np.ndarray, dict]:
+    """A line of ``beats`` (lengths) sung at 75 beats a minute from 1.3 s, each note released a
+    little early, under C major chords, written as song.mid at ``path``: its onsets (seconds) and
+    what the file holds (``_midi_notes``)."""
+    period, frame = 0.8, 0.01
+    onsets = 1.3 + np.cumsum((0.0, *beats[:-1])) * period
+    notes = [
+        MelodyNote(67 + 2 * (i % 3), round(t / frame), round((t + b * period) / frame) - 4)
+        for i, (t, b) in enumerate(zip(onsets, beats, strict=True))
+    ]
+    chords.write_midi(chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame, "consonant"), 0.0, path)
+    return onsets, _midi_notes(path)
+
+
 def test_song_mid_puts_the_sung_beats_on_its_beats_after_a_lead(tmp_path):
     """A line at 75 beats a minute whose first beat comes 1.7 s into the take, after an eighth
     pickup: in the file every sung onset sits on the half-beat grid and every beat note on a beat,
     so quantising in a sequencer keeps the rhythm; the onsets keep their times in seconds."""
-    period, frame = 0.8, 0.01
     beats = (0.5, 1, 1, 0.5, 0.5, 1, 2, 1, 1.5, 0.5, 1, 1, 2)
-    onsets = 1.3 + np.cumsum((0.0, *beats[:-1])) * period
-    notes = [
-        MelodyNote(67 + 2 * (i % 3), round(t / frame), round((t + b * period) / frame) - 2)
-        for i, (t, b) in enumerate(zip(onsets, beats, strict=True))
-    ]
-    chords.write_midi(
-        chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame, "consonant"), 0.0, str(tmp_path / "s.mid")
-    )
-    written = _midi_notes(str(tmp_path / "s.mid"))
+    onsets, written = _written_line(beats, str(tmp_path / "s.mid"))
     in_file = np.array(written["beats"]["vocals"])
     assert np.abs(in_file * 2 - np.round(in_file * 2)).max() < 0.05  # on the half-beat grid
     on_the_beat = in_file[1:][np.cumsum((0.0, *beats[1:-1])) % 1 == 0]
@@ -289,17 +295,7 @@ def test_song_mid_draws_its_bar_lines_where_the_sung_meter_puts_them(tmp_path):
     """A 3/4 line sung after a one-beat upbeat, 1.3 s into the take: the file opens with a short
     bar holding the lead and the upbeat, then bars of three whose first beats carry the long
     notes; every track holds the same time signatures."""
-    period, frame = 0.8, 0.01
-    beats = (1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 3)
-    onsets = 1.3 + np.cumsum((0.0, *beats[:-1])) * period
-    notes = [
-        MelodyNote(67 + 2 * (i % 3), round(t / frame), round((t + b * period) / frame) - 8)
-        for i, (t, b) in enumerate(zip(onsets, beats, strict=True))
-    ]
-    chords.write_midi(
-        chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame, "consonant"), 0.0, str(tmp_path / "s.mid")
-    )
-    written = _midi_notes(str(tmp_path / "s.mid"))
+    _, written = _written_line((1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 3), str(tmp_path / "s.mid"))
     in_file = np.round(written["beats"]["vocals"], 2)
     downbeat = in_file[1]  # the second note's
     assert written["meters"]["vocals"] == [(0.0, downbeat, 4), (downbeat, 3, 4)]

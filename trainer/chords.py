@@ -158,28 +158,29 @@ def symbols(score: Score) -> list[tuple[float, str]]:
 
 def write_midi(score: Score, tuning: float, path: str) -> None:
     """An ``arrange``d score (times in seconds) as a MIDI file: melody, bass and chords on their own
-    tracks, at the tempo of the sung beat (``beat.find`` on the melody's onsets) and with its
-    beats on the sung ones (a lead beat or two before the first, ``Beat.lead``), so that a
-    sequencer's grid follows the singer, bent by the take's ``tuning`` in semitones so that it
-    sounds with the voice; its bar lines where the sung meter puts them (``bars``); and the chord
-    chart (``symbols``) as markers on a track of its own. Every note keeps its time in seconds
-    whatever the tempo."""
-    pulse = beat.find(np.array([note.start for note in score.parts["vocals"]]))
-    markers = tuple((pulse.beats(start), name) for start, name in symbols(score))
+    tracks, its beats pinned to the sung ones (``beat.follow``: a lead beat or two before the first,
+    then the tempo the singer takes from beat to beat), so that a sequencer's grid follows the
+    singer, its bar lines where the sung meter puts them (``bars``), bent by the take's ``tuning``
+    in semitones so that it sounds with the voice; and the chord chart (``symbols``) as markers on
+    a track of its own. Every note keeps its time in seconds whatever the tempo."""
+    onsets = np.array([note.start for note in score.parts["vocals"]])
+    period = beat.find(onsets).period
+    clock = beat.follow(onsets, period)
+    markers = tuple((clock.beats(start), name) for start, name in symbols(score))
     render.score_midi(
-        warped(score, pulse.beats),
+        warped(score, clock.beats),
         ARRANGEMENT,
         path,
         bend=tuning,
         markers=markers,
-        tempi=pulse.tempi(),
-        meters=bars(score.parts["vocals"], pulse),
+        tempi=clock.tempi(),
+        meters=bars(score.parts["vocals"], period, clock),
     )
 
 
-def bars(sung: tuple[Note, ...], pulse: beat.Beat) -> tuple[tuple[int, int], ...]:
-    """The time signatures of a file written along ``pulse`` for the ``sung`` notes (seconds):
-    the meter ``meter.find`` reads off them, its first downbeat on a bar line."""
+def bars(sung: tuple[Note, ...], period: float, clock: beat.Clock) -> tuple[tuple[int, int], ...]:
+    """The time signatures of a file written along ``clock`` for the ``sung`` notes (seconds) at a
+    beat of ``period``: the meter ``meter.find`` reads off them, its first downbeat on a bar line."""
     onsets, lengths = np.array([note.start for note in sung]), np.array([note.duration for note in sung])
-    found = meter.find(onsets, lengths, pulse.period)
-    return meter.signatures(found, round(pulse.beats(found.downbeat)))
+    found = meter.find(onsets, lengths, period)
+    return meter.signatures(found, round(clock.beats(found.downbeat)))

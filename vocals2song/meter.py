@@ -8,7 +8,7 @@ often a note starts at each beat of the bar (or between beats) with each length,
 chorales with repeated notes merged as the transcriber merges them; ``OPENINGS`` how often a
 melody opens on each beat (most chorales open with a one-beat upbeat in 4/4). The meter and
 opening under which a melody is likeliest win. Places in the bar come from the gaps between
-onsets rounded to half beats, so a take whose tempo drifts a little keeps its bar lines. On the
+onsets rounded to half beats (``beat.places``), so a take whose tempo drifts keeps its bar lines. On the
 34 dev chorales in 4/4 or 3/4, transcribed from their whole takes, 79% get both the meter and
 the downbeat (74% from their first 15 s), where always guessing 4/4 with an upbeat gets 68%
 (docs/model-notes.md, "Bar lines").
@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
+from vocals2song import beat
 
 LENGTHS = (0.75, 1.4, 2.6)
 """Beats: the edges of a note's length class (short, one beat, two, longer)."""
@@ -43,21 +45,11 @@ class Meter:
     downbeat: float
 
 
-def positions(onsets: np.ndarray, period: float) -> np.ndarray:
-    """Each onset's place in beats from the beat at or just before the first onset: the gaps
-    between onsets rounded to half beats (so a slight drift in tempo does not move later notes
-    off the beat), shifted by half a beat when that puts more of them on a beat (an eighth-note
-    upbeat)."""
-    places = np.concatenate([[0.0], np.cumsum(np.round(np.diff(np.asarray(onsets, np.float64)) / period * 2) / 2)])
-    on_a_beat = np.mean(places == np.round(places))
-    return places + 0.5 if on_a_beat < 0.5 else places
-
-
 def find(onsets: np.ndarray, lengths: np.ndarray, period: float) -> Meter:
     """The likeliest meter of notes starting at ``onsets`` and lasting ``lengths`` (seconds) at a
     beat of ``period`` seconds; 4/4 with an upbeat (the commonest) when there are fewer than
     ``MIN_NOTES``."""
-    places = positions(onsets, period)
+    places = beat.places(onsets, period)
     beat_zero = float(onsets[0]) - places[0] * period
     if len(onsets) < MIN_NOTES:
         return Meter(4, beat_zero + period)
