@@ -243,7 +243,11 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
         result = generate.generate_file(model, options)
         assert result.midi == str(tmp_path / f"song{cents:.0f}.mid")
         written[cents] = _midi_notes(result.midi)
-        assert list(result.chart) == [text for _, text in written[cents]["markers"]]  # what the CLI prints
+        assert list(result.chart) == [text for _, text in written[cents]["markers"]]
+        in_bars = " ".join(result.bars).split()  # each bar opens with the chord it holds: the chart, repeats added
+        assert [name for index, name in enumerate(in_bars) if index == 0 or name != in_bars[index - 1]] == list(
+            result.chart
+        )
     sharp = written[40.0]
     assert set(sharp) == {"vocals", "bass", "other", "chords", "markers", "bends", "tempo", "beats", "meters"}
     assert "bends" not in written[0.0]
@@ -263,17 +267,25 @@ def test_generate_writes_the_melody_and_its_chords_as_midi_on_the_takes_clock_an
     assert not generate.generate_file(export.load_model(folder, chords="none"), options).midi
 
 
-def _written_line(beats: tuple[float, ...], path: str) -> tuple[np.ndarray, dict]:
+def _line(beats: tuple[float, ...], predictions: np.ndarray | None = None) -> tuple[np.ndarray, chords.Score]:
     """A line of ``beats`` (lengths) sung at 75 beats a minute from 1.3 s, each note released a
-    little early, under C major chords, written as song.mid at ``path``: its onsets (seconds) and
-    what the file holds (``_midi_notes``)."""
+    little early, under chords of ``predictions`` (C major throughout unless given): its onsets
+    (seconds) and its ``chord_score``."""
     period, frame = 0.8, 0.01
     onsets = 1.3 + np.cumsum((0.0, *beats[:-1])) * period
     notes = [
         MelodyNote(67 + 2 * (i % 3), round(t / frame), round((t + b * period) / frame) - 4)
         for i, (t, b) in enumerate(zip(onsets, beats, strict=True))
     ]
-    chords.write_midi(chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame, "consonant"), 0.0, path)
+    predictions = np.stack([C_MAJOR] * len(notes)) if predictions is None else predictions
+    return onsets, chords.chord_score(notes, predictions, frame, "consonant")
+
+
+def _written_line(beats: tuple[float, ...], path: str) -> tuple[np.ndarray, dict]:
+    """``_line`` written as song.mid at ``path``: its onsets (seconds) and what the file holds
+    (``_midi_notes``)."""
+    onsets, score = _line(beats)
+    chords.write_midi(score, 0.0, path)
     return onsets, _midi_notes(path)
 
 
@@ -302,3 +314,16 @@ def test_song_mid_draws_its_bar_lines_where_the_sung_meter_puts_them(tmp_path):
     assert all(meters == written["meters"]["vocals"] for meters in written["meters"].values())
     bar_starts = in_file[(in_file - downbeat) % 3 == 0]
     assert list(bar_starts) == list(downbeat + np.cumsum((0, 3, 3, 3, 3, 3)))  # the 2s and 3s, one a bar
+
+
+def test_the_chord_chart_reads_a_bar_at_a_time_with_the_sounding_chord_first():
+    """A 3/4 line after an upbeat under C, then a bar of F, a bar of G changing to C on its last
+    beat, then C held on to the end: each bar opens with the chord sounding at its first beat, changes
+    follow in order, and a bar with no change repeats the chord it holds."""
+    major = {root: np.roll(C_MAJOR, root) for root in (0, 5, 7)}
+    roots = (0, 0, 0, 5, 5, 7, 0, 0, 0, 0, 0)  # a chord per note: the upbeat, then five bars of 2 + 1 beats
+    _, score = _line((1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1), np.stack([major[root] for root in roots]))
+    names = [name for _, name in chords.symbols(score)]
+    assert len(names) == 4 and names[0] == names[3]
+    c, f, g = names[:3]
+    assert chords.bar_chart(score) == (c, c, f, f"{g} {c}", c, c)

@@ -5,9 +5,11 @@ import pathlib
 import re
 
 import numpy as np
+import pytest
 from conftest import vocal_in_song
 
 from trainer import export, generate
+from vocals2song import render
 
 MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 CARD_ROWS = {
@@ -58,3 +60,21 @@ def test_the_released_model_accompanies_a_melody_without_being_asked_for():
     power = np.abs(np.fft.rfft(accompaniment)) ** 2
     hz = np.fft.rfftfreq(accompaniment.size, 1 / 44100)
     assert power[hz < 1000].sum() > 0.5 * power.sum()
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_generate_prints_the_chord_chart_a_bar_at_a_time_and_writes_it_into_song_mid(tmp_path, capsys):
+    """``vocals2song generate`` with the shipped model on the melody: song.mid is written and the
+    printed chart is bars between bar lines, each of chord symbols, every one of them a marker of
+    song.mid's chart."""
+    import mido
+
+    from vocals2song import audio, cli
+
+    audio.write(str(tmp_path / "take.wav"), melody(), 44100)
+    assert cli.main(["generate", "--vocals", str(tmp_path / "take.wav"), "--output", str(tmp_path / "s.wav")]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("chords: "))
+    assert line.startswith("chords: | ") and line.endswith(" |")
+    bars = line.removeprefix("chords: | ").removesuffix(" |").split(" | ")
+    markers = {m.text for track in mido.MidiFile(tmp_path / "s.mid").tracks for m in track if m.type == "marker"}
+    assert 2 <= len(bars) <= 4 and all(bar.split() and set(bar.split()) <= markers for bar in bars)

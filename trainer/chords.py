@@ -158,29 +158,42 @@ def symbols(score: Score) -> list[tuple[float, str]]:
 
 def write_midi(score: Score, tuning: float, path: str) -> None:
     """An ``arrange``d score (times in seconds) as a MIDI file: melody, bass and chords on their own
-    tracks, its beats pinned to the sung ones (``beat.follow``: a lead beat or two before the first,
-    then the tempo the singer takes from beat to beat), so that a sequencer's grid follows the
-    singer, its bar lines where the sung meter puts them (``bars``), bent by the take's ``tuning``
+    tracks, its beats pinned to the sung ones and its bar lines where the sung meter puts them
+    (``timeline``), so that a sequencer's grid follows the singer, bent by the take's ``tuning``
     in semitones so that it sounds with the voice; and the chord chart (``symbols``) as markers on
     a track of its own. Every note keeps its time in seconds whatever the tempo."""
-    onsets = np.array([note.start for note in score.parts["vocals"]])
-    period = beat.find(onsets).period
-    clock = beat.follow(onsets, period)
+    clock, meters = timeline(score)
     markers = tuple((clock.beats(start), name) for start, name in symbols(score))
     render.score_midi(
-        warped(score, clock.beats),
-        ARRANGEMENT,
-        path,
-        bend=tuning,
-        markers=markers,
-        tempi=clock.tempi(),
-        meters=bars(score.parts["vocals"], period, clock),
+        warped(score, clock.beats), ARRANGEMENT, path, bend=tuning, markers=markers, tempi=clock.tempi(), meters=meters
     )
 
 
-def bars(sung: tuple[Note, ...], period: float, clock: beat.Clock) -> tuple[tuple[int, int], ...]:
-    """The time signatures of a file written along ``clock`` for the ``sung`` notes (seconds) at a
-    beat of ``period``: the meter ``meter.find`` reads off them, its first downbeat on a bar line."""
+def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...]]:
+    """An ``arrange``d score's beats and bars in a file: a clock pinned to the sung beats
+    (``beat.follow``: a lead beat or two before the first, then the tempo the singer takes from
+    beat to beat) and the time signatures of the meter ``meter.find`` reads off the sung notes,
+    its first downbeat on a bar line."""
+    sung = score.parts["vocals"]
     onsets, lengths = np.array([note.start for note in sung]), np.array([note.duration for note in sung])
+    period = beat.find(onsets).period
+    clock = beat.follow(onsets, period)
     found = meter.find(onsets, lengths, period)
-    return meter.signatures(found, round(clock.beats(found.downbeat)))
+    return clock, meter.signatures(found, round(clock.beats(found.downbeat)))
+
+
+def bar_chart(score: Score) -> tuple[str, ...]:
+    """An ``arrange``d score's chord chart a bar at a time, as a lead sheet writes it: each bar the
+    chord sounding at its first beat, then every change within it ("C", "F G7")."""
+    clock, meters = timeline(score)
+    changes = [(round(clock.beats(start) * 2) / 2, name) for start, name in symbols(score)]
+    if not changes:
+        return ()
+    starts = meter.bar_starts(meters, clock.beats(max(note.start for note in score.parts["vocals"])))
+    bars, sounding = [], None
+    for first, end in zip(starts, (*starts[1:], np.inf), strict=True):
+        inside = [name for at, name in changes if first <= at < end]
+        opening = [sounding] if sounding and not any(at == first for at, _ in changes) else []
+        bars.append(" ".join(opening + inside) or "-")
+        sounding = inside[-1] if inside else sounding
+    return tuple(bars)

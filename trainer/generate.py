@@ -318,6 +318,7 @@ class Generated:
     stems: dict[str, str] = dataclasses.field(default_factory=dict)  # stem -> written path, with stems_dir
     midi: str | None = None  # the melody and the played chords, when chords were played
     chart: tuple[str, ...] = ()  # the played chords' symbols where they change (``chords.symbols``)
+    bars: tuple[str, ...] = ()  # the same a bar at a time (``chords.bar_chart``)
 
 
 SONG_FILE = "song.wav"  # beside the stems in a stems folder
@@ -355,8 +356,9 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     picture.song_png(png, waveform, song, rate)
     midi = write_midi(song, os.path.splitext(options.output)[0] + ".mid")
     chart = tuple(name for _, name in chords.symbols(song.chords)) if song.chords else ()
+    bars = chords.bar_chart(song.chords) if song.chords else ()
     seconds = time.monotonic() - started
-    return Generated(options.vocals, options.output, png, seconds, stems=written, midi=midi, chart=chart)
+    return Generated(options.vocals, options.output, png, seconds, stems=written, midi=midi, chart=chart, bars=bars)
 
 
 def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:

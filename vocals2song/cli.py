@@ -21,8 +21,8 @@ from webapp.settings import Settings
 
 USER_ERRORS = (AudioError, ConfigMismatchError, DatasetError, FileExistsError, OSError, ValueError)
 PACKAGES = ("vocals2song", "trainer", "pipelines", "webapp")
-CHART_SHOWN = 16
-"""Chord symbols ``generate`` prints (``song.mid``'s markers hold them all)."""
+CHART_BARS = 8
+"""Bars of the chord chart ``generate`` prints (``song.mid``'s markers hold every chord)."""
 
 
 class _Format(logging.Formatter):
@@ -112,8 +112,9 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     print(f"song: {result.song}\npicture: {result.picture}")
     if result.midi:
         print(f"melody and chords (MIDI): {result.midi}")
-        shown = " ".join(result.chart[:CHART_SHOWN])
-        print(f"chords: {shown}" + (f" ... ({len(result.chart)} in all)" if len(result.chart) > CHART_SHOWN else ""))
+        shown = " | ".join(result.bars[:CHART_BARS])
+        more = f" ... ({len(result.bars)} bars)" if len(result.bars) > CHART_BARS else ""
+        print(f"chords: | {shown} |{more}")
     print(f"({result.seconds:.1f} s)")
     for stem, path in result.stems.items():
         print(f"stem {stem}: {path}")

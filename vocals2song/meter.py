@@ -74,3 +74,11 @@ def signatures(meter: Meter, downbeat: int) -> tuple[tuple[int, int], ...]:
     if downbeat <= 0:
         return ((0, meter.beats),)
     return ((0, downbeat), (downbeat, meter.beats))
+
+
+def bar_starts(signatures: tuple[tuple[int, int], ...], until: float) -> list[float]:
+    """The beats at which a file's bars start, from its ``signatures`` (see ``signatures``), up to
+    and including the bar that holds beat ``until``."""
+    starts = [float(beat) for beat, _ in signatures[:-1]]
+    last, beats = signatures[-1]
+    return starts + [float(last + beats * k) for k in range(int((until - last) // beats) + 1)]
