@@ -62,6 +62,14 @@ def test_the_names_are_spelt_in_the_key_the_music_fits():
     assert chord_names.name(Ab, {C, Eb}, chord_names.spelling(_scale(E))) == "G#"
 
 
+def test_the_key_is_named_as_a_midi_key_signature_spells_it():
+    named = {tonic: chord_names.key_name(_scale(tonic)) for tonic in range(12)}
+    assert named == dict(enumerate(("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")))
+    minors = {tonic: chord_names.key_name(_scale(tonic, minor=True)) for tonic in range(12)}
+    assert minors == dict(enumerate(("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")))
+    assert chord_names.key_name(np.zeros(12)) is None
+
+
 def test_the_sung_note_completes_an_open_chord_and_leaves_a_full_one_alone():
     assert chord_names.name(G, {D, F}) == "G7(no3)"
     assert chord_names.name(G, {D, F}, melody=B) == "G7"  # the voice sings the missing third

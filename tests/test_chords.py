@@ -3,6 +3,7 @@
 import itertools
 import os
 import shutil
+from dataclasses import replace
 
 import librosa
 import numpy as np
@@ -13,6 +14,7 @@ from trainer import chords
 from trainer.config import CHORD_LEVEL_DB, RHYTHMS, VOICINGS
 from vocals2song import render
 from vocals2song.melody import MelodyNote
+from vocals2song.scores import Score
 
 C_MAJOR = np.array([3.0, 0, 0, 0, 2.0, 0, 0, 2.5, 0, 0, 0, 0])
 
@@ -327,3 +329,21 @@ def test_the_chord_chart_reads_a_bar_at_a_time_with_the_sounding_chord_first():
     assert len(names) == 4 and names[0] == names[3]
     c, f, g = names[:3]
     assert chords.bar_chart(score) == (c, c, f, f"{g} {c}", c, c)
+
+
+def test_song_mid_carries_the_key_its_notes_fit(tmp_path):
+    """The line under C, F and G major chords is in C major; the same a minor third lower (each
+    note and chord moved down three semitones) in A major: the signature follows the notes."""
+    import mido
+
+    major = {root: np.roll(C_MAJOR, root) for root in (0, 5, 7)}
+    roots = (0, 0, 0, 5, 5, 7, 0, 0, 7, 7, 0)
+    _, score = _line((1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1), np.stack([major[root] for root in roots]))
+    lower = Score(
+        "lower", {stem: tuple(replace(n, pitch=n.pitch - 3) for n in notes) for stem, notes in score.parts.items()}
+    )
+    for written, key in ((score, "C"), (lower, "A")):
+        chords.write_midi(written, 0.0, str(tmp_path / "k.mid"))
+        tracks = mido.MidiFile(tmp_path / "k.mid").tracks
+        assert {m.key for track in tracks for m in track if m.type == "key_signature"} == {key}
+        assert all(any(m.type == "key_signature" for m in track) for track in tracks)

@@ -52,18 +52,38 @@ third (written "(no3)": C-G-Bb is "C7(no3)"; a major third before a minor one, a
 order has it)."""
 
 
-def spelling(durations: np.ndarray) -> tuple[str, ...]:
-    """The twelve classes' names in the key that best fits ``durations`` (how long each pitch
-    class sounds), by correlation with the major and minor key profiles in every key."""
+def key(durations: np.ndarray) -> tuple[int, bool] | None:
+    """The key that best fits ``durations`` (how long each pitch class sounds) by correlation with
+    the major and minor key profiles in every key, as (tonic, minor); None when every class sounds
+    alike."""
     if np.ptp(durations) == 0:
-        return PITCH_NAMES
+        return None
     fits = [
-        (np.corrcoef(durations, np.roll(profile, tonic))[0, 1], (tonic + relative) % SEMITONES)
-        for profile, relative in ((MAJOR_PROFILE, 0), (MINOR_PROFILE, 3))
+        (np.corrcoef(durations, np.roll(profile, tonic))[0, 1], tonic, minor)
+        for profile, minor in ((MAJOR_PROFILE, False), (MINOR_PROFILE, True))
         for tonic in range(SEMITONES)
     ]
-    major = max(fits)[1]
+    _, tonic, minor = max(fits)
+    return tonic, minor
+
+
+def spelling(durations: np.ndarray) -> tuple[str, ...]:
+    """The twelve classes' names in the key that best fits ``durations`` (``key``): flats in a
+    key whose signature has flats, sharps in one with sharps."""
+    found = key(durations)
+    if found is None:
+        return PITCH_NAMES
+    major = (found[0] + 3 * found[1]) % SEMITONES
     return FLATS if major in FLAT_KEYS else SHARPS if major in SHARP_KEYS else PITCH_NAMES
+
+
+def key_name(durations: np.ndarray) -> str | None:
+    """``key``'s name as a MIDI key signature is written ("Db", "F#m"); None when there is none."""
+    found = key(durations)
+    if found is None:
+        return None
+    tonic, minor = found
+    return spelling(durations)[tonic] + ("m" if minor else "")
 
 
 def name(

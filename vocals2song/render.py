@@ -117,6 +117,25 @@ def arrangements(score: Score, options: RenderOptions) -> list[Arrangement]:
     return result
 
 
+@dataclasses.dataclass(frozen=True)
+class Notation:
+    """How a written file is notated: ``meters`` ((beat, quarter notes to a bar), the first at
+    beat 0) and ``key`` (mido's key names: "Db", "F#m"); none written when empty."""
+
+    meters: tuple[tuple[int, int], ...] = ()
+    key: str | None = None
+
+    def events(self) -> list[tuple[int, int, mido.MetaMessage]]:
+        """The signatures as (tick, order, message) events, before anything else on their tick."""
+        import mido
+
+        signatures = [
+            (beat * TICKS, -2, mido.MetaMessage("time_signature", numerator=beats, denominator=4))
+            for beat, beats in self.meters
+        ]
+        return signatures + ([(0, -3, mido.MetaMessage("key_signature", key=self.key))] if self.key else [])
+
+
 def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitter: int, path: str) -> None:
     """Writes one stem's notes as a one-track MIDI file, transposed, at the arrangement's tempo."""
     import mido
@@ -134,18 +153,18 @@ def midi_track(
     channel: int,
     bend: float = 0.0,
     tempi: tuple[tuple[float, float], ...] = (),
-    meters: tuple[tuple[int, int], ...] = (),
+    notation: Notation = Notation(),
 ) -> mido.MidiTrack:
     """One stem's notes as a ``mido.MidiTrack`` on ``channel`` (drums on channel 10 whatever it
     says), transposed, at the arrangement's tempo or along ``tempi`` ((beat, beats a minute),
-    the first at beat 0) and in ``meters`` ((beat, quarter notes to a bar); none written when
-    empty), bent by ``bend`` semitones (within GM's default range of +-2) when it is not 0."""
+    the first at beat 0), with ``notation``'s time and key signatures, bent by ``bend``
+    semitones (within GM's default range of +-2) when it is not 0."""
     import mido
 
     drums = stem == "drums"
     channel = DRUM_CHANNEL if drums else channel
     rng = _random(arrangement.seed, stem)
-    events = _tempo_changes(tempi) + _time_signatures(meters)
+    events = _tempo_changes(tempi) + notation.events()
     for note in notes:
         pitch = note.pitch if drums else note.pitch + arrangement.shift
         if not 0 <= pitch <= 127 or note.duration <= 0:
@@ -173,16 +192,6 @@ def _tempo_changes(tempi: tuple[tuple[float, float], ...]) -> list[tuple[int, in
     ]
 
 
-def _time_signatures(meters: tuple[tuple[int, int], ...]) -> list[tuple[int, int, mido.MetaMessage]]:
-    """``meters`` ((beat, quarter notes to a bar)) as (tick, order, message) events, before
-    anything else on their tick."""
-    import mido
-
-    return [
-        (beat * TICKS, -2, mido.MetaMessage("time_signature", numerator=beats, denominator=4)) for beat, beats in meters
-    ]
-
-
 def _timed(track: mido.MidiTrack, events: list[tuple[int, int, object]]) -> mido.MidiTrack:
     """``track`` with (tick, order, message) ``events`` appended in time, then order (offs before
     ons at a tick), as delta times."""
@@ -200,11 +209,11 @@ def score_midi(
     bend: float = 0.0,
     markers: tuple[tuple[float, str], ...] = (),
     tempi: tuple[tuple[float, float], ...] = (),
-    meters: tuple[tuple[int, int], ...] = (),
+    notation: Notation = Notation(),
 ) -> None:
     """A score (in beats) as one MIDI file (type 1) a musician can open: a track and a channel
     per stem that has notes, each with the arrangement's program, at its tempo or along ``tempi``
-    and in ``meters`` (every track holds the same map; see ``midi_track``), every channel bent by
+    and with ``notation`` (every track holds the same map and signatures), every channel bent by
     ``bend`` semitones (a take's offset from A = 440 Hz, so the notes sound in its tuning); and
     ``markers`` ((beat, text), e.g. chord symbols) on a last track named "chords". Local or gs://."""
     import fsspec
@@ -213,10 +222,10 @@ def score_midi(
     tempi = tempi or ((0.0, arrangement.tempo),)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
     for channel, stem in enumerate(stem for stem in STEM_PARTS if score.parts.get(stem)):
-        midi.tracks.append(midi_track(score.parts[stem], stem, arrangement, 0, channel, bend, tempi, meters))
+        midi.tracks.append(midi_track(score.parts[stem], stem, arrangement, 0, channel, bend, tempi, notation))
         midi.tracks[-1].insert(0, mido.MetaMessage("track_name", name=stem))
     if markers:
-        midi.tracks.append(marker_track(markers, tempi, meters))
+        midi.tracks.append(marker_track(markers, tempi, notation))
     storage.ensure_parent(path)
     with fsspec.open(path, "wb") as handle:
         midi.save(file=handle)
@@ -225,15 +234,15 @@ def score_midi(
 def marker_track(
     markers: tuple[tuple[float, str], ...],
     tempi: tuple[tuple[float, float], ...],
-    meters: tuple[tuple[int, int], ...] = (),
+    notation: Notation = Notation(),
 ) -> mido.MidiTrack:
-    """A track named "chords" holding only ``markers`` ((beat, text)) along ``tempi`` and in ``meters``."""
+    """A track named "chords" holding only ``markers`` ((beat, text)) along ``tempi``, with ``notation``."""
     import mido
 
     track = mido.MidiTrack([mido.MetaMessage("track_name", name="chords")])
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempi[0][1])))
     events = [(round(beats * TICKS), 0, mido.MetaMessage("marker", text=text)) for beats, text in markers]
-    return _timed(track, _tempo_changes(tempi) + _time_signatures(meters) + events)
+    return _timed(track, _tempo_changes(tempi) + notation.events() + events)
 
 
 def can_render(soundfont: str) -> bool:
