@@ -108,25 +108,12 @@ def test_the_songs_picture_draws_the_melody_and_its_chords_as_a_piano_roll():
     assert picture.ROLL_TITLE not in [axis.get_title() for axis in picture.song_figure(vocal, vocal, 44100).axes]
 
 
-class FixedHarmoniser:
-    """Stands in for the Keras harmoniser: the same 12 scores under every note of a melody whose
-    first note is E, transposed with the melody (generation averages the prediction over the
-    melody heard in all twelve keys)."""
-
-    def __init__(self, scores: np.ndarray):
-        self.scores = scores
-
-    def __call__(self, features, training=False):
-        shifts = features[:, 0, :12].argmax(axis=-1) - 4
-        return np.stack([np.broadcast_to(np.roll(self.scores, shift), features.shape[1:2] + (12,)) for shift in shifts])
-
-
 @pytest.mark.skipif(not render.can_render(render.DEV_SOUNDFONT), reason="needs FluidSynth and TimGM6mb")
 def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     rate, frame_seconds = 44100, 1024 / 44100
     vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(2 * rate) / rate).astype(np.float32)
     notes = [MelodyNote(76, 0, 40), MelodyNote(74, 40, 80)]
-    score = chords.arrange(FixedHarmoniser(C_MAJOR), notes, frame_seconds, "consonant")
+    score = chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame_seconds, "consonant")
     assert [(n.pitch, round(n.start / frame_seconds)) for n in score.parts["vocals"]] == [(76, 0), (74, 40)]
     played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT)
     assert played.shape == vocal.shape

@@ -98,11 +98,12 @@ def test_predictions_averaged_over_keys_transpose_exactly_with_the_melody():
 def test_frame_harmony_holds_each_notes_prediction_and_fills_rests_from_the_nearest():
     model = harmoniser.build(TINY)
     notes = [melody.MelodyNote(60, 2, 6), melody.MelodyNote(67, 10, 14)]
-    frames = harmoniser.frame_harmony(model, notes, 16)
-    per_note = harmoniser.predict(model, harmoniser.note_features([60, 67], [4, 4])[None])[0]
+    per_note = harmoniser.note_predictions(model, notes)
+    frames = harmoniser.frame_harmony(per_note, notes, 16)
+    np.testing.assert_allclose(per_note, harmoniser.predict(model, harmoniser.note_features([60, 67], [4, 4])[None])[0])
     np.testing.assert_allclose(frames[[0, 2, 5, 7]], np.repeat(per_note[:1], 4, axis=0), rtol=1e-5)
     np.testing.assert_allclose(frames[[9, 10, 15]], np.repeat(per_note[1:], 3, axis=0), rtol=1e-5)
-    assert not np.any(harmoniser.frame_harmony(model, [], 5))
+    assert not np.any(harmoniser.frame_harmony(None, [], 5))
 
 
 def test_the_job_trains_on_a_folder_of_scores_and_names_the_file_it_could_not_read(tmp_path):

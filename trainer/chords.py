@@ -18,7 +18,6 @@ import bisect
 
 import numpy as np
 
-from trainer import harmoniser
 from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, RHYTHMS, VOICINGS
 from vocals2song import audio, beat, chord_names, flags, meter, render
 from vocals2song.config import SEMITONES
@@ -115,14 +114,8 @@ def strikes(start: float, end: float, pulse: beat.Beat, rhythm: str) -> list[tup
     return list(zip(edges[:-1], edges[1:], strict=False))
 
 
-def arrange(model, notes: list[MelodyNote], frame_seconds: float, voicing: str, rhythm: str = RHYTHMS[0]) -> Score:
-    """The harmoniser ``model``'s chords under transcribed ``notes`` (at least one; ``chord_score``,
-    voiced and struck as ``voicing`` and ``rhythm`` say): what ``play`` renders and ``write_midi`` writes."""
-    return chord_score(notes, harmoniser.note_predictions(model, notes), frame_seconds, voicing, rhythm)
-
-
 def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> np.ndarray:
-    """An ``arrange``d score's chords (not its melody) as a mono waveform as long as ``vocal``
+    """A ``chord_score``'s chords (not its melody) as a mono waveform as long as ``vocal``
     (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``."""
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
@@ -136,7 +129,7 @@ def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> n
 
 
 def symbols(score: Score) -> list[tuple[float, str]]:
-    """An ``arrange``d score's chord chart: (onset in the score's time, chord symbol) wherever
+    """A ``chord_score``'s chord chart: (onset in the score's time, chord symbol) wherever
     the symbol changes (``vocals2song/chord_names.py``, spelt in the key its notes fit best, the
     sung note counted where it completes the chord); a chord struck again is not a change."""
     upper: dict[float, set[int]] = {}
@@ -154,7 +147,7 @@ def symbols(score: Score) -> list[tuple[float, str]]:
 
 
 def write_midi(score: Score, tuning: float, path: str) -> None:
-    """An ``arrange``d score (times in seconds) as a MIDI file: melody, bass and chords on their own
+    """A ``chord_score`` (times in seconds) as a MIDI file: melody, bass and chords on their own
     tracks, its beats pinned to the sung ones and its bar lines where the sung meter puts them
     (``timeline``), so that a sequencer's grid follows the singer, bent by the take's ``tuning``
     in semitones so that it sounds with the voice, its key signature the key its notes fit
@@ -168,7 +161,7 @@ def write_midi(score: Score, tuning: float, path: str) -> None:
 
 def _durations(score: Score) -> np.ndarray:
     """How long each pitch class sounds in the melody and in the bass, each part's share counting
-    alike: what an arranged score's key is read from. The outer parts name the key; counting the
+    alike: what a ``chord_score``'s key is read from. The outer parts name the key; counting the
     upper notes too, which hedge among the likely classes, read 62% of the dev chorales' keys right
     against 81% from these two (docs/model-notes.md, "Bar lines")."""
     durations = np.zeros(SEMITONES)
@@ -181,7 +174,7 @@ def _durations(score: Score) -> np.ndarray:
 
 
 def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...]]:
-    """An ``arrange``d score's beats and bars in a file: a clock pinned to the sung beats
+    """A ``chord_score``'s beats and bars in a file: a clock pinned to the sung beats
     (``beat.follow``: a lead beat or two before the first, then the tempo the singer takes from
     beat to beat) and the time signatures of the meter ``meter.find`` reads off the sung notes,
     its first downbeat on a bar line."""
@@ -194,7 +187,7 @@ def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...]]:
 
 
 def bar_chart(score: Score) -> tuple[str, ...]:
-    """An ``arrange``d score's chord chart a bar at a time, as a lead sheet writes it: each bar the
+    """A ``chord_score``'s chord chart a bar at a time, as a lead sheet writes it: each bar the
     chord sounding at its first beat, then every change within it ("C", "F G7")."""
     clock, meters = timeline(score)
     changes = [(round(clock.beats(start) * 2) / 2, name) for start, name in symbols(score)]

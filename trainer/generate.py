@@ -158,7 +158,7 @@ class Song:
     length: ``mix`` (the song, or the model's output alone) and each generated stem; one limiter
     gain scales them all, so the stems sum to the generated part of ``mix``; ``tuning``: the take's
     offset from A = 440 Hz in semitones, which the accompaniment follows (0 when in tune);
-    ``chords``: the transcribed melody and the chords played under it (``chords.arrange``) when
+    ``chords``: the transcribed melody and the chords played under it (``chords.chord_score``) when
     chords were played (None when no note was heard): times in seconds of the take, pitches at
     A = 440 (``tuning`` away from the take's)."""
 
@@ -242,16 +242,17 @@ def _generated_stems(
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
     notes = take_notes(model, spectrum)
+    predicted = harmoniser.note_predictions(model.harmoniser, notes) if notes else None  # notes need a harmoniser
     if model.chords == "only":
         stems = {model.stems[0]: np.zeros_like(mono)}
     else:
         frames = spectrum.shape[1]
-        harmony = harmoniser.frame_harmony(model.harmoniser, notes, frames) if model.harmony == "notes" else None
+        harmony = harmoniser.frame_harmony(predicted, notes, frames) if model.harmony == "notes" else None
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
     arranged = None
     if model.plays_chords and notes:
         frame_seconds = config.hop_length / config.sample_rate
-        arranged = chords.arrange(model.harmoniser, notes, frame_seconds, model.voicing, model.rhythm)
+        arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm)
         played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:
