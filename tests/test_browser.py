@@ -12,6 +12,7 @@ import os
 import shutil
 import threading
 import time
+import urllib.request
 
 import pytest
 import soundfile
@@ -248,3 +249,7 @@ def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_m
     assert (job["options"]["voicing"], job["options"]["rhythm"]) == (VOICINGS[0], "beat")
     page.wait_for_selector("#midi-line:not([hidden])", timeout=60_000)
     assert page.get_attribute("#midi", "href").endswith(f"/api/jobs/{job['id']}/song.mid")
+    page.wait_for_selector("#chart-box:not([hidden])")
+    with urllib.request.urlopen(f"{chords_server}/api/jobs/{job['id']}/song.txt") as response:
+        assert page.inner_text("#chart").strip() == response.read().decode().strip()  # the lead sheet, shown
+    assert page.get_attribute("#chart-download", "href").endswith(f"/api/jobs/{job['id']}/song.txt")

@@ -66,7 +66,7 @@ def test_the_released_model_accompanies_a_melody_without_being_asked_for():
 def test_generate_prints_the_chord_chart_a_bar_at_a_time_and_writes_it_into_song_mid(tmp_path, capsys):
     """``vocals2song generate`` with the shipped model on the melody: song.mid is written and the
     printed chart is bars between bar lines, each of chord symbols, every one of them a marker of
-    song.mid's chart."""
+    song.mid's chart; song.txt holds the same bars under a line naming the key and tempo."""
     import mido
 
     from vocals2song import audio, cli
@@ -78,3 +78,6 @@ def test_generate_prints_the_chord_chart_a_bar_at_a_time_and_writes_it_into_song
     bars = line.removeprefix("chords: | ").removesuffix(" |").split(" | ")
     markers = {m.text for track in mido.MidiFile(tmp_path / "s.mid").tracks for m in track if m.type == "marker"}
     assert 2 <= len(bars) <= 4 and all(bar.split() and set(bar.split()) <= markers for bar in bars)
+    head, *lines = (tmp_path / "s.txt").read_text().splitlines()  # the lead sheet: the same bars
+    assert head.endswith(" beats a minute") and ("major" in head or "minor" in head)
+    assert [bar for line in lines for bar in line.removeprefix("| ").removesuffix(" |").split(" | ")] == bars

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import threading
 import time
 
@@ -321,7 +322,12 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
     folder = with_harmoniser(accompaniment_model, str(tmp_path / "export"))
     with served(webapp.create_app(export.load_model(folder), webapp.Settings(max_seconds=8.0))) as chording:
         job = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
-        assert job["state"] == webjobs.DONE and job["ready"][-1] == webjobs.MIDI_FILE, job
+        assert job["state"] == webjobs.DONE and job["ready"][-2:] == [webjobs.MIDI_FILE, webjobs.CHART_FILE], job
+        sheet = chording.get(f"/api/jobs/{job['id']}/song.txt")
+        assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/plain")
+        head, *bar_lines = sheet.text.splitlines()
+        assert re.fullmatch(r"[A-G][b#]? (major|minor), [34]/4, \d+ beats a minute", head), head
+        assert bar_lines and all(line.startswith("| ") and line.endswith(" |") for line in bar_lines)
         midi = chording.get(f"/api/jobs/{job['id']}/song.mid")
         assert midi.status_code == 200 and midi.headers["content-type"] == "audio/midi"
         tracks = mido.MidiFile(file=io.BytesIO(midi.content)).tracks
@@ -340,10 +346,12 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         monkeypatch.setattr(melody, "transcribe", lambda *args: [])  # a take in which no note is heard
         unheard = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
         assert unheard["state"] == webjobs.DONE and webjobs.MIDI_FILE not in unheard["ready"], unheard
-        missing = chording.get(f"/api/jobs/{unheard['id']}/song.mid")
-        assert missing.status_code == 404 and "no sung note was heard" in missing.json()["error"]
+        for name in ("song.mid", "song.txt"):
+            missing = chording.get(f"/api/jobs/{unheard['id']}/{name}")
+            assert missing.status_code == 404 and "no sung note was heard" in missing.json()["error"]
     assert client.get("/api/config").json()["plays_chords"] is False
     plain = wait(client, post(client, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
     assert webjobs.MIDI_FILE not in plain["ready"]
-    refused = client.get(f"/api/jobs/{plain['id']}/song.mid")
-    assert refused.status_code == 404 and "plays no chords" in refused.json()["error"]
+    for name in ("song.mid", "song.txt"):
+        refused = client.get(f"/api/jobs/{plain['id']}/{name}")
+        assert refused.status_code == 404 and "plays no chords" in refused.json()["error"]

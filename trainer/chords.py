@@ -201,3 +201,19 @@ def bar_chart(score: Score) -> tuple[str, ...]:
         bars.append(" ".join(opening + inside) or "-")
         sounding = inside[-1] if inside else sounding
     return tuple(bars)
+
+
+BARS_A_LINE = 4
+
+
+def lead_sheet(score: Score) -> str:
+    """A ``chord_score``'s chart as text a guitarist reads: a line naming the key, the meter and
+    the sung tempo, then ``bar_chart``'s bars, ``BARS_A_LINE`` to a line ("| C | F G7 | C |")."""
+    _, meters = timeline(score)
+    sung = np.array([note.start for note in score.parts["vocals"]])
+    key = chord_names.key_name(_durations(score))
+    key_text = f"{key.removesuffix('m')} minor" if key and key.endswith("m") else f"{key} major" if key else "no key"
+    head = f"{key_text}, {meters[-1][1]}/4, {60.0 / beat.find(sung).period:.0f} beats a minute"
+    bars = bar_chart(score)
+    lines = [" | ".join(bars[first : first + BARS_A_LINE]) for first in range(0, len(bars), BARS_A_LINE)]
+    return "\n".join([head, *(f"| {line} |" for line in lines)]) + "\n"

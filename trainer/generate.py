@@ -318,6 +318,7 @@ class Generated:
     error: str | None = None
     stems: dict[str, str] = dataclasses.field(default_factory=dict)  # stem -> written path, with stems_dir
     midi: str | None = None  # the melody and the played chords, when chords were played
+    lead_sheet: str | None = None  # their chart as text (``write_chart``), when chords were played
     chart: tuple[str, ...] = ()  # the played chords' symbols where they change (``chords.symbols``)
     bars: tuple[str, ...] = ()  # the same a bar at a time (``chords.bar_chart``)
 
@@ -344,9 +345,22 @@ def write_midi(song: Song, path: str) -> str | None:
     return path
 
 
+def write_chart(song: Song, path: str) -> str | None:
+    """The chords' lead sheet (key, meter, tempo, then the chords a bar at a time;
+    ``chords.lead_sheet``) as text at ``path``; None (nothing written) when no chords were played."""
+    import fsspec
+
+    if song.chords is None:
+        return None
+    storage.ensure_parent(path)
+    with fsspec.open(path, "w") as handle:
+        handle.write(chords.lead_sheet(song.chords))
+    return path
+
+
 def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     """One file (``options.vocals``) in, ``options.output`` and a PNG beside it (same name, .png)
-    out, and the melody and chords as MIDI (.mid) and their chart when chords were played; with
+    out, and the melody and chords as MIDI (.mid) and their chart (.txt) when chords were played; with
     ``options.stems`` each generated stem too (``write_stems``)."""
     started = time.monotonic()
     waveform, rate = read_vocals(options.vocals)
@@ -356,10 +370,13 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     png = os.path.splitext(options.output)[0] + ".png"
     picture.song_png(png, waveform, song, rate)
     midi = write_midi(song, os.path.splitext(options.output)[0] + ".mid")
+    sheet = write_chart(song, os.path.splitext(options.output)[0] + ".txt")
     chart = tuple(name for _, name in chords.symbols(song.chords)) if song.chords else ()
     bars = chords.bar_chart(song.chords) if song.chords else ()
     seconds = time.monotonic() - started
-    return Generated(options.vocals, options.output, png, seconds, stems=written, midi=midi, chart=chart, bars=bars)
+    return Generated(
+        options.vocals, options.output, png, seconds, stems=written, midi=midi, lead_sheet=sheet, chart=chart, bars=bars
+    )
 
 
 def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:

@@ -111,7 +111,7 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     result = generate.generate_file(model, options)
     print(f"song: {result.song}\npicture: {result.picture}")
     if result.midi:
-        print(f"melody and chords (MIDI): {result.midi}")
+        print(f"melody and chords (MIDI): {result.midi}\nlead sheet: {result.lead_sheet}")
         shown = " | ".join(result.bars[:CHART_BARS])
         more = f" ... ({len(result.bars)} bars)" if len(result.bars) > CHART_BARS else ""
         print(f"chords: | {shown} |{more}")

@@ -100,7 +100,7 @@ def track_names(model: ExportedModel, keep_vocals: bool) -> list[str]:
 
 def results(model: ExportedModel) -> frozenset[str]:
     """Every file a job of this model may publish."""
-    midi = {jobs_module.MIDI_FILE} if model.plays_chords else set()
+    midi = {jobs_module.MIDI_FILE, jobs_module.CHART_FILE} if model.plays_chords else set()
     return jobs_module.RESULTS | midi | {jobs_module.track_file(name) for name in track_names(model, True)}
 
 
@@ -130,6 +130,8 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
         publish(jobs_module.PICTURE_FILE)
         if generate.write_midi(song, os.path.join(directory, jobs_module.MIDI_FILE)):
             publish(jobs_module.MIDI_FILE)
+        if generate.write_chart(song, os.path.join(directory, jobs_module.CHART_FILE)):
+            publish(jobs_module.CHART_FILE)
 
     return work
 
@@ -254,6 +256,15 @@ def _find(jobs: jobs_module.Jobs, job_id: str) -> jobs_module.Job:
     return job
 
 
+def _published(jobs: jobs_module.Jobs, job_id: str, name: str, media_type: str) -> FileResponse:
+    """A job's result file once it is published (409 until then)."""
+    job = _find(jobs, job_id)
+    path = jobs.result(job, name)
+    if path is None:
+        raise HTTPException(409, f"the job is {job.state} and its {name} is not ready")
+    return FileResponse(path, media_type=media_type)
+
+
 def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
     """Polling a job, and fetching its song, picture and tracks once each is published."""
     router = APIRouter()
@@ -267,29 +278,13 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
         tracks = [{"name": name, "url": f"/api/jobs/{job_id}/tracks/{name}.wav"} for name in names]
         return {**job.public(jobs.keep_seconds), "tracks": tracks}
 
-    def result(job_id: str, name: str, media_type: str) -> FileResponse:
-        job = _find(jobs, job_id)
-        path = jobs.result(job, name)
-        if path is None:
-            raise HTTPException(409, f"the job is {job.state} and its {name} is not ready")
-        return FileResponse(path, media_type=media_type)
-
     @router.get("/api/jobs/{job_id}/song.wav")
     def song(job_id: str) -> FileResponse:
-        return result(job_id, jobs_module.SONG_FILE, "audio/wav")
+        return _published(jobs, job_id, jobs_module.SONG_FILE, "audio/wav")
 
     @router.get("/api/jobs/{job_id}/song.png")
     def song_picture(job_id: str) -> FileResponse:
-        return result(job_id, jobs_module.PICTURE_FILE, "image/png")
-
-    @router.get("/api/jobs/{job_id}/song.mid")
-    def midi(job_id: str) -> FileResponse:
-        if jobs_module.MIDI_FILE not in results(model):
-            raise HTTPException(404, "this model plays no chords (--chords none, or no harmoniser): no MIDI")
-        job = _find(jobs, job_id)
-        if job.state == jobs_module.DONE and jobs_module.MIDI_FILE not in job.ready:
-            raise HTTPException(404, "no sung note was heard in this take, so no chords were played: no MIDI")
-        return result(job_id, jobs_module.MIDI_FILE, "audio/midi")
+        return _published(jobs, job_id, jobs_module.PICTURE_FILE, "image/png")
 
     @router.get("/api/jobs/{job_id}/tracks/{name}.wav")
     def track(job_id: str, name: str) -> FileResponse:
@@ -297,7 +292,32 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
             raise HTTPException(
                 404, f"this model's songs have no track {name!r} (they have {', '.join(track_names(model, True))})"
             )
-        return result(job_id, jobs_module.track_file(name), "audio/wav")
+        return _published(jobs, job_id, jobs_module.track_file(name), "audio/wav")
+
+    router.include_router(_chord_routes(model, jobs))
+    return router
+
+
+def _chord_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
+    """The played chords as MIDI and as a lead sheet: 404 saying why when the model plays none or
+    no sung note was heard in the take."""
+    router = APIRouter()
+
+    def chords_file(job_id: str, name: str, what: str, media_type: str) -> FileResponse:
+        if name not in results(model):
+            raise HTTPException(404, f"this model plays no chords (--chords none, or no harmoniser): no {what}")
+        job = _find(jobs, job_id)
+        if job.state == jobs_module.DONE and name not in job.ready:
+            raise HTTPException(404, f"no sung note was heard in this take, so no chords were played: no {what}")
+        return _published(jobs, job_id, name, media_type)
+
+    @router.get("/api/jobs/{job_id}/song.mid")
+    def midi(job_id: str) -> FileResponse:
+        return chords_file(job_id, jobs_module.MIDI_FILE, "MIDI", "audio/midi")
+
+    @router.get("/api/jobs/{job_id}/song.txt")
+    def chart(job_id: str) -> FileResponse:
+        return chords_file(job_id, jobs_module.CHART_FILE, "lead sheet", "text/plain; charset=utf-8")
 
     return router
 

@@ -23,9 +23,10 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-SONG_FILE, PICTURE_FILE, MIDI_FILE = "song.wav", "song.png", "song.mid"
+SONG_FILE, PICTURE_FILE, MIDI_FILE, CHART_FILE = "song.wav", "song.png", "song.mid", "song.txt"
 RESULTS = frozenset({SONG_FILE, PICTURE_FILE})
-"""What every job publishes; MIDI_FILE (the melody and the played chords) only a model that plays chords."""
+"""What every job publishes; MIDI_FILE (the melody and the played chords) and CHART_FILE (their lead
+sheet) only a model that plays chords."""
 
 
 def track_file(track: str) -> str:

@@ -113,6 +113,14 @@ async function poll(id) {
     $("midi").href = `/api/jobs/${id}/song.mid`;
     $("midi-line").hidden = false;
   }
+  if (job.ready.includes("song.txt")) {
+    const sheet = await fetch(`/api/jobs/${id}/song.txt`);
+    if (sheet.ok) {
+      $("chart").textContent = await sheet.text();
+      $("chart-download").href = `/api/jobs/${id}/song.txt`;
+      $("chart-box").hidden = false;
+    }
+  }
 }
 
 // The mixer: each track (a generated stem, or the vocal as it sits in the song) through its own
@@ -212,6 +220,7 @@ async function generate() {
   $("result").hidden = true;
   $("mixer").hidden = true;
   $("midi-line").hidden = true;
+  $("chart-box").hidden = true;
   $("generate").disabled = true;
   $("progress").hidden = false;
   $("progress").value = 0;
