@@ -1,6 +1,7 @@
 """The public Python API: cheap to import, flat keyword options, the same functions as the CLI."""
 
 import inspect
+import re
 import subprocess
 import sys
 
@@ -112,6 +113,10 @@ def test_a_song_its_chord_chart_and_its_midi_through_the_api(accompaniment_model
     assert vocals2song.write_midi(song, str(tmp_path / "song.mid")) == str(tmp_path / "song.mid")
     markers = [m.text for track in mido.MidiFile(tmp_path / "song.mid").tracks for m in track if m.type == "marker"]
     assert markers == [symbol for _, symbol in chart]
+    head, *bars = vocals2song.lead_sheet(song).splitlines()
+    assert re.fullmatch(r"[A-G][b#]? (major|minor), [34]/4, \d+ beats a minute", head), head
+    in_bars = " ".join(bars).replace("|", " ").split()  # each bar opens with the chord it holds
+    assert [name for i, name in enumerate(in_bars) if i == 0 or name != in_bars[i - 1]] == markers
     plain = vocals2song.generate_song(vocals2song.load_model(accompaniment_model), take, 44100)
-    assert plain.chords is None and vocals2song.chord_chart(plain) == []
+    assert plain.chords is None and vocals2song.chord_chart(plain) == [] and vocals2song.lead_sheet(plain) == ""
     assert vocals2song.write_midi(plain, str(tmp_path / "plain.mid")) is None and not (tmp_path / "plain.mid").exists()

@@ -2,7 +2,7 @@
 
 The public API (``vocals2song.api``): ``render_scores`` and ``build_dataset`` (Beam jobs),
 ``load_dataset`` and ``train`` (TensorFlow), ``load_model``, ``generate`` and ``evaluate``; and
-``generate_song`` (the song with its stems and chords), ``chord_chart`` and ``write_midi``.
+``generate_song`` (the song with its stems and chords), ``chord_chart``, ``lead_sheet`` and ``write_midi``.
 Importing the package loads none of the heavy libraries; each function imports what it uses.
 """
 
@@ -12,6 +12,7 @@ from vocals2song.api import (
     evaluate,
     generate,
     generate_song,
+    lead_sheet,
     load_dataset,
     load_model,
     render_scores,
@@ -25,6 +26,7 @@ __all__ = [
     "evaluate",
     "generate",
     "generate_song",
+    "lead_sheet",
     "load_dataset",
     "load_model",
     "render_scores",

@@ -150,6 +150,20 @@ def chord_chart(song: Song) -> list[tuple[float, str]]:
     return chords.symbols(song.chords) if song.chords else []
 
 
+def lead_sheet(song: Song) -> str:
+    """The chords a song plays as a lead sheet: a line naming the key, the meter and the sung
+    tempo, then the chords four bars to a line, each bar opening with the chord it holds (what
+    ``generate`` writes beside a song as .txt); empty when it played none. The example is the
+    released model on a dev chorale's soprano (bwv116.6, +4).
+
+    >>> print(vocals2song.lead_sheet(song).splitlines()[0])  # doctest: +SKIP
+    Db major, 4/4, 75 beats a minute
+    """
+    from trainer import chords
+
+    return chords.lead_sheet(song.chords) if song.chords else ""
+
+
 def write_midi(song: Song, path: str) -> str | None:
     """The song's melody, chords and chord symbols as a MIDI file at ``path`` (what ``generate``
     writes beside a song); None, and nothing written, when it played no chords.
