@@ -305,6 +305,23 @@ def test_song_mid_draws_its_bar_lines_where_the_sung_meter_puts_them(tmp_path):
     assert list(bar_starts) == list(downbeat + np.cumsum((0, 3, 3, 3, 3, 3)))  # the 2s and 3s, one a bar
 
 
+def test_the_pictures_roll_draws_a_line_where_each_bar_starts():
+    """The 3/4 line's bars start at 0 s (the lead and the upbeat) and then on the notes that
+    start one; the roll draws a line at each."""
+    from trainer import picture
+
+    onsets, score = _line((1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 3))
+    lines = chords.bar_lines(score)
+    assert lines[0] == 0.0 and np.abs(np.array(lines[1:]) - onsets[[1, 3, 5, 6, 8, 10]]).max() < 0.03
+    vocal = 0.1 * np.sin(2 * np.pi * 440 * np.arange(int(11 * 44100)) / 44100)[np.newaxis]
+    (roll,) = [
+        axis
+        for axis in picture.song_figure(vocal, vocal, 44100, chords=score).axes
+        if axis.get_title() == picture.ROLL_TITLE
+    ]
+    assert sorted(line.get_xdata()[0] for line in roll.lines) == pytest.approx(lines)
+
+
 def test_the_chord_chart_reads_a_bar_at_a_time_with_the_sounding_chord_first():
     """A 3/4 line after an upbeat under C, then a bar of F, a bar of G changing to C on its last
     beat, then C held on to the end: each bar opens with the chord sounding at its first beat, changes

@@ -186,14 +186,25 @@ def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...]]:
     return clock, meter.signatures(found, round(clock.beats(found.downbeat)))
 
 
+def _bars(score: Score) -> tuple[beat.Clock, list[float]]:
+    """A ``chord_score``'s clock and the beats its bars start on, to the bar of its last sung note."""
+    clock, meters = timeline(score)
+    return clock, meter.bar_starts(meters, clock.beats(max(note.start for note in score.parts["vocals"])))
+
+
+def bar_lines(score: Score) -> list[float]:
+    """When each bar of a ``chord_score`` starts, in seconds into the take."""
+    clock, starts = _bars(score)
+    return [clock.seconds(first) for first in starts]
+
+
 def bar_chart(score: Score) -> tuple[str, ...]:
     """A ``chord_score``'s chord chart a bar at a time, as a lead sheet writes it: each bar the
     chord sounding at its first beat, then every change within it ("C", "F G7")."""
-    clock, meters = timeline(score)
+    clock, starts = _bars(score)
     changes = [(round(clock.beats(start) * 2) / 2, name) for start, name in symbols(score)]
     if not changes:
         return ()
-    starts = meter.bar_starts(meters, clock.beats(max(note.start for note in score.parts["vocals"])))
     bars, sounding = [], None
     for first, end in zip(starts, (*starts[1:], np.inf), strict=True):
         inside = [name for at, name in changes if first <= at < end]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 PICTURE_HZ = (30.0, 8000.0)  # the frequency range: bass fundamentals to the vocal's upper harmonics
 PICTURE_TOP_DB = 80.0  # the dynamic range under the loudest bin (and pitch-class frame)
 ROLL_COLOURS = {"vocals": "black", "bass": "tab:blue", "other": "tab:orange"}
-ROLL_TITLE = "melody (black) and chords (blue: bass, orange: upper notes; darker = louder), with their symbols"
+ROLL_TITLE = "melody (black) and chords (blue: bass, orange: upper notes; darker = louder), their symbols and bars"
 CHART_FONT, CHART_ROWS = 7, 2
 """The chord symbols' size in points, and the rows they are staggered on so that more fit."""
 
@@ -98,8 +98,10 @@ def _spectrograms(figure: Figure, axes, titles: list[str], spectra: list[np.ndar
 def _roll(axis: Axes, chords: Score) -> None:
     """The melody and its chords as bars: one per note, at its MIDI pitch, from its onset for its
     duration (seconds), shaded by velocity, edged in white so that a chord struck again shows
-    where; labelled with the octaves' Cs."""
+    where; labelled with the octaves' Cs; grey lines where ``song.mid``'s bars start."""
     from matplotlib.colors import to_rgba
+
+    from trainer.chords import bar_lines
 
     pitches = [note.pitch for stem in ROLL_COLOURS for note in chords.parts.get(stem, ())]
     for stem, colour in ROLL_COLOURS.items():
@@ -116,6 +118,8 @@ def _roll(axis: Axes, chords: Score) -> None:
         octaves = range(12 * (low // 12 + 1), high + 1, 12)
         axis.set_yticks(list(octaves), [f"C{c // 12 - 1}" for c in octaves])
         _chart(axis, chords, high - 1.2)
+        for seconds in bar_lines(chords):
+            axis.axvline(seconds, color="0.75", linewidth=0.8, zorder=0)
     axis.set_title(ROLL_TITLE)
     axis.set_ylabel("pitch")
 

@@ -129,6 +129,13 @@ class Clock:
         slope = (self.beats_at[-1] - self.beats_at[-2]) / (self.times[-1] - self.times[-2])
         return self.beats_at[-1] + (seconds - self.times[-1]) * slope
 
+    def seconds(self, beats: float) -> float:
+        """When a beat of the file sounds in the take (``beats`` the other way round)."""
+        if beats <= self.beats_at[-1]:
+            return float(np.interp(beats, self.beats_at, self.times))
+        slope = (self.times[-1] - self.times[-2]) / (self.beats_at[-1] - self.beats_at[-2])
+        return self.times[-1] + (beats - self.beats_at[-1]) * slope
+
     def tempi(self) -> tuple[tuple[float, float], ...]:
         """The file's tempo map, (beat, beats a minute): one step per pair of pins."""
         steps = zip(self.times, self.times[1:], self.beats_at, self.beats_at[1:], strict=False)
