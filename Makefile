@@ -31,6 +31,8 @@ RELEASE_TRAIN_ARGS ?= --target accompaniment --features logmag --frequency hybri
 	--chroma_weight 20 --chroma_of song --harmony --harmony_transposable --harmony_channels 16 \
 	--loudness_weight 3 --encode_on step \
 	--log_every 25 --checkpoint_every 100 --summary_every 250 --eval_every 250
+# The demo's harmoniser: the released recipe on its 54 training chorales, a quarter of the steps (~2 min).
+DEMO_HARMONISER_ARGS ?= --steps 1500
 DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth 6 --disc_filters 16 \
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100 --export_step best_valid
@@ -81,8 +83,9 @@ evaluate: install
 	$(BIN)/vocals2song evaluate --model $(MODEL) --data_dir $(DATA)
 
 # Rendered chorales (music21's Bach corpus, FluidSynth) in MUSDB18-HQ layout -> Beam job ->
-# short training -> evaluation on held-out chorales rendered with another soundfont -> a song
-# from a held-out vocal. The whole pipeline in about a quarter of an hour on 2 cores.
+# short training, and a harmoniser on the same scores -> evaluation on held-out chorales rendered
+# with another soundfont -> a song from a held-out vocal, with its chords as MIDI and a lead sheet.
+# The whole pipeline in about a quarter of an hour on 2 cores.
 demo: install
 	bash infra/install_debian.sh --require render
 	rm -rf $(DEMO)
@@ -92,6 +95,7 @@ demo: install
 		--soundfont $(DEV_SOUNDFONT) --seed 1 --max_seconds 45
 	$(BIN)/vocals2song dataset --musdb_root $(DEMO)/musdb --output_dir $(DEMO)/dataset --runner DirectRunner
 	$(BIN)/vocals2song train --data_dir $(DEMO)/dataset --model_dir $(DEMO)/model $(DEMO_TRAIN_ARGS)
+	$(BIN)/vocals2song harmoniser --bach $(DEMO_SCORES) --except_every 10:5 --output_dir $(DEMO)/model $(DEMO_HARMONISER_ARGS)
 	$(BIN)/vocals2song evaluate --model $(DEMO)/model --data_dir $(DEMO)/dataset --output_dir $(DEMO) --segments_per_track 1
 	$(BIN)/vocals2song generate --model $(DEMO)/model --output $(DEMO)/song.wav \
 		--vocals "$$(ls -d $(DEMO)/musdb/test/*/ | head -n 1)vocals.wav"
@@ -99,6 +103,7 @@ demo: install
 	@echo "demo done:"
 	@echo "  song:        $(DEMO)/song.wav"
 	@echo "  picture:     $(DEMO)/song.png"
+	@echo "  chords:      $(DEMO)/song.mid (MIDI), $(DEMO)/song.txt (lead sheet)"
 	@echo "  metrics:     $(DEMO)/metrics.json ($(DEMO)/metrics.md)"
 	@echo "  TensorBoard: $(BIN)/tensorboard --logdir $(DEMO)/model/summaries"
 
