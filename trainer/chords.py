@@ -35,6 +35,8 @@ MAX_UPPER = 3
 BASS_VELOCITY = 80
 MELODY_VELOCITY = 90
 """The transcribed melody's velocity in a written MIDI file (a take's dynamics are not transcribed)."""
+BARS_A_LINE = 4
+"""Bars on a line of a lead sheet (``lead_sheet``)."""
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
 CLEAR_OF_EDGES = 0.25
@@ -214,16 +216,14 @@ def bar_chart(score: Score) -> tuple[str, ...]:
     return tuple(bars)
 
 
-BARS_A_LINE = 4
-
-
 def lead_sheet(score: Score) -> str:
     """A ``chord_score``'s chart as text a guitarist reads: a line naming the key, the meter and
     the sung tempo, then ``bar_chart``'s bars, ``BARS_A_LINE`` to a line ("| C | F G7 | C |")."""
     _, meters = timeline(score)
     sung = np.array([note.start for note in score.parts["vocals"]])
-    key = chord_names.key_name(_durations(score))
-    key_text = f"{key.removesuffix('m')} minor" if key and key.endswith("m") else f"{key} major" if key else "no key"
+    durations = _durations(score)
+    key = chord_names.key(durations)
+    key_text = f"{chord_names.spelling(durations)[key[0]]} {'minor' if key[1] else 'major'}" if key else "no key"
     head = f"{key_text}, {meters[-1][1]}/4, {60.0 / beat.find(sung).period:.0f} beats a minute"
     bars = bar_chart(score)
     lines = [" | ".join(bars[first : first + BARS_A_LINE]) for first in range(0, len(bars), BARS_A_LINE)]

@@ -8,10 +8,11 @@ often a note starts at each beat of the bar (or between beats) with each length,
 chorales with repeated notes merged as the transcriber merges them; ``OPENINGS`` how often a
 melody opens on each beat (most chorales open with a one-beat upbeat in 4/4). The meter and
 opening under which a melody is likeliest win. Places in the bar come from the gaps between
-onsets rounded to half beats (``beat.places``), so a take whose tempo drifts keeps its bar lines. On the
-34 dev chorales in 4/4 or 3/4, transcribed from their whole takes, 79% get both the meter and
-the downbeat (74% from their first 15 s), where always guessing 4/4 with an upbeat gets 68%
-(docs/model-notes.md, "Bar lines").
+onsets rounded to half beats (``beat.places``), so a take whose tempo drifts keeps its bar
+lines. On the 34 dev chorales in 4/4 or 3/4, transcribed from their whole takes, 79% get both
+the meter and the downbeat (74% from their first 15 s), where always guessing 4/4 with an
+upbeat gets 68% (docs/model-notes.md, "Bar lines"). The counts come from the training scores
+(``/work/scratch/meter_nb.py`` in that section), never from the dev or reserved ones.
 """
 
 from __future__ import annotations
@@ -79,6 +80,6 @@ def signatures(meter: Meter, downbeat: int) -> tuple[tuple[int, int], ...]:
 def bar_starts(signatures: tuple[tuple[int, int], ...], until: float) -> list[float]:
     """The beats at which a file's bars start, from its ``signatures`` (see ``signatures``), up to
     and including the bar that holds beat ``until``."""
-    starts = [float(beat) for beat, _ in signatures[:-1]]
+    starts = [float(at) for at, _ in signatures[:-1]]
     last, beats = signatures[-1]
     return starts + [float(last + beats * k) for k in range(int((until - last) // beats) + 1)]
