@@ -93,26 +93,27 @@ def chord_score(
     one second): the melody as ``vocals`` and the chords as ``bass`` and ``other``, each chord
     held to the next melody note across short gaps, struck as ``rhythm`` says (``strikes``)."""
     parts: dict[str, list[Note]] = {"vocals": [], "bass": [], "other": []}
-    pulse = beat.find(np.array([note.first for note in notes]) * frame_seconds)
+    onsets = np.array([note.first for note in notes]) * frame_seconds
+    clock = beat.follow(onsets, beat.find(onsets).period)
     for index, note in enumerate(notes):
         following = notes[index + 1].first if index + 1 < len(notes) else note.end
         end = following if following - note.end < HOLD_FRAMES else note.end
         start = note.first * frame_seconds
         parts["vocals"].append(Note(note.pitch, start, (note.end - note.first) * frame_seconds, MELODY_VELOCITY))
         played = chord(predictions[index], note.pitch, voicing)
-        for begin, until in strikes(start, end * frame_seconds, pulse, rhythm):
+        for begin, until in strikes(start, end * frame_seconds, clock, rhythm):
             for stem, pitch, velocity in played:
                 parts[stem].append(Note(pitch, begin, until - begin, velocity))
     return Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
 
 
-def strikes(start: float, end: float, pulse: beat.Beat, rhythm: str) -> list[tuple[float, float]]:
+def strikes(start: float, end: float, clock: beat.Clock, rhythm: str) -> list[tuple[float, float]]:
     """When a chord sounding from ``start`` to ``end`` (seconds) is struck, as (onset, release)
-    pairs: "held" once; "beat" again on each of ``pulse``'s beats clear of both ends."""
+    pairs: "held" once; "beat" again on each of ``clock``'s beats (the sung ones, ``song.mid``'s)
+    clear of both ends."""
     if flags.check_choice("rhythm", rhythm, RHYTHMS) == "held":
         return [(start, end)]
-    margin = CLEAR_OF_EDGES * pulse.period
-    edges = [start, *pulse.times(start + margin, end - margin), end]
+    edges = [start, *clock.between(start, end, CLEAR_OF_EDGES), end]
     return list(zip(edges[:-1], edges[1:], strict=False))
 
 

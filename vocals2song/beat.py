@@ -8,13 +8,13 @@ by how near (Gaussian in octaves) it is to a multiple of P, weighted by how comm
 is; then the onsets are fitted to the half-beat grid it implies, whose parity that puts most
 onsets on a beat gives the beats' phase. On the dev chorales' takes (their first 15 s,
 transcribed; the renders' tempo is known) 86% of estimates are within 3% of the true tempo, 92%
-within 6%, none an octave off (docs/model-notes.md, "Chords a listener can stand"). That one
-tempo places the chords' re-strikes (``--rhythm beat``). ``song.mid`` follows the singer more
-closely (``follow``): the beats are counted from the gaps between onsets, and the file opens with a
-lead of one or two beats up to the first sung beat, then is pinned to the sung onsets, so its
-beats stay the sung ones over a whole take (on the dev takes 85% of onsets within 0.1 beat of the
-file's half-beat grid, 61% at one tempo; "Bar lines"). Only the grid depends on all this: a note's
-time in seconds does not.
+within 6%, none an octave off (docs/model-notes.md, "Chords a listener can stand"). The beats
+themselves follow the singer (``follow``): counted from the gaps between onsets at that tempo,
+opening with a lead of one or two beats up to the first sung beat, then pinned to the sung
+onsets, so they stay the sung ones over a whole take (on the dev takes 85% of onsets within 0.1
+beat of ``song.mid``'s half-beat grid, 61% at one tempo; "Bar lines"); the chords' re-strikes
+(``--rhythm beat``) fall on them too. Only the grid depends on all this: a note's time in seconds
+does not.
 """
 
 from __future__ import annotations
@@ -56,25 +56,6 @@ class Beat:
         if min(seconds, self.period - seconds) < ON_THE_GRID * self.period:
             return 0.0, 0
         return (seconds, 1) if seconds >= self.period / 2 else (seconds + self.period, 2)
-
-    def beats(self, seconds: float) -> float:
-        """Where a time in the take falls in a file written at ``tempi``, in beats."""
-        lead, counted = self.lead
-        if seconds < lead:
-            return seconds / lead * counted
-        return counted + (seconds - lead) / self.period
-
-    def tempi(self) -> tuple[tuple[float, float], ...]:
-        """The file's tempo map, (beat, beats a minute): the lead's tempo, then the beat's."""
-        lead, counted = self.lead
-        steady = 60.0 / self.period
-        return ((0.0, 60.0 * counted / lead), (float(counted), steady)) if counted else ((0.0, steady),)
-
-    def times(self, start: float, end: float) -> np.ndarray:
-        """The beats strictly between ``start`` and ``end`` (seconds)."""
-        first = np.floor((start - self.first) / self.period) + 1
-        beats = self.first + self.period * np.arange(first, np.ceil((end - self.first) / self.period))
-        return beats[(beats > start) & (beats < end)]
 
 
 def find(onsets: np.ndarray, default: float = 1.0) -> Beat:
@@ -135,6 +116,12 @@ class Clock:
             return float(np.interp(beats, self.beats_at, self.times))
         slope = (self.times[-1] - self.times[-2]) / (self.beats_at[-1] - self.beats_at[-2])
         return self.times[-1] + (beats - self.beats_at[-1]) * slope
+
+    def between(self, start: float, end: float, margin: float = 0.0) -> np.ndarray:
+        """The file's whole beats more than ``margin`` beats after ``start`` and before ``end``
+        (seconds), in seconds."""
+        whole = np.arange(np.floor(self.beats(start) + margin) + 1, np.ceil(self.beats(end) - margin))
+        return np.array([self.seconds(at) for at in whole])
 
     def tempi(self) -> tuple[tuple[float, float], ...]:
         """The file's tempo map, (beat, beats a minute): one step per pair of pins."""
