@@ -38,3 +38,33 @@ def test_too_few_notes_read_as_4_4_after_an_upbeat_and_a_first_bar_runs_to_the_d
     assert found == meter.Meter(4, 1.5)
     assert meter.signatures(found, 2) == ((0, 2), (2, 4))
     assert meter.signatures(meter.Meter(3, 0.0), 0) == ((0, 3),)
+
+
+def test_counting_merges_repeated_notes_and_skips_other_meters():
+    """Two 3/4 melodies from the downbeat, half then quarter, the second repeating a pitch (two
+    quarters that sound as one half note): every long note is counted on beat 1; one in a bar of
+    six quarters (12/8) is not counted at all."""
+    half_quarter = [(3.0 * bar, 2.0, 60) for bar in range(4)] + [(3.0 * bar + 2, 1.0, 62) for bar in range(4)]
+    repeated = [(0.0, 1.0, 64), (1.0, 1.0, 64), (2.0, 1.0, 65), (3.0, 3.0, 67)]
+    shares, openings = meter.count([(half_quarter, (3.0, 0.0)), (repeated, (3.0, 0.0)), (half_quarter, (6.0, 0.0))])
+    long_on_one = shares[3][0][2] + shares[3][0][3]
+    assert long_on_one > 5 * max(shares[3][row][kind] for row in (1, 2, 3) for kind in (2, 3))
+    assert shares[3][2][1] > shares[3][1][1]  # the quarters on beat 3; the merged repeat leaves beat 2 empty
+    assert openings[(3, 0)] == round(2.5 / 5.5, 3)  # two openings of seven kinds (halves smooth): the 12/8 left out
+    assert sum(openings.values()) == pytest.approx(1.0, abs=0.01)
+
+
+@pytest.mark.slow
+def test_the_shipped_counts_are_the_training_chorales_counts():
+    """SHARES and OPENINGS are what ``count`` makes of the training chorales (music21's Bach
+    entries [0, 373) but every tenth from the fifth: the dev list's complement)."""
+    from vocals2song import scores
+
+    paths = [path for index, path in enumerate(scores.bach_sources(0, 373)) if index % 10 != 5]
+    melodies = []
+    for path in paths:
+        score = scores.read_score(path)
+        if score.meter:
+            melodies.append(([(n.start, n.duration, n.pitch) for n in score.parts["vocals"]], score.meter))
+    assert len(melodies) > 300
+    assert meter.count(melodies) == (meter.SHARES, meter.OPENINGS)

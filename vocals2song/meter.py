@@ -11,8 +11,9 @@ opening under which a melody is likeliest win. Places in the bar come from the g
 onsets rounded to half beats (``beat.places``), so a take whose tempo drifts keeps its bar
 lines. On the 34 dev chorales in 4/4 or 3/4, transcribed from their whole takes, 79% get both
 the meter and the downbeat (74% from their first 15 s), where always guessing 4/4 with an
-upbeat gets 68% (docs/model-notes.md, "Bar lines"). The counts come from the training scores
-(``/work/scratch/meter_nb.py`` in that section), never from the dev or reserved ones.
+upbeat gets 68% (docs/model-notes.md, "Bar lines"). ``count`` counts them on the training
+scores (entries ``[0, 373)`` of music21's Bach corpus but every tenth from the fifth, the dev
+list's complement; never the dev or the reserved ones), and a test recounts them.
 """
 
 from __future__ import annotations
@@ -26,14 +27,14 @@ from vocals2song import beat
 LENGTHS = (0.75, 1.4, 2.6)
 """Beats: the edges of a note's length class (short, one beat, two, longer)."""
 SHARES = {
-    4: ((0.021, 0.128, 0.083, 0.029), (0.02, 0.143, 0.007, 0.002), (0.023, 0.136, 0.078, 0.007),
-        (0.028, 0.147, 0.016, 0.008), (0.11, 0.001, 0.01, 0.002)),
-    3: ((0.013, 0.111, 0.194, 0.136), (0.016, 0.068, 0.052, 0.001), (0.023, 0.25, 0.014, 0.014),
+    4: ((0.022, 0.127, 0.083, 0.029), (0.02, 0.142, 0.008, 0.002), (0.023, 0.134, 0.078, 0.008),
+        (0.028, 0.146, 0.016, 0.008), (0.112, 0.001, 0.01, 0.002)),
+    3: ((0.013, 0.111, 0.194, 0.136), (0.016, 0.068, 0.052, 0.001), (0.024, 0.248, 0.014, 0.014),
         (0.094, 0.001, 0.009, 0.004)),
 }  # fmt: skip
 """Beats to a bar -> share of notes starting at each beat of the bar (then between beats), by
 length class (``LENGTHS``)."""
-OPENINGS = {(4, 0): 0.243, (4, 1): 0.001, (4, 2): 0.007, (4, 3): 0.636, (3, 0): 0.073, (3, 1): 0.001, (3, 2): 0.037}
+OPENINGS = {(4, 0): 0.244, (4, 1): 0.001, (4, 2): 0.007, (4, 3): 0.636, (3, 0): 0.073, (3, 1): 0.001, (3, 2): 0.037}
 """(beats to a bar, the bar's beat the first note falls on or after, from 0) -> share of melodies."""
 MIN_NOTES = 4
 
@@ -83,3 +84,51 @@ def bar_starts(signatures: tuple[tuple[int, int], ...], until: float) -> list[fl
     starts = [float(at) for at, _ in signatures[:-1]]
     last, beats = signatures[-1]
     return starts + [float(last + beats * k) for k in range(int((until - last) // beats) + 1)]
+
+
+def count(melodies: list[tuple[list[tuple[float, float, int]], tuple[float, float]]]) -> tuple[dict, dict]:
+    """``SHARES`` and ``OPENINGS`` counted on written melodies: each (its notes as (start,
+    length, pitch) in quarter notes, its meter as (quarters to a bar, quarters to the first
+    downbeat)), those with bars of three or four quarter notes only. Repeated notes are merged
+    as the transcriber merges them; each share is smoothed (add one), each opening's count by
+    half."""
+    notes_at: dict[tuple[int, int, int], int] = {}
+    openings = dict.fromkeys(OPENINGS, 0)
+    for notes, (bar, downbeat) in melodies:
+        beats = round(bar)
+        if bar != beats or beats not in SHARES:
+            continue
+        first = round(-downbeat) % beats
+        openings[(beats, first)] += 1
+        for start, length in _merged(notes):
+            place = start + first
+            row = round(place) % beats if abs(place - round(place)) <= 0.1 else beats
+            key = (beats, row, int(np.searchsorted(LENGTHS, length)))
+            notes_at[key] = notes_at.get(key, 0) + 1
+    total = sum(openings.values())
+    shared = {beats: _smoothed(notes_at, beats) for beats in SHARES}
+    return shared, {key: round((n + 0.5) / (total + 0.5 * len(openings)), 3) for key, n in openings.items()}
+
+
+def _merged(notes: list[tuple[float, float, int]]) -> list[tuple[float, float]]:
+    """(start, length) of ``notes``, a note that repeats the pitch of the one it follows at once
+    folded into it."""
+    merged: list[list[float]] = []
+    for start, length, pitch in sorted(notes):
+        if merged and merged[-1][2] == pitch and abs(merged[-1][0] + merged[-1][1] - start) < 1e-6:
+            merged[-1][1] += length
+        else:
+            merged.append([start, length, pitch])
+    return [(start, length) for start, length, _ in merged]
+
+
+def _smoothed(notes_at: dict[tuple[int, int, int], int], beats: int) -> tuple[tuple[float, ...], ...]:
+    """P(place, length class | meter) for one meter: P(length | place) times P(place), each with
+    one added to every count."""
+    kinds = len(LENGTHS) + 1
+    rows = [[notes_at.get((beats, row, kind), 0) for kind in range(kinds)] for row in range(beats + 1)]
+    total = sum(map(sum, rows))
+    return tuple(
+        tuple(round((n + 1) / (sum(row) + kinds) * (sum(row) + 1) / (total + beats + 1), 3) for n in row)
+        for row in rows
+    )

@@ -43,6 +43,7 @@ class Note:
 class Score:
     name: str
     parts: dict[str, tuple[Note, ...]]  # stem -> notes, stems from STEM_PARTS
+    meter: tuple[float, float] | None = None  # (quarters to a bar, quarters to the first downbeat), when written
 
     @property
     def quarters(self) -> float:
@@ -66,6 +67,7 @@ def warped(score: Score, clock: Callable[[float], float]) -> Score:
             )
             for stem, notes in score.parts.items()
         },
+        score.meter,
     )
 
 
@@ -139,7 +141,21 @@ def read_musicxml(path: str) -> Score:
         for element in part.stripTies().flatten().notes:
             for pitch in element.pitches:
                 notes.append(Note(int(pitch.midi), float(element.offset), float(element.quarterLength)))
-    return _score(_name(path), parts, path)
+    return dataclasses.replace(_score(_name(path), parts, path), meter=_written_meter(named["soprano"]))
+
+
+def _written_meter(part) -> tuple[float, float] | None:
+    """A music21 part's first time signature as (quarters to a bar, quarters to the first
+    downbeat: an upbeat's length, 0 without one); None without a time signature."""
+    from music21 import meter
+
+    signature = part.recurse().getElementsByClass(meter.TimeSignature).first()
+    measures = list(part.getElementsByClass("Measure"))
+    if signature is None or not measures:
+        return None
+    bar = float(signature.barDuration.quarterLength)
+    opening = float(measures[0].duration.quarterLength)
+    return bar, opening if opening < bar - 1e-6 else 0.0
 
 
 def read_midi(path: str, melody_track: str | None = None) -> Score:
