@@ -5,9 +5,10 @@ that plays chords ``voicing`` and ``rhythm``) checks the upload the way the CLI 
 then queues a job; ``GET /api/jobs/{id}`` gives its state, progress and the song's tracks (each
 generated stem, and the vocal when the song keeps it, with their URLs);
 ``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav`` and, from a model that
-plays chords, ``/song.mid`` (the melody and its chords) give the results. The tracks sum to the
-song. The page (``static/``) polls the job and shows the player, a mixer of the tracks (Web
-Audio) and the picture; it needs no network beyond this server.
+plays chords, ``/song.mid`` (the melody and its chords) and ``/song.txt`` (their lead sheet)
+give the results. The tracks sum to the song. The page (``static/``) polls the job and shows the
+player, a mixer of the tracks (Web Audio), the picture and the lead sheet; it needs no network
+beyond this server.
 """
 
 from __future__ import annotations
@@ -100,8 +101,8 @@ def track_names(model: ExportedModel, keep_vocals: bool) -> list[str]:
 
 def results(model: ExportedModel) -> frozenset[str]:
     """Every file a job of this model may publish."""
-    midi = {jobs_module.MIDI_FILE, jobs_module.CHART_FILE} if model.plays_chords else set()
-    return jobs_module.RESULTS | midi | {jobs_module.track_file(name) for name in track_names(model, True)}
+    chord_files = {jobs_module.MIDI_FILE, jobs_module.CHART_FILE} if model.plays_chords else set()
+    return jobs_module.RESULTS | chord_files | {jobs_module.track_file(name) for name in track_names(model, True)}
 
 
 def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> jobs_module.Work:
