@@ -94,7 +94,7 @@ def chord_score(
     held to the next melody note across short gaps, struck as ``rhythm`` says (``strikes``)."""
     parts: dict[str, list[Note]] = {"vocals": [], "bass": [], "other": []}
     onsets = np.array([note.first for note in notes]) * frame_seconds
-    clock = beat.follow(onsets, beat.find(onsets).period)
+    clock = beat.follow(onsets, beat.beat_seconds(onsets))
     for index, note in enumerate(notes):
         following = notes[index + 1].first if index + 1 < len(notes) else note.end
         end = following if following - note.end < HOLD_FRAMES else note.end
@@ -156,7 +156,7 @@ def write_midi(score: Score, tuning: float, path: str) -> None:
     in semitones so that it sounds with the voice, its key signature the key its notes fit
     (``chord_names.key_name``); and the chord chart (``symbols``) as markers on a track of its
     own. Every note keeps its time in seconds whatever the tempo."""
-    clock, meters = timeline(score)
+    clock, meters, _ = timeline(score)
     markers = tuple((clock.beats(start), name) for start, name in symbols(score))
     notation = render.Notation(meters, chord_names.key_name(_durations(score)))
     render.score_midi(warped(score, clock.beats), ARRANGEMENT, path, tuning, markers, clock.tempi(), notation)
@@ -176,22 +176,23 @@ def _durations(score: Score) -> np.ndarray:
     return durations
 
 
-def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...]]:
+def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...], float]:
     """A ``chord_score``'s beats and bars in a file: a clock pinned to the sung beats
     (``beat.follow``: a lead beat or two before the first, then the tempo the singer takes from
-    beat to beat) and the time signatures of the meter ``meter.find`` reads off the sung notes,
-    its first downbeat on a bar line."""
+    beat to beat), the time signatures of the meter ``meter.find`` reads off the sung notes, its
+    first downbeat on a bar line, and the sung beat's period at one tempo (``beat.beat_seconds``), in
+    seconds, that both counted in."""
     sung = score.parts["vocals"]
     onsets, lengths = np.array([note.start for note in sung]), np.array([note.duration for note in sung])
-    period = beat.find(onsets).period
+    period = beat.beat_seconds(onsets)
     clock = beat.follow(onsets, period)
     found = meter.find(onsets, lengths, period)
-    return clock, meter.signatures(found, round(clock.beats(found.downbeat)))
+    return clock, meter.signatures(found, round(clock.beats(found.downbeat))), period
 
 
 def _bars(score: Score) -> tuple[beat.Clock, list[float]]:
     """A ``chord_score``'s clock and the beats its bars start on, to the bar of its last sung note."""
-    clock, meters = timeline(score)
+    clock, meters, _ = timeline(score)
     return clock, meter.bar_starts(meters, clock.beats(max(note.start for note in score.parts["vocals"])))
 
 
@@ -220,12 +221,11 @@ def bar_chart(score: Score) -> tuple[str, ...]:
 def lead_sheet(score: Score) -> str:
     """A ``chord_score``'s chart as text a guitarist reads: a line naming the key, the meter and
     the sung tempo, then ``bar_chart``'s bars, ``BARS_A_LINE`` to a line ("| C | F G7 | C |")."""
-    _, meters = timeline(score)
-    sung = np.array([note.start for note in score.parts["vocals"]])
+    _, meters, period = timeline(score)
     durations = _durations(score)
     key = chord_names.key(durations)
     key_text = f"{chord_names.spelling(durations)[key[0]]} {'minor' if key[1] else 'major'}" if key else "no key"
-    head = f"{key_text}, {meters[-1][1]}/4, {60.0 / beat.find(sung).period:.0f} beats a minute"
+    head = f"{key_text}, {meters[-1][1]}/4, {60.0 / period:.0f} beats a minute"
     bars = bar_chart(score)
     lines = [" | ".join(bars[first : first + BARS_A_LINE]) for first in range(0, len(bars), BARS_A_LINE)]
     return "\n".join([head, *(f"| {line} |" for line in lines)]) + "\n"

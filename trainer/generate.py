@@ -319,8 +319,7 @@ class Generated:
     stems: dict[str, str] = dataclasses.field(default_factory=dict)  # stem -> written path, with stems_dir
     midi: str | None = None  # the melody and the played chords, when chords were played
     lead_sheet: str | None = None  # their chart as text (``write_chart``), when chords were played
-    chart: tuple[str, ...] = ()  # the played chords' symbols where they change (``chords.symbols``)
-    bars: tuple[str, ...] = ()  # the same a bar at a time (``chords.bar_chart``)
+    bars: tuple[str, ...] = ()  # the played chords a bar at a time (``chords.bar_chart``), what the CLI prints
 
 
 SONG_FILE = "song.wav"  # beside the stems in a stems folder
@@ -371,11 +370,10 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     picture.song_png(png, waveform, song, rate)
     midi = write_midi(song, os.path.splitext(options.output)[0] + ".mid")
     sheet = write_chart(song, os.path.splitext(options.output)[0] + ".txt")
-    chart = tuple(name for _, name in chords.symbols(song.chords)) if song.chords else ()
     bars = chords.bar_chart(song.chords) if song.chords else ()
     seconds = time.monotonic() - started
     return Generated(
-        options.vocals, options.output, png, seconds, stems=written, midi=midi, lead_sheet=sheet, chart=chart, bars=bars
+        options.vocals, options.output, png, seconds, stems=written, midi=midi, lead_sheet=sheet, bars=bars
     )
 
 

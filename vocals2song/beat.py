@@ -5,16 +5,16 @@ Sung notes are mostly one beat long, some half or twice that, a few dotted: a be
 explains the gaps between onsets when each is near one of those multiples of P. The period is the
 one of a log-spaced grid of candidates (46-133 beats a minute) that scores best, each gap counting
 by how near (Gaussian in octaves) it is to a multiple of P, weighted by how common that multiple
-is; then the onsets are fitted to the half-beat grid it implies, whose parity that puts most
-onsets on a beat gives the beats' phase. On the dev chorales' takes (their first 15 s,
-transcribed; the renders' tempo is known) 86% of estimates are within 3% of the true tempo, 92%
-within 6%, none an octave off (docs/model-notes.md, "Chords a listener can stand"). The beats
-themselves follow the singer (``follow``): counted from the gaps between onsets at that tempo,
-opening with a lead of one or two beats up to the first sung beat, then pinned to the sung
-onsets, so they stay the sung ones over a whole take (on the dev takes 85% of onsets within 0.1
-beat of ``song.mid``'s half-beat grid, 61% at one tempo; "Bar lines"); the chords' re-strikes
-(``--rhythm beat``) fall on them too. Only the grid depends on all this: a note's time in seconds
-does not.
+is; then the onsets are fitted to the half-beat grid it implies. On the dev chorales' takes
+(their first 15 s, transcribed; the renders' tempo is known) 86% of estimates are within 3% of
+the true tempo, 92% within 6%, none an octave off (docs/model-notes.md, "Chords a listener can
+stand"). The beats themselves follow the singer (``follow``): counted from the gaps between
+onsets at that tempo (half a beat off when that puts more onsets on a beat: an eighth-note
+upbeat), opening with a lead of one or two beats up to the first sung beat, then pinned to the
+sung onsets, so they stay the sung ones over a whole take (on the dev takes 85% of onsets within
+0.1 beat of ``song.mid``'s half-beat grid, 61% at one tempo; "Bar lines"); the chords'
+re-strikes (``--rhythm beat``) fall on them too. Only the grid depends on all this: a note's
+time in seconds does not.
 """
 
 from __future__ import annotations
@@ -38,43 +38,31 @@ ANCHOR_BEATS = 2.0
 """A followed clock (``follow``) is pinned to a sung onset at most every this many beats."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Beat:
-    """A sung beat: its ``period`` and the time of one of its beats (``first``, at or before the
-    first onset), both in seconds."""
-
-    period: float
-    first: float
-
-    @property
-    def lead(self) -> tuple[float, int]:
-        """(seconds, beats) of a file's opening before the first sung beat at or after 0: that
-        beat's time, counted as one beat (two when it comes in less than half a beat), so a
-        sequencer's grid falls on the sung beats after it at a lead tempo at most twice the beat's.
-        (0, 0) when a beat falls within ``ON_THE_GRID`` of 0."""
-        seconds = self.first % self.period
-        if min(seconds, self.period - seconds) < ON_THE_GRID * self.period:
-            return 0.0, 0
-        return (seconds, 1) if seconds >= self.period / 2 else (seconds + self.period, 2)
+def lead(first: float, period: float) -> tuple[float, int]:
+    """(seconds, beats) of a file's opening before the first sung beat at or after 0, for sung
+    beats ``period`` seconds apart, one of them at ``first``: that beat's time, counted as one
+    beat (two when it comes in less than half a beat), so a sequencer's grid falls on the sung
+    beats after it at a lead tempo at most twice the beat's. (0, 0) when a beat falls within
+    ``ON_THE_GRID`` of 0."""
+    seconds = first % period
+    if min(seconds, period - seconds) < ON_THE_GRID * period:
+        return 0.0, 0
+    return (seconds, 1) if seconds >= period / 2 else (seconds + period, 2)
 
 
-def find(onsets: np.ndarray, default: float = 1.0) -> Beat:
-    """The beat of a melody whose notes start at ``onsets`` (seconds, ascending); a ``default``
-    second period from the first onset when there are fewer than ``MIN_ONSETS`` notes to tell."""
+def beat_seconds(onsets: np.ndarray, default: float = 1.0) -> float:
+    """The beat period in seconds of a melody whose notes start at ``onsets`` (seconds,
+    ascending); ``default`` when there are fewer than ``MIN_ONSETS`` notes to tell."""
     onsets = np.asarray(onsets, np.float64)
     gaps = np.diff(onsets)
     gaps = gaps[gaps > SHORTEST_GAP]
-    origin = float(onsets[0]) if len(onsets) else 0.0
     if len(gaps) < MIN_ONSETS - 1:
-        return Beat(default, origin)
+        return default
     coarse = float(PERIODS[np.argmax(_fit(gaps))])
     halves = np.round((onsets - onsets[0]) / (coarse / 2))
     if np.ptp(halves) == 0:
-        return Beat(coarse, origin)
-    slope, intercept = np.polyfit(halves, onsets, 1)
-    on_the_beat = int(np.sum(halves % 2 == 1) > np.sum(halves % 2 == 0))  # most notes start on a beat
-    first = intercept + on_the_beat * slope
-    return Beat(float(2 * slope), float(first - 2 * slope * np.ceil((first - onsets[0]) / (2 * slope))))
+        return coarse
+    return float(2 * np.polyfit(halves, onsets, 1)[0])
 
 
 def _fit(gaps: np.ndarray) -> np.ndarray:
@@ -132,15 +120,15 @@ class Clock:
 def follow(onsets: np.ndarray, period: float) -> Clock:
     """A clock that keeps a take's sung beats on the file's whole beats however the tempo drifts:
     the beats counted from the gaps between onsets (``places``), the file opening with a lead up
-    to the first of them (``Beat.lead``), then pinned to every sung onset that falls on a beat at
+    to the first of them (``lead``), then pinned to every sung onset that falls on a beat at
     least ``ANCHOR_BEATS`` after the last pin. A tempo read once for a whole take drifts a beat
     off within a minute when it is 2% out; pinned, it cannot."""
     onsets = np.asarray(onsets, np.float64)
     placed = places(onsets, period)
     start = onsets[0] - placed[0] * period  # the sung beat at or just before the first onset
-    lead, counted = Beat(period, start).lead
-    first = counted + round((start - lead) / period)  # that beat's place in the file
-    times, beats_at = ([0.0, lead], [0.0, float(counted)]) if counted else ([0.0], [0.0])
+    opening, counted = lead(start, period)
+    first = counted + round((start - opening) / period)  # that beat's place in the file
+    times, beats_at = ([0.0, opening], [0.0, float(counted)]) if counted else ([0.0], [0.0])
     for time, place in zip(onsets, placed + first, strict=True):
         far_enough = place >= beats_at[-1] + (ANCHOR_BEATS if len(times) > 2 else 0.5)
         if place == round(place) and far_enough and time > times[-1]:
