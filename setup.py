@@ -7,6 +7,7 @@ This file doubles as Dataflow's ``--setup_file``: workers install the package
 from setuptools import find_packages, setup
 
 VERSION = "0.1.0"
+RELEASED_PACKAGE = "vocals2song.released"
 
 # Ranges are the ones tested together on this project's CI (see README,
 # "Dependencies"). tensorflow-io is deliberately absent: its native ops no
@@ -66,8 +67,11 @@ setup(
     description="Turn an isolated singing voice into a song: pix2pix on spectrograms, "
     "with an Apache Beam dataset job and a multi-GPU TensorFlow trainer.",
     python_requires=">=3.11",
-    packages=find_packages(include=["vocals2song*", "pipelines*", "trainer*", "webapp*"]),
-    package_data={"webapp": ["static/*"]},
+    packages=[*find_packages(include=["vocals2song*", "pipelines*", "trainer*", "webapp*"]), RELEASED_PACKAGE],
+    # The released model rides in the wheel as vocals2song/released (the repository's models/), so a
+    # pip-installed package, a Colab notebook's included, sings without a clone: trainer/export.py.
+    package_dir={RELEASED_PACKAGE: "models"},
+    package_data={"webapp": ["static/*"], RELEASED_PACKAGE: ["README.md", "chorales/*"]},
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["vocals2song=vocals2song.cli:main"]},

@@ -13,7 +13,10 @@ import sys
 import tarfile
 
 import pytest
-from conftest import SEGMENT_SECONDS, shard_bytes
+from conftest import SEGMENT_SECONDS, shard_bytes, vocal_in_song
+from test_release import MODELS, melody
+
+from vocals2song import audio
 
 pytestmark = pytest.mark.packaging
 
@@ -26,8 +29,11 @@ def run(command: list[str], **kwargs) -> str:
     return done.stdout + done.stderr
 
 
-def test_the_sdist_installs_and_runs_the_job_on_multi_processing_workers(musdb_root, dataset_dir, tmp_path):
-    # What Beam's stager does with --setup_file: `python setup.py sdist`.
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> str:
+    """A fresh environment with the sdist installed, as Beam's stager builds it with --setup_file
+    (`python setup.py sdist`): its root. pip builds a wheel from the sdist, as on Colab."""
+    tmp_path = tmp_path_factory.mktemp("installed")
     run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path / "dist")], cwd=ROOT)
     (sdist,) = glob.glob(str(tmp_path / "dist" / "vocals2song-*.tar.gz"))
     with tarfile.open(sdist) as archive:
@@ -35,9 +41,9 @@ def test_the_sdist_installs_and_runs_the_job_on_multi_processing_workers(musdb_r
     for needed in ("pipelines/shards.py", "trainer/generate.py", "vocals2song/schema.py", "webapp/static/index.html"):
         assert needed in names
 
-    # A fresh environment: the sdist installed without dependencies, which it borrows from this
-    # environment through a path file (resolving them again would download ~1 GB). Path files
-    # inside a borrowed directory are not processed, so this project's editable install is not.
+    # The sdist installed without dependencies, which it borrows from this environment through a
+    # path file (resolving them again would download ~1 GB). Path files inside a borrowed
+    # directory are not processed, so this project's editable install is not.
     fresh = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(fresh)])
     python = str(fresh / "bin" / "python")
@@ -47,11 +53,14 @@ def test_the_sdist_installs_and_runs_the_job_on_multi_processing_workers(musdb_r
     run([python, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", sdist], cwd=tmp_path)
     where = run([python, "-c", "import pipelines, webapp; print(pipelines.__file__, webapp.__file__)"], cwd=tmp_path)
     assert all(path.startswith(str(fresh)) for path in where.split()), where
+    return str(fresh)
 
+
+def test_the_sdist_installs_and_runs_the_job_on_multi_processing_workers(installed, musdb_root, dataset_dir, tmp_path):
     out = str(tmp_path / "data")
     run(
         [
-            str(fresh / "bin" / "vocals2song"),
+            os.path.join(installed, "bin", "vocals2song"),
             "dataset",
             "--musdb_root",
             musdb_root,
@@ -67,3 +76,21 @@ def test_the_sdist_installs_and_runs_the_job_on_multi_processing_workers(musdb_r
         cwd=tmp_path,
     )
     assert shard_bytes(out) == shard_bytes(dataset_dir)
+
+
+def test_the_installed_package_sings_with_the_released_model_it_ships(installed, tmp_path):
+    # Outside a clone (a Colab notebook's `pip install`) the released model comes with the package.
+    python = os.path.join(installed, "bin", "python")
+    code = "from trainer import export; print('released:', export.RELEASED_MODEL)"
+    printed = run([python, "-c", code], cwd=tmp_path)  # TensorFlow's start-up lines around it
+    released = next(line for line in printed.splitlines() if line.startswith("released: ")).split(" ", 1)[1]
+    assert released.startswith(installed) and released.endswith(os.path.join("released", "chorales")), released
+    for name in ("model.json", "generator.keras", "harmoniser.keras"):
+        with open(os.path.join(released, name), "rb") as copy, open(MODELS / "chorales" / name, "rb") as original:
+            assert copy.read() == original.read(), name
+
+    take, song = tmp_path / "take.wav", tmp_path / "song.wav"
+    audio.write(str(take), melody(), 44100)
+    run([os.path.join(installed, "bin", "vocals2song"), "generate", "--vocals", str(take), "--output", str(song)])
+    gain, rest = vocal_in_song(audio.read(str(song))[0], melody())
+    assert abs(gain - 1.0) < 0.05 and 0.03 < rest < 2.0, (gain, rest)  # the voice, and music under it

@@ -31,8 +31,18 @@ from vocals2song import flags, render, storage
 from vocals2song.config import WITHOUT_VOCALS, SpectralConfig, stem_list
 from vocals2song.features import FeatureCodec, FeatureConfig, StemsCodec
 
-RELEASED_MODEL = str(pathlib.Path(__file__).resolve().parents[1] / "models" / "chorales")
-"""The model released with the repository (models/chorales: `make model` retrains it)."""
+
+def _released_model() -> str:
+    """The repository's ``models/chorales`` in a clone (`make model` retrains it there); where the
+    package was installed from a wheel, the copy setup.py ships as ``vocals2song/released``, so a
+    pip-installed package (a Colab notebook's) sings without a clone or a download."""
+    clone = pathlib.Path(__file__).resolve().parents[1] / "models" / "chorales"
+    installed = pathlib.Path(__file__).resolve().parents[1] / "vocals2song" / "released" / "chorales"
+    return str(installed if installed.is_dir() and not clone.is_dir() else clone)
+
+
+RELEASED_MODEL = _released_model()
+"""The model released with the repository: see ``_released_model``."""
 EXPORT_DIR = "export"
 GENERATOR_FILE = "generator.keras"
 METADATA_FILE = "model.json"

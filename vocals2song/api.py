@@ -92,7 +92,8 @@ def train(data_dir: str, model_dir: str, **options: Any) -> dict[str, Any]:
 
 def load_model(path: str | None = None, **accompanist: str) -> ExportedModel:
     """A trained model from ``model_dir`` or its ``export/`` (local or gs://); ``None`` loads the
-    released model shipped in the repository, or raises FileNotFoundError saying how to make it.
+    released model shipped in the repository and in the package, or raises FileNotFoundError
+    saying how to make it.
     ``accompanist``: ``generate``'s flags of that name (``trainer.config.Accompanist``, whose
     defaults apply): ``harmony`` "auto", "notes", "head" (who picks the pitch classes);
     ``chords`` "auto", "add", "only", "none" (the harmoniser's chords played as notes);
