@@ -49,3 +49,15 @@ def test_griffin_lim_matches_the_magnitude_as_well_as_librosas():
     assert convergence(ours) < 0.15
     assert convergence(ours) < 1.1 * convergence(theirs)
     np.testing.assert_array_equal(ours, phase.griffin_lim(magnitude, config, len(y)))  # seeded
+
+
+def test_the_fused_step_is_the_momentum_step_then_the_projection_onto_the_magnitude():
+    rng = np.random.default_rng(0)
+    rebuilt, previous = (rng.normal(size=(2, 1000, 2)) @ np.array([1, 1j])).astype(np.complex64)
+    target = rng.random(1000).astype(np.float32)
+    rebuilt[0] = previous[0] = 0  # silence stays silent
+    out = np.empty_like(rebuilt)
+    phase._project(rebuilt, previous, target, np.float32(0.4), out)
+    moved = rebuilt - np.float32(0.4) * previous
+    np.testing.assert_allclose(out[1:], target[1:] * moved[1:] / np.abs(moved[1:]), rtol=1e-5)
+    assert out[0] == 0

@@ -5,7 +5,8 @@ Generation with a magnitude-only model spends nearly all its time here (93% of a
 with `make model`'s recipe through ``librosa.griffinlim``, whose per-iteration STFT and inverse
 run frame blocks in Python and complex128 arithmetic). This does the same iterations on whole
 arrays: frames are a strided view, the FFTs run over all frames at once on every core, and the
-overlap-add is ``n_fft / hop`` vectorised additions.
+overlap-add is ``n_fft / hop`` vectorised additions, and the momentum step and projection are
+one compiled pass (numba, which librosa already depends on).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import functools
 import os
 
+import numba
 import numpy as np
 import scipy.fft
 
@@ -75,12 +77,23 @@ def griffin_lim(magnitude: np.ndarray, config: SpectralConfig, length: int, iter
     magnitude, with momentum, from seeded random phases."""
     target = np.ascontiguousarray(magnitude.T, dtype=np.float32)  # (frames, bins)
     rng = np.random.default_rng(SEED)
-    angles = np.exp(2j * np.pi * rng.random(target.shape)).astype(np.complex64)
-    rebuilt = np.zeros_like(angles)
+    shaped = target * np.exp(2j * np.pi * rng.random(target.shape)).astype(np.complex64)
+    rebuilt = np.zeros_like(shaped)
     step = np.float32(MOMENTUM / (1.0 + MOMENTUM))
     for _ in range(iterations):
         previous = rebuilt
-        rebuilt = stft(istft(target * angles, config, length), config)[: target.shape[0]]
-        angles = rebuilt - step * previous
-        angles /= np.abs(angles) + np.float32(1e-16)
-    return istft(target * angles, config, length)
+        rebuilt = np.ascontiguousarray(stft(istft(shaped, config, length), config)[: target.shape[0]])
+        _project(rebuilt.reshape(-1), previous.reshape(-1), target.reshape(-1), step, shaped.reshape(-1))
+    return istft(shaped, config, length)
+
+
+@numba.njit("void(complex64[::1], complex64[::1], float32[::1], float32, complex64[::1])", cache=True, nogil=True)
+def _project(rebuilt, previous, target, step, out) -> None:  # pragma: no cover - compiled
+    """``out = target * unit(rebuilt - step * previous)``: the momentum step and the projection
+    onto the given magnitude in one pass (as numpy expressions, four passes and their
+    temporaries took 40% of the iterations' time)."""
+    for i in range(out.size):
+        real = rebuilt[i].real - step * previous[i].real
+        imag = rebuilt[i].imag - step * previous[i].imag
+        scale = target[i] / (np.sqrt(real * real + imag * imag) + np.float32(1e-16))
+        out[i] = np.complex64(complex(real * scale, imag * scale))
