@@ -12,6 +12,7 @@ note velocities.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import os
@@ -271,13 +272,17 @@ def render(score: Score, arrangement: Arrangement, options: RenderOptions) -> di
     drums) are silence."""
     if not os.path.isfile(options.soundfont):
         raise RenderError(f"{options.soundfont}: soundfont not found (Debian: fluid-soundfont-gm)")
-    rendered = {}
+    parts = [stem for stem in STEM_PARTS if score.parts[stem]]
     with tempfile.TemporaryDirectory(prefix="vocals2song-render-") as scratch:
-        for stem in STEM_PARTS:
-            if score.parts[stem]:
-                path = os.path.join(scratch, f"{stem}.mid")
-                midi_file(score.parts[stem], stem, arrangement, options.velocity_jitter, path)
-                rendered[stem] = synthesize(path, options, f"{arrangement.name} ({stem})")
+        paths = {stem: os.path.join(scratch, f"{stem}.mid") for stem in parts}
+        for stem, path in paths.items():
+            midi_file(score.parts[stem], stem, arrangement, options.velocity_jitter, path)
+        # One FluidSynth process per stem, side by side: each spends most of its time loading the
+        # soundfont on one core.
+        with concurrent.futures.ThreadPoolExecutor(max(1, len(parts))) as pool:
+            labels = {stem: f"{arrangement.name} ({stem})" for stem in parts}
+            done = {stem: pool.submit(synthesize, paths[stem], options, labels[stem]) for stem in parts}
+            rendered = {stem: future.result() for stem, future in done.items()}
     length = min(max(len(samples) for samples in rendered.values()), int(options.max_seconds * options.sample_rate))
     stems = {stem: np.zeros(length, np.float32) for stem in STEM_PARTS}
     for stem, samples in rendered.items():
