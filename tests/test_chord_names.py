@@ -77,3 +77,10 @@ def test_the_sung_note_completes_an_open_chord_and_leaves_a_full_one_alone():
     assert chord_names.name(C, {E, G}, melody=A) == "C"  # a sung passing note is not the chord
     assert chord_names.name(C, {E, G}, melody=D) == "C"
     assert chord_names.name(C, {D, E}, melody=G) == "C-D-E"  # nothing reads better with it
+
+
+def test_tertian_chords_are_stacked_thirds_in_any_inversion_or_part():
+    for classes in ({0, 4}, {0, 4, 7}, {4, 7, 0}, {7, 11, 2, 5}, {11, 2, 5, 8}, {9, 0, 4, 7}, {0, 7}):
+        assert chord_names.tertian(classes), classes
+    for classes in ({0, 4, 8}, {0, 5, 7}, {0, 2, 7}, {0, 4, 11}, {0, 1}, {0, 2, 4}):
+        assert not chord_names.tertian(classes), classes

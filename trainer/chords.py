@@ -8,8 +8,10 @@ fed to the U-Net as pitch classes, by +0.045. The harmoniser's own prediction vo
 played here lifts it by +0.057, the U-Net's head by +0.041 (docs/model-notes.md, "Chords as
 notes"). The strongest pitch class goes in the bass; above it, under the melody, either every
 class scoring above the mean, louder the stronger ("hedged", as the prediction hedges), or at most
-three of them, none a semitone from another or from the sung note ("consonant", the default: the
-same song chroma without the clusters; docs/model-notes.md, "Chords a listener can stand").
+three of them, none a semitone from another or from the sung note ("consonant": the same song
+chroma without the clusters; docs/model-notes.md, "Chords a listener can stand"), and of those
+only the ones that keep the chord one chord of stacked thirds ("chordal", the default: the same
+song chroma again, without the consonant voicing's mixtures of two chords, "One chord at a time").
 """
 
 from __future__ import annotations
@@ -70,14 +72,16 @@ def chord(scores: np.ndarray, melody_pitch: int, voicing: str) -> list[tuple[str
 def upper_classes(z: np.ndarray, order: list[int], melody_class: int, voicing: str) -> list[int]:
     """The pitch classes under the melody, likeliest first: "hedged" every class scoring above the
     mean; "consonant" the likeliest, then the next ones that sit at least a tone from every class
-    taken and from the melody's (doubling it is fine), at most ``MAX_UPPER``."""
+    taken and from the melody's (doubling it is fine), at most ``MAX_UPPER``; "chordal" those of
+    them that make one ``chord_names.tertian`` chord with the classes taken before."""
     likely = [k for k in order if z[k] > 0]
     if flags.check_choice("voicing", voicing, VOICINGS) == "hedged":
         return likely
     taken = likely[:1]
     for pitch_class in likely[1:]:
         if len(taken) < MAX_UPPER and all(_apart(pitch_class, k) != 1 for k in (*taken, melody_class)):
-            taken.append(pitch_class)
+            if voicing != "chordal" or chord_names.tertian({*taken, pitch_class}):
+                taken.append(pitch_class)
     return taken
 
 

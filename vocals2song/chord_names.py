@@ -45,6 +45,9 @@ QUALITIES = (
     ("5", (0, 7)),
 )
 """Suffix and intervals above the root, commonest first (ties go to the earlier)."""
+TERTIAN = ("", "m", "7", "m7", "6", "dim", "m7b5", "dim7")
+"""The qualities built of stacked thirds without a semitone between their notes: the chords a
+chorale's harmony holds (``tertian``); suspensions, augmented and power chords are not among them."""
 OMISSIONS = {frozenset(): 0, frozenset({7}): 1, frozenset({4}): 2, frozenset({3}): 2}
 """Intervals above the root a chord may leave out and keep its quality's name, and how much that
 costs against other readings: nothing, the fifth (written as the quality: C-E-Bb is "C7"), or the
@@ -121,6 +124,18 @@ def _best(sounding: set[int], bass: int) -> tuple[int, bool, int, int, str] | No
             if rank is not None:
                 candidates.append((rank, root != bass, order, root, suffix + ("(no3)" if rank == 2 else "")))
     return min(candidates) if candidates else None
+
+
+def tertian(classes: set[int] | frozenset[int]) -> bool:
+    """Whether the pitch classes are all notes of one ``TERTIAN`` chord (on any root): C-E, C-E-G
+    and E-G-Bb-C are; C-E-G# (augmented) and C-F-G (suspended) are not."""
+    sounding = {k % SEMITONES for k in classes}
+    return any(
+        sounding <= {(root + interval) % SEMITONES for interval in intervals}
+        for suffix, intervals in QUALITIES
+        if suffix in TERTIAN
+        for root in range(SEMITONES)
+    )
 
 
 def _from(bass: int, sounding: set[int]) -> list[int]:
