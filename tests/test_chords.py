@@ -372,3 +372,39 @@ def test_song_mid_carries_the_key_its_notes_fit(tmp_path):
         tracks = mido.MidiFile(tmp_path / "k.mid").tracks
         assert {m.key for track in tracks for m in track if m.type == "key_signature"} == {key}
         assert all(any(m.type == "key_signature" for m in track) for track in tracks)
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_the_chords_follow_a_take_that_drifts_and_song_mid_bends_with_it(accompaniment_model, tmp_path):
+    """The line of the melody test that sinks from 45 cents sharp to 55 flat: generation reads its
+    notes along the drift, and the chords it plays, in song.mid and in the audio, bend with it: the
+    file's pitch wheel goes down by most of a semitone, and the chords' partials sound lower at the
+    end than at the start by about what the voice sank."""
+    from test_melody import sung_notes
+
+    from trainer import export, generate
+
+    folder = with_harmoniser(accompaniment_model, str(tmp_path / "export"))
+    model = export.load_model(folder, chords="only")
+    line = [(67, 0.5), (69, 0.5), (71, 0.5), (72, 0.5), (74, 0.5), (72, 0.5)] * 4
+    cents = np.linspace(45, -55, len(line))
+    take = np.concatenate([sung_notes([note], c) for note, c in zip(line, cents, strict=True)], axis=1)
+    song = generate.generate_song(model, take, 44100, vocals=False)
+    assert [note.pitch for note in song.chords.parts["vocals"]] == [pitch for pitch, _ in line]
+    generate.write_midi(song, str(tmp_path / "song.mid"))
+    import mido
+
+    for track in mido.MidiFile(tmp_path / "song.mid").tracks[:3]:  # the melody's, the bass's, the chords'
+        wheel = [message.pitch * 2 / 8191 for message in track if message.type == "pitchwheel"]
+        assert wheel[0] - wheel[-1] > 0.6 and all(a >= b - 0.005 for a, b in itertools.pairwise(wheel))
+    early, late = (_partials_cents(song.mix[0, part], 44100) for part in (slice(0, 3 * 44100), slice(-3 * 44100, None)))
+    assert 0.5 < ((early - late) % 100) / 100 < 0.95  # sank by most of the 0.8 semitone between these
+
+
+def _partials_cents(waveform: np.ndarray, rate: int) -> float:
+    """Where a chord's partials sit between semitones, in cents (0-100), by their loudness."""
+    spectrum = np.abs(np.fft.rfft(waveform * np.hanning(len(waveform))))
+    hz = np.fft.rfftfreq(len(waveform), 1 / rate)
+    loud = np.flatnonzero((spectrum > 0.05 * spectrum.max()) & (hz > 60) & (hz < 1500))
+    phasor = np.sum(spectrum[loud] * np.exp(2j * np.pi * librosa.hz_to_midi(hz[loud])))
+    return float(np.angle(phasor) / (2 * np.pi) * 100 % 100)

@@ -89,3 +89,24 @@ def test_a_pure_tone_reads_as_its_own_pitch_not_a_low_candidate_whose_harmonics_
         tone = 0.3 * np.sin(2 * np.pi * 440.0 * 2 ** ((pitch - 69) / 12) * t)
         notes = melody.transcribe(np.abs(codec.stft(tone[np.newaxis], CONFIG)[0]), RATE, CONFIG.n_fft)
         assert [note.pitch for note in notes] == [pitch]
+
+
+def test_a_take_that_drifts_flat_is_followed_and_its_notes_read_along_the_drift():
+    """A 12 s line whose tuning goes from 45 cents sharp to 55 flat, note by note (an unaccompanied
+    singer sinking): one tuning for the whole take leaves its ends half a semitone out and reads
+    the last notes a semitone low; the drift curve follows it within 0.08 semitone, and along it
+    every note reads right. A line in tune has no curve."""
+    line = [(67, 0.5), (69, 0.5), (71, 0.5), (72, 0.5), (74, 0.5), (72, 0.5)] * 4
+    pitches = [pitch for pitch, _ in line]
+    cents = np.linspace(45, -55, len(line))
+    take = np.concatenate([sung_notes([note], c) for note, c in zip(line, cents, strict=True)], axis=1)
+    magnitude = np.abs(codec.stft(take, CONFIG)[0])
+    assert [n.pitch for n in melody.transcribe(magnitude, RATE, CONFIG.n_fft)] != pitches
+    curve = melody.drift(magnitude, RATE, CONFIG.n_fft, CONFIG.hop_length)
+    frame_seconds = CONFIG.hop_length / RATE
+    sung = np.repeat(cents / 100, round(0.5 / frame_seconds))[: len(curve)]
+    inner = slice(round(2 / frame_seconds), len(sung) - round(2 / frame_seconds))  # a window's half from the ends
+    assert np.abs(curve[inner] - sung[inner]).max() < 0.08
+    assert [n.pitch for n in melody.transcribe(magnitude, RATE, CONFIG.n_fft, curve)] == pitches
+    steady = np.abs(codec.stft(sung_notes(line, 30.0), CONFIG)[0])
+    assert melody.drift(steady, RATE, CONFIG.n_fft, CONFIG.hop_length) is None

@@ -17,6 +17,7 @@ song chroma again, without the consonant voicing's mixtures of two chords, "One 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 
 import numpy as np
 
@@ -39,6 +40,9 @@ MELODY_VELOCITY = 90
 """The transcribed melody's velocity in a written MIDI file (a take's dynamics are not transcribed)."""
 BARS_A_LINE = 4
 """Bars on a line of a lead sheet (``lead_sheet``)."""
+BEND_SECONDS = 0.25
+"""How often the played chords' tuning follows a drifting take (``bends``): the tuning is averaged
+over ``melody.DRIFT_SECONDS``, so it moves a cent or two between steps."""
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
 CLEAR_OF_EDGES = 0.25
@@ -91,11 +95,17 @@ def _apart(first: int, second: int) -> int:
 
 
 def chord_score(
-    notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float, voicing: str, rhythm: str = RHYTHMS[0]
+    notes: list[MelodyNote],
+    predictions: np.ndarray,
+    frame_seconds: float,
+    voicing: str,
+    rhythm: str = RHYTHMS[0],
+    drift: np.ndarray | None = None,
 ) -> Score:
     """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
     one second): the melody as ``vocals`` and the chords as ``bass`` and ``other``, each chord
-    held to the next melody note across short gaps, struck as ``rhythm`` says (``strikes``)."""
+    held to the next melody note across short gaps, struck as ``rhythm`` says (``strikes``);
+    with the take's ``drift`` per frame (``melody.drift``), bends that follow it (``bends``)."""
     parts: dict[str, list[Note]] = {"vocals": [], "bass": [], "other": []}
     onsets = np.array([note.first for note in notes]) * frame_seconds
     clock = beat.follow(onsets, beat.beat_seconds(onsets))
@@ -108,7 +118,19 @@ def chord_score(
         for begin, until in strikes(start, end * frame_seconds, clock, rhythm):
             for stem, pitch, velocity in played:
                 parts[stem].append(Note(pitch, begin, until - begin, velocity))
-    return Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
+    score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
+    return dataclasses.replace(score, bends=bends(drift, frame_seconds)) if drift is not None else score
+
+
+def bends(drift: np.ndarray, frame_seconds: float) -> tuple[tuple[float, float], ...]:
+    """A tuning per frame -> (second, semitones) points every ``BEND_SECONDS``, each where the
+    tuning has moved by a cent or more since the last (a MIDI file's pitch wheel steps)."""
+    points: list[tuple[float, float]] = []
+    step = max(1, round(BEND_SECONDS / frame_seconds))
+    for frame in range(0, len(drift), step):
+        if not points or abs(drift[frame] - points[-1][1]) >= 0.01:
+            points.append((frame * frame_seconds, round(float(drift[frame]), 3)))
+    return tuple(points)
 
 
 def strikes(start: float, end: float, clock: beat.Clock, rhythm: str) -> list[tuple[float, float]]:
@@ -126,7 +148,7 @@ def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> n
     (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``."""
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
-    stems = render.render(Score(score.name, {**score.parts, "vocals": ()}), ARRANGEMENT, options)
+    stems = render.render(dataclasses.replace(score, parts={**score.parts, "vocals": ()}), ARRANGEMENT, options)
     both = stems["bass"].astype(np.float64) + stems["other"]
     played = np.pad(both, (0, max(0, len(vocal) - len(both))))[: len(vocal)]
     if not played.any():

@@ -144,12 +144,24 @@ def crossfaded(
     return magnitude / np.maximum(total, 1e-12), phasors
 
 
-def take_notes(model: ExportedModel, spectrum: np.ndarray) -> list[melody.MelodyNote] | None:
+def take_notes(
+    model: ExportedModel, spectrum: np.ndarray, drift: np.ndarray | None = None
+) -> list[melody.MelodyNote] | None:
     """The take's melody notes, transcribed once for the whole take (so every window hears the
-    same harmony) when the model uses its harmoniser, else None."""
+    same harmony) when the model uses its harmoniser, else None; ``drift``: the take's tuning
+    per frame (``take_drift``), which the transcriber follows."""
     if model.harmoniser is None:
         return None
-    return melody.transcribe(np.abs(spectrum), model.spectral.sample_rate, model.spectral.n_fft)
+    return melody.transcribe(np.abs(spectrum), model.spectral.sample_rate, model.spectral.n_fft, drift)
+
+
+def take_drift(model: ExportedModel, spectrum: np.ndarray) -> np.ndarray | None:
+    """How the take's tuning moves per frame (``melody.drift``) when the model transcribes it:
+    the notes are read and the chords played along it; None when it holds."""
+    if model.harmoniser is None:
+        return None
+    config = model.spectral
+    return melody.drift(np.abs(spectrum), config.sample_rate, config.n_fft, config.hop_length)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -160,7 +172,8 @@ class Song:
     offset from A = 440 Hz in semitones, which the accompaniment follows (0 when in tune);
     ``chords``: the transcribed melody and the chords played under it (``chords.chord_score``) when
     chords were played (None when no note was heard): times in seconds of the take, pitches at
-    A = 440 (``tuning`` away from the take's)."""
+    A = 440 (``tuning`` away from the take's), and the take's drift from ``tuning`` as its
+    ``bends`` when it drifts (``melody.drift``)."""
 
     mix: np.ndarray
     stems: dict[str, np.ndarray]
@@ -241,7 +254,8 @@ def _generated_stems(
     the chords' score when they were played."""
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
-    notes = take_notes(model, spectrum)
+    drift = take_drift(model, spectrum)
+    notes = take_notes(model, spectrum, drift)
     predicted = harmoniser.note_predictions(model.harmoniser, notes) if notes else None  # notes need a harmoniser
     if model.chords == "only":
         stems = {model.stems[0]: np.zeros_like(mono)}
@@ -252,7 +266,7 @@ def _generated_stems(
     arranged = None
     if model.plays_chords and notes:
         frame_seconds = config.hop_length / config.sample_rate
-        arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm)
+        arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm, drift)
         played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:

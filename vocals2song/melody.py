@@ -7,7 +7,8 @@ pitches, median-smoothed and cut into runs of one pitch, finds them well enough 
 chorales' vocals 92% of frames get the score's pitch, 94% its pitch class; docs/model-notes.md).
 Candidates are at A = 440 Hz; singers rarely are, so ``tuning`` measures how far a take is from
 it, and generation resamples the take to 440 first (a take 45 cents sharp otherwise splits into a
-note per wobble).
+note per wobble); a singer without an instrument also drifts over a take, which ``drift``
+follows and the candidates with it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ IN_TUNE = 0.15
 rendered at 440, read -0.05 to +0.11 (a soundfont's samples are tuned within about 10 cents), the
 tests' synthetic lines within 0.02. A take 0.2 off is still transcribed right (96-99% of frames);
 0.45 off, without the correction, splits into up to four times its notes (docs/model-notes.md)."""
+DRIFT_SECONDS = 8.0
+"""A take's tuning is followed over windows this long (``drift``): a singer drifts over tens of
+seconds, a vibrato cycle or a note's scoop is far shorter."""
+DRIFT_MIN = 0.1
+"""Semitones: a take whose tuning moves less than this either way around its mean is read as not
+drifting (the dev chorales' renders, whose soundfont samples differ by a few cents from note to
+note, move up to 0.1), and generation stays as it was for it."""
 TUNING_HARMONICS = 4
 VIBRATO_FRAMES = 9
 """Frames a pitch is averaged over before its distance to a semitone is taken: about one cycle
@@ -73,15 +81,41 @@ def tuning(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> float:
     those centres to the nearest semitone are averaged on a circle (level-weighted). Why not
     librosa's ``estimate_tuning`` (a histogram of spectral peaks): a vibrato of +-30 cents moved
     its estimate of an in-tune line by a quarter tone; this one stays within 0.02 up to +-80."""
-    track, level = pitch_track(magnitude, sample_rate, n_fft)
-    pitch = fine_pitch(magnitude, track, sample_rate, n_fft)
-    voiced = np.flatnonzero(~np.isnan(pitch))
-    if not len(voiced):
+    phasors = _tuning_phasors(magnitude, sample_rate, n_fft)
+    if not phasors.any():
         return 0.0
-    centre = _vibrato_centres(pitch)[voiced]
-    weights = 10.0 ** (level[voiced] / 20.0)
-    offset = float(np.angle(np.sum(weights * np.exp(2j * np.pi * (centre - np.round(centre))))) / (2 * np.pi))
+    offset = float(np.angle(np.sum(phasors)) / (2 * np.pi))
     return offset if abs(offset) > IN_TUNE else 0.0
+
+
+def drift(magnitude: np.ndarray, sample_rate: int, n_fft: int, hop_length: int) -> np.ndarray | None:
+    """How a take's tuning moves: its offset from A = 440 Hz per frame of its ``(bins, frames)``
+    magnitude STFT, in semitones, averaged as ``tuning`` averages but over ``DRIFT_SECONDS``
+    around each frame and unwrapped, so a take that goes flat by 0.8 over a minute reads -0.8 at
+    its end and not +0.2; None when it moves less than ``DRIFT_MIN`` either way of its mean (or
+    has no voiced frame). Singers without an instrument drift, mostly flat; the transcriber's
+    candidates and the played chords follow this curve (``pitch_track``, ``Score.bends``)."""
+    phasors = _tuning_phasors(magnitude, sample_rate, n_fft)
+    half = round(DRIFT_SECONDS / 2 * sample_rate / hop_length)
+    local = np.convolve(phasors, np.hanning(2 * half + 1))[half : half + len(phasors)]  # centred, however short
+    heard = np.abs(local) > 1e-12 * max(np.abs(local).max(), 1e-30)
+    if not heard.any():
+        return None
+    frames = np.arange(len(local))
+    curve = np.unwrap(np.angle(local[heard])) / (2 * np.pi)
+    curve = np.interp(frames, frames[heard], curve - np.round(np.average(curve)))
+    return curve if np.abs(curve - np.average(curve)).max() >= DRIFT_MIN else None
+
+
+def _tuning_phasors(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
+    """Per frame, the sung pitch's distance to the nearest semitone as a unit phasor (a whole
+    semitone round the circle) weighted by the frame's level, 0 in rests: what ``tuning`` and
+    ``drift`` average. The pitch is the frame's fine pitch averaged over a vibrato cycle."""
+    track, level = pitch_track(magnitude, sample_rate, n_fft)
+    centre = _vibrato_centres(fine_pitch(magnitude, track, sample_rate, n_fft))
+    voiced = ~np.isnan(centre)
+    distance = np.where(voiced, centre - np.round(np.where(voiced, centre, 0.0)), 0.0)
+    return np.where(voiced, 10.0 ** (level / 20.0) * np.exp(2j * np.pi * distance), 0.0)
 
 
 def fine_pitch(magnitude: np.ndarray, track: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
@@ -119,21 +153,27 @@ def _vibrato_centres(pitch: np.ndarray) -> np.ndarray:
     return centres
 
 
-def pitch_track(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> tuple[np.ndarray, np.ndarray]:
+def pitch_track(
+    magnitude: np.ndarray, sample_rate: int, n_fft: int, offsets: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """``(bins, frames)`` magnitude -> (MIDI pitch per frame, -1 in rests; level per frame in
     dB). Each candidate scores the sum of its harmonics' levels above the frame's median bin,
-    so harmonics that are absent (a wrong octave's odd ones) count against it."""
+    so harmonics that are absent (a wrong octave's odd ones) count against it. ``offsets``: the
+    take's tuning per frame in semitones (``drift``), which every candidate follows."""
     bins = magnitude.shape[0]
     db = 20.0 * np.log10(np.maximum(magnitude, 1e-10))
     db = np.maximum(db, db.max(axis=0, keepdims=True) - DYNAMIC_RANGE_DB)
     above = db - np.median(db, axis=0, keepdims=True)
     candidates = np.arange(LOWEST, HIGHEST + 1)
-    f0 = librosa.midi_to_hz(candidates)
-    salience = np.zeros((len(candidates), magnitude.shape[1]))
+    shift = np.zeros(magnitude.shape[1]) if offsets is None else offsets
+    f0 = librosa.midi_to_hz(candidates[:, np.newaxis] + shift[np.newaxis])  # (candidates, frames)
+    frames = np.arange(magnitude.shape[1])
+    salience = np.zeros(f0.shape)
     for harmonic in range(1, HARMONICS + 1):
         index = np.round(harmonic * f0 * n_fft / sample_rate).astype(int)
-        inside = index < bins
-        salience[inside] += HARMONIC_DECAY ** (harmonic - 1) * above[index[inside]]
+        salience += HARMONIC_DECAY ** (harmonic - 1) * np.where(
+            index < bins, above[np.minimum(index, bins - 1), frames], 0
+        )
     level = 10.0 * np.log10(np.sum(np.square(magnitude, dtype=np.float64), axis=0) + 1e-20)
     pitch = candidates[np.argmax(salience, axis=0)]
     return np.where(level > max(level.max() + VOICED_DB, SILENT_DB), pitch, -1), level
@@ -155,7 +195,9 @@ def notes_from_track(pitch: np.ndarray, level: np.ndarray) -> list[MelodyNote]:
     return notes
 
 
-def transcribe(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> list[MelodyNote]:
+def transcribe(
+    magnitude: np.ndarray, sample_rate: int, n_fft: int, offsets: np.ndarray | None = None
+) -> list[MelodyNote]:
     """``(bins, frames)`` magnitude STFT of a solo vocal at A = 440 Hz (``tuning`` says how far
-    a take is from it) -> its notes."""
-    return notes_from_track(*pitch_track(magnitude, sample_rate, n_fft))
+    a take is from it), or ``offsets`` from it per frame (``drift``) -> its notes."""
+    return notes_from_track(*pitch_track(magnitude, sample_rate, n_fft, offsets))

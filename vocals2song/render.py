@@ -137,12 +137,20 @@ class Notation:
         return signatures + ([(0, -3, mido.MetaMessage("key_signature", key=self.key))] if self.key else [])
 
 
-def midi_file(notes: tuple[Note, ...], stem: str, arrangement: Arrangement, jitter: int, path: str) -> None:
-    """Writes one stem's notes as a one-track MIDI file, transposed, at the arrangement's tempo."""
+def midi_file(
+    notes: tuple[Note, ...],
+    stem: str,
+    arrangement: Arrangement,
+    jitter: int,
+    path: str,
+    bends: tuple[tuple[float, float], ...] = (),
+) -> None:
+    """Writes one stem's notes as a one-track MIDI file, transposed, at the arrangement's tempo,
+    following ``bends`` (``Score.bends``)."""
     import mido
 
     midi = mido.MidiFile(ticks_per_beat=TICKS)
-    midi.tracks.append(midi_track(notes, stem, arrangement, jitter, channel=0))
+    midi.tracks.append(midi_track(notes, stem, arrangement, jitter, channel=0, bends=bends))
     midi.save(path)
 
 
@@ -155,11 +163,13 @@ def midi_track(
     bend: float = 0.0,
     tempi: tuple[tuple[float, float], ...] = (),
     notation: Notation = Notation(),
+    bends: tuple[tuple[float, float], ...] = (),
 ) -> mido.MidiTrack:
     """One stem's notes as a ``mido.MidiTrack`` on ``channel`` (drums on channel 10 whatever it
     says), transposed, at the arrangement's tempo or along ``tempi`` ((beat, beats a minute),
     the first at beat 0), with ``notation``'s time and key signatures, bent by ``bend``
-    semitones (within GM's default range of +-2) when it is not 0."""
+    semitones (within GM's default range of +-2) when it is not 0, and by each of ``bends``
+    ((beat, semitones): ``Score.bends``) on top of it from its beat on."""
     import mido
 
     drums = stem == "drums"
@@ -179,8 +189,18 @@ def midi_track(
     if not drums:
         track.append(mido.Message("program_change", program=arrangement.programs[stem], channel=channel))
     if bend:
-        track.append(mido.Message("pitchwheel", pitch=round(bend / 2 * 8191), channel=channel))
+        track.append(mido.Message("pitchwheel", pitch=_wheel(bend), channel=channel))
+    if not drums:
+        events += [
+            (round(beat * TICKS), -1, mido.Message("pitchwheel", pitch=_wheel(bend + semitones), channel=channel))
+            for beat, semitones in bends
+        ]
     return _timed(track, events)
+
+
+def _wheel(semitones: float) -> int:
+    """A pitch wheel position for a bend in semitones, in GM's default range of +-2."""
+    return max(-8192, min(8191, round(semitones / 2 * 8191)))
 
 
 def _tempo_changes(tempi: tuple[tuple[float, float], ...]) -> list[tuple[int, int, mido.MetaMessage]]:
@@ -223,7 +243,8 @@ def score_midi(
     tempi = tempi or ((0.0, arrangement.tempo),)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
     for channel, stem in enumerate(stem for stem in STEM_PARTS if score.parts.get(stem)):
-        midi.tracks.append(midi_track(score.parts[stem], stem, arrangement, 0, channel, bend, tempi, notation))
+        track = midi_track(score.parts[stem], stem, arrangement, 0, channel, bend, tempi, notation, score.bends)
+        midi.tracks.append(track)
         midi.tracks[-1].insert(0, mido.MetaMessage("track_name", name=stem))
     if markers:
         midi.tracks.append(marker_track(markers, tempi, notation))
@@ -276,7 +297,7 @@ def render(score: Score, arrangement: Arrangement, options: RenderOptions) -> di
     with tempfile.TemporaryDirectory(prefix="vocals2song-render-") as scratch:
         paths = {stem: os.path.join(scratch, f"{stem}.mid") for stem in parts}
         for stem, path in paths.items():
-            midi_file(score.parts[stem], stem, arrangement, options.velocity_jitter, path)
+            midi_file(score.parts[stem], stem, arrangement, options.velocity_jitter, path, score.bends)
         # One FluidSynth process per stem, side by side: each spends most of its time loading the
         # soundfont on one core.
         with concurrent.futures.ThreadPoolExecutor(max(1, len(parts))) as pool:

@@ -44,6 +44,7 @@ class Score:
     name: str
     parts: dict[str, tuple[Note, ...]]  # stem -> notes, stems from STEM_PARTS
     meter: tuple[float, float] | None = None  # (quarters to a bar, quarters to the first downbeat), when written
+    bends: tuple[tuple[float, float], ...] = ()  # (quarter, semitones): a tuning every pitched part follows
 
     @property
     def quarters(self) -> float:
@@ -57,7 +58,7 @@ def stretched(score: Score, factor: float) -> Score:
 
 
 def warped(score: Score, clock: Callable[[float], float]) -> Score:
-    """``score`` with every note's onset and end moved to ``clock`` of it (increasing)."""
+    """``score`` with every note's onset and end, and every bend, moved to ``clock`` of it (increasing)."""
     return Score(
         score.name,
         {
@@ -68,6 +69,7 @@ def warped(score: Score, clock: Callable[[float], float]) -> Score:
             for stem, notes in score.parts.items()
         },
         score.meter,
+        tuple((clock(time), semitones) for time, semitones in score.bends),
     )
 
 
