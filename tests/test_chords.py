@@ -2,6 +2,7 @@
 
 import itertools
 import os
+import re
 import shutil
 from dataclasses import replace
 
@@ -397,6 +398,8 @@ def test_the_chords_follow_a_take_that_drifts_and_song_mid_bends_with_it(accompa
     for track in mido.MidiFile(tmp_path / "song.mid").tracks[:3]:  # the melody's, the bass's, the chords'
         wheel = [message.pitch * 2 / 8191 for message in track if message.type == "pitchwheel"]
         assert wheel[0] - wheel[-1] > 0.6 and all(a >= b - 0.005 for a, b in itertools.pairwise(wheel))
+    head = chords.lead_sheet(song.chords, song.tuning).splitlines()[0]
+    assert re.search(r", A = 4(4[6-9]|5\d) Hz falling to 4(2\d|3[0-4]) Hz$", head), head  # +45 to -55 cents, smoothed
     early, late = (_partials_cents(song.mix[0, part], 44100) for part in (slice(0, 3 * 44100), slice(-3 * 44100, None)))
     assert 0.5 < ((early - late) % 100) / 100 < 0.95  # sank by most of the 0.8 semitone between these
 
@@ -408,3 +411,15 @@ def _partials_cents(waveform: np.ndarray, rate: int) -> float:
     loud = np.flatnonzero((spectrum > 0.05 * spectrum.max()) & (hz > 60) & (hz < 1500))
     phasor = np.sum(spectrum[loud] * np.exp(2j * np.pi * librosa.hz_to_midi(hz[loud])))
     return float(np.angle(phasor) / (2 * np.pi) * 100 % 100)
+
+
+def test_the_concert_pitch_is_where_the_takes_a_is_and_follows_its_drift():
+    score = chords.chord_score([MelodyNote(72, 0, 10)], np.stack([C_MAJOR]), 0.1, "chordal")
+    assert chords.concert_pitch(score, 0.0) is None and "Hz" not in chords.lead_sheet(score)
+    assert chords.concert_pitch(score, 0.33) == "A = 448 Hz"  # 440 * 2 ** (0.33 / 12)
+    assert chords.lead_sheet(score, -0.5).splitlines()[0].endswith(", A = 427 Hz")
+    drift = np.linspace(0.1, -0.3, 10)  # a tenth of a second a frame: a point every other frame
+    drifting = chords.chord_score([MelodyNote(72, 0, 10)], np.stack([C_MAJOR]), 0.1, "chordal", drift=drift)
+    expected = [(0.1 * frame, round(drift[frame], 3)) for frame in range(0, 10, 2)]
+    assert list(drifting.bends) == [pytest.approx(point) for point in expected]
+    assert chords.concert_pitch(drifting, 0.0) == "A = 443 Hz falling to 434 Hz"

@@ -110,3 +110,14 @@ def test_a_take_that_drifts_flat_is_followed_and_its_notes_read_along_the_drift(
     assert [n.pitch for n in melody.transcribe(magnitude, RATE, CONFIG.n_fft, curve)] == pitches
     steady = np.abs(codec.stft(sung_notes(line, 30.0), CONFIG)[0])
     assert melody.drift(steady, RATE, CONFIG.n_fft, CONFIG.hop_length) is None
+
+
+def test_a_line_whose_vibrato_spans_two_semitones_has_no_tuning_to_read():
+    """Its frames sit anywhere between semitones: any offset read would be noise (it read 0.43
+    before ``CLARITY``), so the take counts as at 440 and as not drifting."""
+    line = [(67, 0.5), (69, 0.5), (71, 0.5), (72, 0.5), (74, 0.5), (72, 0.5)] * 4
+    wide = np.abs(codec.stft(sung_notes(line, 0.0, vibrato=0.06), CONFIG)[0])
+    assert melody.tuning(wide, RATE, CONFIG.n_fft) == 0.0
+    assert melody.drift(wide, RATE, CONFIG.n_fft, CONFIG.hop_length) is None
+    sharp = np.abs(codec.stft(sung_notes(line, 30.0, vibrato=0.03), CONFIG)[0])
+    assert abs(melody.tuning(sharp, RATE, CONFIG.n_fft) - 0.3) < 0.03  # a +-50-cent vibrato still reads

@@ -38,6 +38,8 @@ MAX_UPPER = 3
 BASS_VELOCITY = 80
 MELODY_VELOCITY = 90
 """The transcribed melody's velocity in a written MIDI file (a take's dynamics are not transcribed)."""
+CONCERT_A = 440
+"""Hz: the A the notes are named from (``concert_pitch`` says where a take's is)."""
 BARS_A_LINE = 4
 """Bars on a line of a lead sheet (``lead_sheet``)."""
 BEND_SECONDS = 0.25
@@ -244,14 +246,27 @@ def bar_chart(score: Score) -> tuple[str, ...]:
     return tuple(bars)
 
 
-def lead_sheet(score: Score) -> str:
-    """A ``chord_score``'s chart as text a guitarist reads: a line naming the key, the meter and
-    the sung tempo, then ``bar_chart``'s bars, ``BARS_A_LINE`` to a line ("| C | F G7 | C |")."""
+def lead_sheet(score: Score, tuning: float = 0.0) -> str:
+    """A ``chord_score``'s chart as text a guitarist reads: a line naming the key, the meter, the
+    sung tempo and, off A = 440 Hz, where the take's A is (``concert_pitch``; ``tuning`` as
+    ``Song.tuning``), then ``bar_chart``'s bars, ``BARS_A_LINE`` to a line ("| C | F G7 | C |")."""
     _, meters, period = timeline(score)
     durations = _durations(score)
     key = chord_names.key(durations)
     key_text = f"{chord_names.spelling(durations)[key[0]]} {'minor' if key[1] else 'major'}" if key else "no key"
-    head = f"{key_text}, {meters[-1][1]}/4, {60.0 / period:.0f} beats a minute"
+    pitch = concert_pitch(score, tuning)
+    head = f"{key_text}, {meters[-1][1]}/4, {60.0 / period:.0f} beats a minute" + (f", {pitch}" if pitch else "")
     bars = bar_chart(score)
     lines = [" | ".join(bars[first : first + BARS_A_LINE]) for first in range(0, len(bars), BARS_A_LINE)]
     return "\n".join([head, *(f"| {line} |" for line in lines)]) + "\n"
+
+
+def concert_pitch(score: Score, tuning: float) -> str | None:
+    """Where a take's A is, for an instrument that joins in: "A = 448 Hz" for a take ``tuning``
+    semitones off A = 440 Hz (``Song.tuning``), "A = 448 Hz falling to 431 Hz" for one that drifts
+    (the ``chord_score``'s ``bends``); None at 440 throughout."""
+    drift = [semitones for _, semitones in score.bends] or [0.0]
+    first, last = (round(CONCERT_A * 2.0 ** ((tuning + semitones) / SEMITONES)) for semitones in (drift[0], drift[-1]))
+    if first == last:
+        return None if first == CONCERT_A else f"A = {first} Hz"
+    return f"A = {first} Hz {'falling' if last < first else 'rising'} to {last} Hz"

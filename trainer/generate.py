@@ -334,6 +334,7 @@ class Generated:
     midi: str | None = None  # the melody and the played chords, when chords were played
     lead_sheet: str | None = None  # their chart as text (``write_chart``), when chords were played
     bars: tuple[str, ...] = ()  # the played chords a bar at a time (``chords.bar_chart``), what the CLI prints
+    concert_pitch: str | None = None  # where the take's A is, off 440 (``chords.concert_pitch``), printed too
 
 
 SONG_FILE = "song.wav"  # beside the stems in a stems folder
@@ -367,7 +368,7 @@ def write_chart(song: Song, path: str) -> str | None:
         return None
     storage.ensure_parent(path)
     with fsspec.open(path, "w") as handle:
-        handle.write(chords.lead_sheet(song.chords))
+        handle.write(chords.lead_sheet(song.chords, song.tuning))
     return path
 
 
@@ -385,10 +386,10 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     midi = write_midi(song, os.path.splitext(options.output)[0] + ".mid")
     sheet = write_chart(song, os.path.splitext(options.output)[0] + ".txt")
     bars = chords.bar_chart(song.chords) if song.chords else ()
+    pitch = chords.concert_pitch(song.chords, song.tuning) if song.chords else None
     seconds = time.monotonic() - started
-    return Generated(
-        options.vocals, options.output, png, seconds, stems=written, midi=midi, lead_sheet=sheet, bars=bars
-    )
+    files = {"stems": written, "midi": midi, "lead_sheet": sheet}
+    return Generated(options.vocals, options.output, png, seconds, **files, bars=bars, concert_pitch=pitch)
 
 
 def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:

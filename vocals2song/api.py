@@ -162,7 +162,7 @@ def lead_sheet(song: Song) -> str:
     """
     from trainer import chords
 
-    return chords.lead_sheet(song.chords) if song.chords else ""
+    return chords.lead_sheet(song.chords, song.tuning) if song.chords else ""
 
 
 def write_midi(song: Song, path: str) -> str | None:

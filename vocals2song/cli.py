@@ -115,6 +115,8 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
         shown = " | ".join(result.bars[:CHART_BARS])
         more = f" ... ({len(result.bars)} bars)" if len(result.bars) > CHART_BARS else ""
         print(f"chords: | {shown} |{more}")
+        if result.concert_pitch:
+            print(f"tuning: {result.concert_pitch} (the chords follow the voice)")
     print(f"({result.seconds:.1f} s)")
     for stem, path in result.stems.items():
         print(f"stem {stem}: {path}")

@@ -24,6 +24,11 @@ IN_TUNE = 0.15
 rendered at 440, read -0.05 to +0.11 (a soundfont's samples are tuned within about 10 cents), the
 tests' synthetic lines within 0.02. A take 0.2 off is still transcribed right (96-99% of frames);
 0.45 off, without the correction, splits into up to four times its notes (docs/model-notes.md)."""
+CLARITY = 0.25
+"""A take's tuning is read only when its frames' distances to a semitone agree at least this much
+(the length of their level-weighted mean phasor, 1 when every frame sits at the same distance):
+the dev vocals read 0.86-0.97, a line with a +-50-cent vibrato 0.85, a synthetic line whose vibrato
+spans two semitones 0.07, where any tuning read would be noise."""
 DRIFT_SECONDS = 8.0
 """A take's tuning is followed over windows this long (``drift``): a singer drifts over tens of
 seconds, a vibrato cycle or a note's scoop is far shorter."""
@@ -82,7 +87,7 @@ def tuning(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> float:
     librosa's ``estimate_tuning`` (a histogram of spectral peaks): a vibrato of +-30 cents moved
     its estimate of an in-tune line by a quarter tone; this one stays within 0.02 up to +-80."""
     phasors = _tuning_phasors(magnitude, sample_rate, n_fft)
-    if not phasors.any():
+    if not _clear(phasors):
         return 0.0
     offset = float(np.angle(np.sum(phasors)) / (2 * np.pi))
     return offset if abs(offset) > IN_TUNE else 0.0
@@ -93,18 +98,27 @@ def drift(magnitude: np.ndarray, sample_rate: int, n_fft: int, hop_length: int) 
     magnitude STFT, in semitones, averaged as ``tuning`` averages but over ``DRIFT_SECONDS``
     around each frame and unwrapped, so a take that goes flat by 0.8 over a minute reads -0.8 at
     its end and not +0.2; None when it moves less than ``DRIFT_MIN`` either way of its mean (or
-    has no voiced frame). Singers without an instrument drift, mostly flat; the transcriber's
-    candidates and the played chords follow this curve (``pitch_track``, ``Score.bends``)."""
+    has no clear tuning, or is shorter than ``DRIFT_SECONDS``). Singers without an instrument
+    drift, mostly flat; the transcriber's candidates and the played chords follow this curve
+    (``pitch_track``, ``Score.bends``)."""
     phasors = _tuning_phasors(magnitude, sample_rate, n_fft)
     half = round(DRIFT_SECONDS / 2 * sample_rate / hop_length)
-    local = np.convolve(phasors, np.hanning(2 * half + 1))[half : half + len(phasors)]  # centred, however short
-    heard = np.abs(local) > 1e-12 * max(np.abs(local).max(), 1e-30)
-    if not heard.any():
+    window = np.hanning(2 * half + 1)
+    local = np.convolve(phasors, window)[half : half + len(phasors)]  # centred
+    weight = np.convolve(np.abs(phasors), window)[half : half + len(phasors)]
+    heard = weight > 1e-12 * max(weight.max(), 1e-30)
+    if len(phasors) < 2 * half or not heard.any() or np.median(np.abs(local[heard]) / weight[heard]) < CLARITY:
         return None
     frames = np.arange(len(local))
     curve = np.unwrap(np.angle(local[heard])) / (2 * np.pi)
     curve = np.interp(frames, frames[heard], curve - np.round(np.average(curve)))
     return curve if np.abs(curve - np.average(curve)).max() >= DRIFT_MIN else None
+
+
+def _clear(phasors: np.ndarray) -> bool:
+    """Whether ``_tuning_phasors`` agree on a tuning (``CLARITY``); False without a voiced frame."""
+    weight = np.abs(phasors).sum()
+    return bool(weight > 0 and np.abs(phasors.sum()) >= CLARITY * weight)
 
 
 def _tuning_phasors(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
