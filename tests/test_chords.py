@@ -423,3 +423,34 @@ def test_the_concert_pitch_is_where_the_takes_a_is_and_follows_its_drift():
     expected = [(0.1 * frame, round(drift[frame], 3)) for frame in range(0, 10, 2)]
     assert list(drifting.bends) == [pytest.approx(point) for point in expected]
     assert chords.concert_pitch(drifting, 0.0) == "A = 443 Hz falling to 434 Hz"
+
+
+def test_a_frame_bent_by_its_drift_moves_its_partials_by_that_many_semitones():
+    """The generator plays at A = 440 Hz whatever the voice does; ``generate.bent`` moves each
+    frame of its magnitudes by the take's drift there, so Griffin-Lim rebuilds them in its tuning."""
+    from trainer import generate
+
+    magnitude = np.zeros((2049, 3), np.float32)
+    magnitude[400] = 1.0  # one partial, ~4.3 kHz at a 4096-point frame
+    moved = generate.bent(magnitude, np.array([0.0, 0.5, -1.0]))
+    np.testing.assert_array_equal(moved[:, 0], magnitude[:, 0])
+    for frame, semitones in ((1, 0.5), (2, -1.0)):
+        centre = np.sum(np.arange(2049) * moved[:, frame]) / moved[:, frame].sum()
+        assert centre == pytest.approx(400 * 2 ** (semitones / 12), abs=0.05)
+
+
+@pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
+def test_the_generators_frames_are_bent_by_a_drifting_takes_drift(accompaniment_model, tmp_path, monkeypatch):
+    from test_melody import sung_notes
+
+    from trainer import export, generate
+
+    model = export.load_model(with_harmoniser(accompaniment_model, str(tmp_path / "export")), chords="none")
+    line = [(67, 0.5), (69, 0.5), (71, 0.5), (72, 0.5), (74, 0.5), (72, 0.5)] * 4
+    take = np.concatenate([sung_notes([n], c) for n, c in zip(line, np.linspace(45, -55, 24), strict=True)], axis=1)
+    drifts = []
+    monkeypatch.setattr(generate, "bent", lambda magnitude, drift: drifts.append(drift) or magnitude)
+    generate.generate_song(model, take, 44100, phase="griffinlim")
+    assert drifts and drifts[0][0] - drifts[0][-1] > 0.6  # the drift, from sharp to flat
+    generate.generate_song(model, sung_notes(line, 30.0), 44100, phase="griffinlim")
+    assert len(drifts) == 1  # a take that holds its tuning is not bent

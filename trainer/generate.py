@@ -156,9 +156,10 @@ def take_notes(
 
 
 def take_drift(model: ExportedModel, spectrum: np.ndarray) -> np.ndarray | None:
-    """How the take's tuning moves per frame (``melody.drift``) when the model transcribes it:
-    the notes are read and the chords played along it; None when it holds."""
-    if model.harmoniser is None:
+    """How the take's tuning moves per frame (``melody.drift``) for an accompaniment model, as
+    ``_tuning`` measures its offset: the notes are read, the chords played and the generator's
+    frames bent along it; None when it holds."""
+    if not model.makes_accompaniment:
         return None
     config = model.spectral
     return melody.drift(np.abs(spectrum), config.sample_rate, config.n_fft, config.hop_length)
@@ -262,7 +263,7 @@ def _generated_stems(
     else:
         frames = spectrum.shape[1]
         harmony = harmoniser.frame_harmony(predicted, notes, frames) if model.harmony == "notes" else None
-        stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony)
+        stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony, drift)
     arranged = None
     if model.plays_chords and notes:
         frame_seconds = config.hop_length / config.sample_rate
@@ -281,17 +282,34 @@ def _generator_stems(
     mode: str,
     progress: Callable[[float], None] | None,
     harmony: np.ndarray | None,
+    drift: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """The take's complex spectrum -> the generator's stems as ``samples`` long waveforms, its
-    level gain undone; ``harmony`` as ``crossfaded`` takes it."""
+    level gain undone; ``harmony`` as ``crossfaded`` takes it. The generator plays at A = 440 Hz
+    whatever the voice does, so with a ``drift`` (``take_drift``) each frame's magnitudes move by
+    it before Griffin-Lim rebuilds their phase (a predicted phase would not fit moved partials:
+    those stay)."""
     gain, share = model.source_codec.level_gain(spectrum), GENERATOR_SHARE[mode]
     on_window = (lambda done: progress(share * done)) if progress else None
     magnitudes, phasors = crossfaded(model, spectrum * gain, mode, on_window, harmony)
+    if drift is not None and phasors is None:
+        magnitudes = np.stack([bent(magnitude, drift) for magnitude in magnitudes])
     if mode == "source":  # every stem takes the input's phase (a separator's mixture holds the stems')
         phasors = np.broadcast_to(np.exp(1j * np.angle(spectrum)), magnitudes.shape)
     on_stem = (lambda done: progress(share + (1.0 - share) * done)) if progress else None
     waveforms = _stem_waveforms(model, magnitudes, phasors, samples, on_stem)
     return {stem: waveform / gain for stem, waveform in waveforms.items()}
+
+
+def bent(magnitude: np.ndarray, drift: np.ndarray) -> np.ndarray:
+    """A ``(bins, frames)`` magnitude STFT with each frame's spectrum moved up by ``drift`` of it
+    in semitones (every frequency times 2**(drift / 12), read between bins linearly)."""
+    bins = np.arange(magnitude.shape[0])
+    moved = np.empty_like(magnitude)
+    for frame, semitones in enumerate(drift[: magnitude.shape[1]]):
+        moved[:, frame] = np.interp(bins * 2.0 ** (-semitones / SEMITONES), bins, magnitude[:, frame], right=0.0)
+    moved[:, len(drift) :] = magnitude[:, len(drift) :]
+    return moved
 
 
 def _stem_waveforms(model: ExportedModel, magnitudes, phasors, length: int, progress=None) -> dict[str, np.ndarray]:
