@@ -1,6 +1,7 @@
 """Transcription of a solo vocal into notes (vocals2song/melody.py)."""
 
 import numpy as np
+import pytest
 
 from vocals2song import audio, codec, melody
 from vocals2song.config import SpectralConfig
@@ -91,14 +92,15 @@ def test_a_pure_tone_reads_as_its_own_pitch_not_a_low_candidate_whose_harmonics_
         assert [note.pitch for note in notes] == [pitch]
 
 
-def test_a_take_that_drifts_flat_is_followed_and_its_notes_read_along_the_drift():
+@pytest.mark.parametrize("first, last", [(45, -55), (-40, 60)])
+def test_a_take_that_drifts_is_followed_and_its_notes_read_along_the_drift(first, last):
     """A 12 s line whose tuning goes from 45 cents sharp to 55 flat, note by note (an unaccompanied
-    singer sinking): one tuning for the whole take leaves its ends half a semitone out and reads
-    the last notes a semitone low; the drift curve follows it within 0.08 semitone, and along it
-    every note reads right. A line in tune has no curve."""
+    singer sinking), or rises as far: one tuning for the whole take leaves its ends half a semitone
+    out and reads notes at an end a semitone off; the drift curve follows it within 0.08 semitone,
+    and along it every note reads right. A line in tune has no curve."""
     line = [(67, 0.5), (69, 0.5), (71, 0.5), (72, 0.5), (74, 0.5), (72, 0.5)] * 4
     pitches = [pitch for pitch, _ in line]
-    cents = np.linspace(45, -55, len(line))
+    cents = np.linspace(first, last, len(line))
     take = np.concatenate([sung_notes([note], c) for note, c in zip(line, cents, strict=True)], axis=1)
     magnitude = np.abs(codec.stft(take, CONFIG)[0])
     assert [n.pitch for n in melody.transcribe(magnitude, RATE, CONFIG.n_fft)] != pitches
