@@ -44,10 +44,17 @@ def test_griffin_lim_matches_the_magnitude_as_well_as_librosas():
         return float(np.linalg.norm(rebuilt - magnitude) / np.linalg.norm(magnitude))
 
     ours = phase.griffin_lim(magnitude, config, len(y))
-    theirs = librosa.griffinlim(magnitude, n_iter=32, hop_length=1024, n_fft=4096, length=len(y))
+    # librosa starts from random phases too: its convergence here spans 0.062-0.088 over seeds, so
+    # ours (0.069) is held to the median of three seeded runs, not to one unseeded draw (a flaky test).
+    theirs = [
+        convergence(
+            librosa.griffinlim(magnitude, n_iter=32, hop_length=1024, n_fft=4096, length=len(y), random_state=seed)
+        )
+        for seed in range(3)
+    ]
     assert ours.shape == y.shape and ours.dtype == np.float32
     assert convergence(ours) < 0.15
-    assert convergence(ours) < 1.1 * convergence(theirs)
+    assert convergence(ours) < 1.1 * float(np.median(theirs))
     np.testing.assert_array_equal(ours, phase.griffin_lim(magnitude, config, len(y)))  # seeded
 
 
