@@ -292,7 +292,7 @@ def _generator_stems(
     gain, share = model.source_codec.level_gain(spectrum), GENERATOR_SHARE[mode]
     on_window = (lambda done: progress(share * done)) if progress else None
     magnitudes, phasors = crossfaded(model, spectrum * gain, mode, on_window, harmony)
-    if drift is not None and phasors is None:
+    if drift is not None and mode == "griffinlim":  # the take's own phase ("source") fits unmoved partials only
         magnitudes = np.stack([bent(magnitude, drift) for magnitude in magnitudes])
     if mode == "source":  # every stem takes the input's phase (a separator's mixture holds the stems')
         phasors = np.broadcast_to(np.exp(1j * np.angle(spectrum)), magnitudes.shape)
@@ -303,12 +303,11 @@ def _generator_stems(
 
 def bent(magnitude: np.ndarray, drift: np.ndarray) -> np.ndarray:
     """A ``(bins, frames)`` magnitude STFT with each frame's spectrum moved up by ``drift`` of it
-    in semitones (every frequency times 2**(drift / 12), read between bins linearly)."""
+    (one value a frame) in semitones: every frequency times 2**(drift / 12), read between bins linearly."""
     bins = np.arange(magnitude.shape[0])
     moved = np.empty_like(magnitude)
-    for frame, semitones in enumerate(drift[: magnitude.shape[1]]):
+    for frame, semitones in enumerate(drift):
         moved[:, frame] = np.interp(bins * 2.0 ** (-semitones / SEMITONES), bins, magnitude[:, frame], right=0.0)
-    moved[:, len(drift) :] = magnitude[:, len(drift) :]
     return moved
 
 

@@ -101,13 +101,15 @@ def drift(magnitude: np.ndarray, sample_rate: int, n_fft: int, hop_length: int) 
     has no clear tuning, or is shorter than ``DRIFT_SECONDS``). Singers without an instrument
     drift, mostly flat; the transcriber's candidates and the played chords follow this curve
     (``pitch_track``, ``Score.bends``)."""
-    phasors = _tuning_phasors(magnitude, sample_rate, n_fft)
     half = round(DRIFT_SECONDS / 2 * sample_rate / hop_length)
+    if magnitude.shape[1] < 2 * half:  # too short to drift: the pitch tracker need not run
+        return None
+    phasors = _tuning_phasors(magnitude, sample_rate, n_fft)
     window = np.hanning(2 * half + 1)
     local = np.convolve(phasors, window)[half : half + len(phasors)]  # centred
     weight = np.convolve(np.abs(phasors), window)[half : half + len(phasors)]
     heard = weight > 1e-12 * max(weight.max(), 1e-30)
-    if len(phasors) < 2 * half or not heard.any() or np.median(np.abs(local[heard]) / weight[heard]) < CLARITY:
+    if not heard.any() or np.median(np.abs(local[heard]) / weight[heard]) < CLARITY:
         return None
     frames = np.arange(len(local))
     curve = np.unwrap(np.angle(local[heard])) / (2 * np.pi)
