@@ -37,7 +37,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100 --export_step best_valid
 
-.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model serve dataset-dataflow train-vertex bench soak bench-scale clean
+.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model ceiling serve dataset-dataflow train-vertex bench soak bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -190,6 +190,13 @@ train-vertex:
 # figures of `make bench-scale` (the dataset job on 3 h of audio, ~30 min, run separately).
 bench: install
 	$(BIN)/python -m benchmarks.run_all
+
+# The chroma a melody-only accompanist can be expected to reach: Bach's other settings of the dev
+# tunes played under the dev vocals, beside the released model (~2 min after `make model`;
+# docs/model-notes.md, "The composer's alternative, reproducible").
+ceiling: install
+	bash infra/install_debian.sh --require render
+	$(BIN)/python -m benchmarks.ceiling --data_dir $(RELEASE)/dataset | tee $(RELEASE)/ceiling.md
 
 # 200 jobs from 8 clients against a real `vocals2song serve`; replaces the soak section of RESULTS.md.
 soak: install
