@@ -179,3 +179,14 @@ def stems_model(stems_dataset_dir, tmp_path_factory) -> str:
     model_dir = str(tmp_path_factory.mktemp("stems-model"))
     train.train(stems_config(stems_dataset_dir, model_dir))
     return model_dir
+
+
+@pytest.fixture(scope="session")
+def listening_test(accompaniment_model, dataset_dir, tmp_path_factory) -> str:
+    """``vocals2song listening-test``'s folder for the tiny model's test tracks (two melodies)."""
+    from vocals2song import cli
+
+    folder = str(tmp_path_factory.mktemp("listening"))
+    arguments = ["--output_dir", folder, "--data_dir", dataset_dir, "--model", accompaniment_model, "--tracks", "2"]
+    assert cli.main(["listening-test", *arguments]) == 0
+    return folder

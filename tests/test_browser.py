@@ -8,6 +8,7 @@ Chromium comes from Debian's ``chromium`` package (``infra/install_debian.sh``, 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -253,3 +254,39 @@ def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_m
     with urllib.request.urlopen(f"{chords_server}/api/jobs/{job['id']}/song.txt") as response:
         assert page.inner_text("#chart").strip() == response.read().decode().strip()  # the lead sheet, shown
     assert page.get_attribute("#chart-download", "href").endswith(f"/api/jobs/{job['id']}/song.txt")
+
+
+def test_the_listening_page_from_disk_rates_every_version_and_downloads_what_the_report_unblinds(
+    listening_test, browser, tmp_path
+):
+    """A listener opens the prepared folder's index.html (no server), rates each melody's versions
+    (the test knows from the key which is which: the original 90, the model 60, the anchor 20),
+    cannot go on before every version is rated nor download without a name, and downloads
+    ratings that `listening-report` turns back into those scores."""
+    from trainer import listening
+
+    with open(os.path.join(listening_test, listening.KEY_FILE)) as handle:
+        key = json.load(handle)
+    wanted = {"original": 90, "model": 60, "retrieval": 20}
+    page = browser.new_page()
+    page.goto(f"file://{os.path.join(listening_test, listening.LISTEN_DIR, 'index.html')}")
+    for trial in range(len(key["trials"])):
+        assert page.inner_text("#heading") == f"Melody {trial + 1} of {len(key['trials'])}"
+        rows = page.locator(".stimulus")
+        assert rows.count() == len(listening.CONDITIONS)
+        for index in range(rows.count()):
+            stimulus = rows.nth(index).get_attribute("data-stimulus")
+            assert page.locator("#next").is_disabled() or trial == len(key["trials"]) - 1
+            rows.nth(index).locator("input[type=range]").fill(str(wanted[key["stimuli"][stimulus]["condition"]]))
+        if trial < len(key["trials"]) - 1:
+            page.click("#next")
+    assert page.locator("#download").is_disabled()  # no name yet
+    page.fill("#listener", "Ann")
+    page.screenshot(path=os.path.join(ARTIFACTS, "listening-test.png"), full_page=True)
+    with page.expect_download() as downloading:
+        page.click("#download")
+    ratings = str(tmp_path / "ratings.json")
+    downloading.value.save_as(ratings)
+    result = listening.report(listening.read_ratings([ratings], key))
+    assert {name: row["mean"] for name, row in result["conditions"].items()} == wanted
+    assert result["listeners"] == 1 and result["tracks"] == len(key["trials"])

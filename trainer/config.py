@@ -314,3 +314,25 @@ class EvaluateOptions:
     output_dir: str | None = None
     segments_per_track: int | None = None
     accompanist: Accompanist = Accompanist()
+
+
+@dataclasses.dataclass(frozen=True)
+class ListeningTestOptions:
+    """What ``vocals2song listening-test`` takes (``trainer/listening.py``).
+
+    Attributes:
+      output_dir: where the test goes: listen/ (the folder listeners open: index.html, the stimuli)
+        and key.json (which stimulus is which: keep it from the listeners).
+      data_dir: data set made by `vocals2song dataset` whose test vocals are played.
+      model: model_dir of `vocals2song train` or its export/ (default: the released model).
+      tracks: how many test tracks (the first segment of each).
+      seed: decides the stimuli's names and their order.
+      accompanist: as ``vocals2song generate``'s (``Accompanist``).
+    """
+
+    output_dir: str
+    data_dir: str
+    model: str | None = None
+    tracks: int = 12
+    seed: int = 0
+    accompanist: Accompanist = Accompanist()

@@ -149,6 +149,28 @@ def _harmoniser(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def _listening_test(args: argparse.Namespace, extra: list[str]) -> int:
+    from trainer import listening
+    from trainer.config import ListeningTestOptions
+
+    options = _options(ListeningTestOptions, args)
+    model = api.load_model(options.model, **dataclasses.asdict(options.accompanist))
+    key = listening.prepare(model, options.data_dir, options.output_dir, options.tracks, options.seed)
+    where = os.path.join(options.output_dir, listening.LISTEN_DIR)
+    print(f"{len(key['trials'])} melodies x {len(listening.CONDITIONS)} versions in {where}/ (open index.html)")
+    print(f"key: {os.path.join(options.output_dir, listening.KEY_FILE)} (keep it from the listeners)")
+    return 0
+
+
+def _listening_report(args: argparse.Namespace, extra: list[str]) -> int:
+    from trainer import listening
+
+    key = json.loads(open(os.path.join(args.output_dir, listening.KEY_FILE)).read())
+    table = listening.markdown(listening.report(listening.read_ratings(args.ratings, key)))
+    print(table)
+    return 0
+
+
 def _options(cls: type, args: argparse.Namespace):
     """The ``cls`` dataclass from the parsed flags it defines."""
     return flags.build(cls, flags.pick(args, flags.names(cls)))
@@ -214,8 +236,9 @@ def _data_commands(commands) -> None:
 
 
 def _model_commands(commands) -> None:
-    """Commands that train, use and serve a model: train, generate, evaluate, harmoniser, serve."""
-    from trainer.config import Accompanist, EvaluateOptions, GenerateOptions
+    """Commands that train, use and serve a model: train, generate, evaluate, harmoniser, the
+    listening test, serve."""
+    from trainer.config import Accompanist, EvaluateOptions, GenerateOptions, ListeningTestOptions
     from trainer.config import add_arguments as add_train_arguments
     from trainer.harmoniser import HarmoniserOptions
 
@@ -238,6 +261,17 @@ def _model_commands(commands) -> None:
     )
     flags.add_arguments(harmoniser, HarmoniserOptions)
     harmoniser.set_defaults(run=_harmoniser, passthrough=False)
+
+    listening_test = commands.add_parser(
+        "listening-test", help="a blind listening test of a model's songs, the originals and an anchor"
+    )
+    flags.add_arguments(listening_test, ListeningTestOptions)
+    listening_test.set_defaults(run=_listening_test, passthrough=False)
+
+    listening_report = commands.add_parser("listening-report", help="unblind and summarise a listening test's ratings")
+    listening_report.add_argument("output_dir", help="the folder `vocals2song listening-test` wrote (holds key.json)")
+    listening_report.add_argument("ratings", nargs="+", help="the ratings files the listeners downloaded")
+    listening_report.set_defaults(run=_listening_report, passthrough=False)
 
     serve = commands.add_parser("serve", help="a web page to record or upload a vocal and hear the song")
     serve.add_argument(
