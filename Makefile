@@ -37,7 +37,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100 --export_step best_valid
 
-.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model ceiling serve dataset-dataflow train-vertex bench soak bench-scale clean
+.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model ceiling listening-test serve dataset-dataflow train-vertex bench soak bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -196,7 +196,15 @@ bench: install
 # docs/model-notes.md, "The composer's alternative, reproducible").
 ceiling: install
 	bash infra/install_debian.sh --require render
-	$(BIN)/python -m benchmarks.ceiling --data_dir $(RELEASE)/dataset | tee $(RELEASE)/ceiling.md
+	rm -rf $(RELEASE)/bach-songs
+	$(BIN)/python -m benchmarks.ceiling --data_dir $(RELEASE)/dataset --songs_dir $(RELEASE)/bach-songs \
+		| tee $(RELEASE)/ceiling.md
+
+# A blind listening test of the released model against the originals, an anchor and Bach's other
+# settings (README, "Generate and evaluate"); send $(RELEASE)/listening/listen/ to the listeners.
+listening-test: ceiling
+	$(BIN)/vocals2song listening-test --data_dir $(RELEASE)/dataset --output_dir $(RELEASE)/listening \
+		--compare bach=$(RELEASE)/bach-songs
 
 # 200 jobs from 8 clients against a real `vocals2song serve`; replaces the soak section of RESULTS.md.
 soak: install

@@ -31,7 +31,7 @@ import numpy as np
 
 from trainer import evaluate
 from trainer.export import RELEASED_MODEL, ExportedModel, load_model
-from vocals2song import codec, render, scores
+from vocals2song import audio, codec, render, scores
 from vocals2song.scores import Note, Score
 
 SAME_TUNE = 0.85
@@ -45,6 +45,8 @@ DEV_RANGE, DEV_EVERY, DEV_SEED = (0, 373), (10, 5), 1
 """The released model's dev set (``make model``): entries, the dev list, its render seed."""
 LEVELS_DB = (0.0, -3.0, -6.0, -9.0)
 """The played setting's level against the true accompaniment's."""
+SONG_LEVEL_DB = -6.0
+"""The level of the songs ``--songs_dir`` writes: the best of ``LEVELS_DB`` for Bach's other settings."""
 
 
 def melody(score: Score) -> list[Note]:
@@ -159,13 +161,17 @@ def played(score: Score, arrangement: render.Arrangement, samples: int) -> np.nd
     return np.pad(accompaniment, (0, samples - len(accompaniment)))
 
 
+def _scale(case: evaluate.Case, spectrum: np.ndarray) -> float:
+    """The gain that brings ``spectrum`` to the true accompaniment's level."""
+    return float(np.linalg.norm(case.accompaniment)) / max(float(np.linalg.norm(spectrum)), 1e-12)
+
+
 def song_chroma(model: ExportedModel, case: evaluate.Case, accompaniment: np.ndarray) -> dict[str, float]:
     """Song chroma (``evaluate``'s metric) of the case's vocal over ``accompaniment`` at each of
     ``LEVELS_DB`` against the true accompaniment's level."""
     config, bins = model.spectral, model.features.bins
     spectrum = codec.stft(accompaniment, config)[0][:, : case.vocals.shape[1]]
-    scale = np.linalg.norm(case.accompaniment) / max(float(np.linalg.norm(spectrum)), 1e-12)
-    mixture = np.abs((case.vocals + case.accompaniment)[:bins])
+    scale, mixture = _scale(case, spectrum), np.abs((case.vocals + case.accompaniment)[:bins])
     return {
         f"{level:+g} dB": evaluate.chroma_correlation(
             mixture,
@@ -177,10 +183,19 @@ def song_chroma(model: ExportedModel, case: evaluate.Case, accompaniment: np.nda
     }
 
 
-def measure(model_dir: str | None, data_dir: str) -> dict[str, dict[str, float]]:
+def song(model: ExportedModel, case: evaluate.Case, accompaniment: np.ndarray) -> np.ndarray:
+    """The case's vocal over ``accompaniment`` at ``SONG_LEVEL_DB`` against the true
+    accompaniment's level: mono samples, for ``vocals2song listening-test --compare``."""
+    spectrum = codec.stft(accompaniment, model.spectral)[0][:, : case.vocals.shape[1]]
+    vocal = codec.istft(case.vocals[np.newaxis], model.spectral, case.samples)[0]
+    return vocal + accompaniment * _scale(case, spectrum) * 10 ** (SONG_LEVEL_DB / 20)
+
+
+def measure(model_dir: str | None, data_dir: str, songs_dir: str | None = None) -> dict[str, dict[str, float]]:
     """Track -> system -> song chroma on the dev tracks whose tune has another setting: the
     vocal alone, the released model (its ``metrics.json``), Bach's other settings (their mean)
-    and the track's own setting at each level."""
+    and the track's own setting at each level. With ``songs_dir``, each track's vocal over its
+    first other setting is written there as ``<track>.wav`` (``song``)."""
     model = load_model(model_dir, chords="none")
     released = json.loads(open(os.path.join(model_dir or RELEASED_MODEL, "metrics.json")).read())["tracks"]
     paths = scores.score_paths(bach=DEV_RANGE)
@@ -195,9 +210,11 @@ def measure(model_dir: str | None, data_dir: str) -> dict[str, dict[str, float]]
             continue
         arrangement = render.arrangements(tune, options)[0]
         own = song_chroma(model, case, played(tune, arrangement, case.samples))
-        others = [
-            song_chroma(model, case, played(aligned(o, tune), arrangement, case.samples)) for o in settings[tune.name]
-        ]
+        accompaniments = [played(aligned(o, tune), arrangement, case.samples) for o in settings[tune.name]]
+        others = [song_chroma(model, case, accompaniment) for accompaniment in accompaniments]
+        if songs_dir:
+            written = song(model, case, accompaniments[0])
+            audio.write(os.path.join(songs_dir, f"{case.track}.wav"), written[np.newaxis], model.spectral.sample_rate)
         rows[case.track] = {
             "vocal alone": released[case.track]["silence"]["song"]["chroma"],
             "released model": released[case.track]["model"]["song"]["chroma"],
@@ -224,8 +241,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="an export (default: the released model)")
     parser.add_argument("--data_dir", default="data/release/dataset", help="the dev set's data set (make model)")
+    parser.add_argument(
+        "--songs_dir", default=None, help="write each track's vocal over Bach's other setting here (for --compare)"
+    )
     args = parser.parse_args()
-    print(markdown(measure(args.model, args.data_dir)))
+    print(markdown(measure(args.model, args.data_dir, args.songs_dir)))
 
 
 if __name__ == "__main__":

@@ -107,3 +107,40 @@ def test_two_files_from_one_listener_are_refused(listening_test, tmp_path):
     second = _ratings(tmp_path, key, "ann", {"original": 10, "model": 70, "retrieval": 20}, name="again.json")
     with pytest.raises(ValueError, match="a second file from listener 'ann'"):
         listening.read_ratings([first, second], key)
+
+
+def _songs_for(tracks: list[str], folder, rate: int = 22050) -> dict[str, np.ndarray]:
+    """A stereo 22.05 kHz tone per track (another system's songs, at another rate), 1 s long."""
+    folder.mkdir(exist_ok=True)
+    songs = {}
+    for index, track in enumerate(tracks):
+        tone = np.sin(2 * np.pi * (220 + 110 * index) * np.arange(rate) / rate).astype(np.float32)
+        songs[track] = np.stack([tone, tone]) * 0.3
+        audio.write(str(folder / f"{track}.wav"), songs[track], rate)
+    return songs
+
+
+def test_another_systems_songs_join_each_melody_as_a_fourth_version(model, dataset_dir, tmp_path):
+    tracks = [case.track for case in evaluate.cases(model, dataset_dir, "test", per_track=1)]
+    _songs_for(tracks, tmp_path / "bach")
+    key = listening.prepare(model, dataset_dir, str(tmp_path / "test"), 2, 0, f"bach={tmp_path / 'bach'}")
+    assert all(len(trial) == 4 for trial in key["trials"])
+    for stimulus, what in key["stimuli"].items():
+        if what["condition"] != "bach":
+            continue
+        played, rate = audio.read(str(tmp_path / "test" / listening.LISTEN_DIR / f"{stimulus}.wav"))
+        frequency = 220 + 110 * tracks.index(what["track"])
+        spectrum = np.abs(np.fft.rfft(played[0][: rate // 2]))
+        assert np.argmax(spectrum) * 2 == pytest.approx(frequency, abs=2)  # resampled, its own tone
+        assert not played[0][rate + 100 :].any()  # padded with silence past its one second
+
+
+def test_a_comparison_must_name_a_new_condition_and_cover_two_tracks(model, dataset_dir, tmp_path):
+    tracks = [case.track for case in evaluate.cases(model, dataset_dir, "test", per_track=1)]
+    _songs_for(tracks[:1], tmp_path / "one")
+    with pytest.raises(ValueError, match="NAME a word other than model"):
+        listening.prepare(model, dataset_dir, str(tmp_path / "a"), 2, 0, f"model={tmp_path / 'one'}")
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        listening.prepare(model, dataset_dir, str(tmp_path / "b"), 2, 0, f"bach={tmp_path / 'nowhere'}")
+    with pytest.raises(ValueError, match="two test tracks or more with a song in"):
+        listening.prepare(model, dataset_dir, str(tmp_path / "c"), 2, 0, f"bach={tmp_path / 'one'}")

@@ -327,6 +327,9 @@ class ListeningTestOptions:
       model: model_dir of `vocals2song train` or its export/ (default: the released model).
       tracks: how many test tracks (the first segment of each).
       seed: decides the stimuli's names and their order.
+      compare: another system's songs rated beside the model's, NAME=DIR, DIR holding <track>.wav for
+        test tracks (e.g. `python -m benchmarks.ceiling --songs_dir DIR`: Bach's other settings); only
+        the tracks it holds are played.
       accompanist: as ``vocals2song generate``'s (``Accompanist``).
     """
 
@@ -335,4 +338,5 @@ class ListeningTestOptions:
     model: str | None = None
     tracks: int = 12
     seed: int = 0
+    compare: str | None = None
     accompanist: Accompanist = Accompanist()

@@ -11,16 +11,21 @@ difference from each other condition.
 
 Conditions: ``model`` (the song ``generate`` makes from the vocal), ``original`` (the true
 mixture: a hidden reference) and ``retrieval`` (another track's accompaniment under this vocal,
-level-matched as ``evaluate``'s baseline: an anchor that does not fit).
+level-matched as ``evaluate``'s baseline: an anchor that does not fit); with ``--compare
+NAME=DIR``, another system's songs too (``DIR/<track>.wav``: ``python -m benchmarks.ceiling
+--songs_dir DIR`` writes Bach's other setting of each dev tune under its vocal).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import logging
+import os
 import pathlib
 import random
+import re
 import secrets
 import shutil
 
@@ -39,8 +44,11 @@ SCORE_RANGE = (0, 100)
 log = logging.getLogger(__name__)
 
 
-def stimuli(model: ExportedModel, case: evaluate.Case, donor: evaluate.Case) -> dict[str, np.ndarray]:
-    """Condition -> mono waveform of the case's segment at ``STIMULUS_RMS_DB``."""
+def stimuli(
+    model: ExportedModel, case: evaluate.Case, donor: evaluate.Case, extra: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Condition -> mono waveform of the case's segment at ``STIMULUS_RMS_DB``: ``CONDITIONS``
+    and the ``extra`` songs (another system's, ``compared``)."""
     config = model.spectral
     vocal = codec.istft(case.vocals[np.newaxis], config, case.samples)
     accompaniments = {
@@ -51,7 +59,7 @@ def stimuli(model: ExportedModel, case: evaluate.Case, donor: evaluate.Case) -> 
         name: codec.istft((case.vocals + a)[np.newaxis], config, case.samples) for name, a in accompaniments.items()
     }
     made["model"] = generate.generate_song(model, vocal, config.sample_rate).mix
-    return {name: levelled(made[name], config.sample_rate) for name in CONDITIONS}
+    return {name: levelled(waveform, config.sample_rate) for name, waveform in {**made, **extra}.items()}
 
 
 def levelled(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -60,32 +68,65 @@ def levelled(waveform: np.ndarray, sample_rate: int) -> np.ndarray:
     return audio.limit((waveform * gain).astype(np.float32), sample_rate)
 
 
-def paired_cases(model: ExportedModel, data_dir: str, tracks: int) -> list[tuple[evaluate.Case, evaluate.Case]]:
-    """The first segment of the first ``tracks`` test tracks, each with the next one (the last
-    with the first) lending its accompaniment to the retrieval condition."""
-    first = list(evaluate.cases(model, data_dir, "test", per_track=1))[:tracks]
+def comparison(text: str | None) -> tuple[str, str] | None:
+    """``--compare NAME=DIR`` -> (name, folder); None when not given."""
+    if text is None:
+        return None
+    name, _, folder = text.partition("=")
+    if not re.fullmatch(r"[\w-]+", name) or not folder or name in CONDITIONS:
+        raise ValueError(f"--compare {text}: give NAME=DIR, NAME a word other than {', '.join(CONDITIONS)}")
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"--compare {text}: {folder} is not a folder")
+    return name, folder
+
+
+def compared(folder: str, case: evaluate.Case, sample_rate: int) -> np.ndarray | None:
+    """``folder/<track>.wav`` as the case's segment (mono, at ``sample_rate``, its length), or
+    None when the folder has no song for the track."""
+    path = os.path.join(folder, f"{case.track}.wav")
+    if not os.path.exists(path):
+        return None
+    waveform, rate = audio.read(path)
+    mono = audio.resample(audio.to_channels(waveform, 1), rate, sample_rate)[:, : case.samples]
+    return np.pad(mono, ((0, 0), (0, case.samples - mono.shape[1])))
+
+
+def paired_cases(
+    model: ExportedModel, data_dir: str, tracks: int, compare: tuple[str, str] | None = None
+) -> list[tuple[evaluate.Case, evaluate.Case]]:
+    """The first segment of the first ``tracks`` test tracks (those ``compare``'s folder has a
+    song for, when given), each with the next one (the last with the first) lending its
+    accompaniment to the retrieval condition."""
+    cases = evaluate.cases(model, data_dir, "test", per_track=1)
+    if compare:
+        cases = (case for case in cases if os.path.exists(os.path.join(compare[1], f"{case.track}.wav")))
+    first = list(itertools.islice(cases, tracks))
     if len(first) < 2:
-        raise ValueError(f"{data_dir}: a listening test needs two test tracks or more, found {len(first)}")
+        where = f" with a song in {compare[1]}" if compare else ""
+        raise ValueError(f"{data_dir}: a listening test needs two test tracks or more{where}, found {len(first)}")
     return [(case, first[(index + 1) % len(first)]) for index, case in enumerate(first)]
 
 
-def prepare(model: ExportedModel, data_dir: str, output_dir: str, tracks: int, seed: int) -> dict:
+def prepare(
+    model: ExportedModel, data_dir: str, output_dir: str, tracks: int, seed: int, compare: str | None = None
+) -> dict:
     """Writes the test into ``output_dir``: ``listen/`` (the page, the stimuli, the trials) and
-    ``key.json`` (which stimulus is which). Returns the key."""
-    output = pathlib.Path(output_dir)
+    ``key.json`` (which stimulus is which). ``compare`` ("NAME=DIR") adds another system's songs
+    (``DIR/<track>.wav``) as a condition. Returns the key."""
+    output, compare_to = pathlib.Path(output_dir), comparison(compare)
     if (output / KEY_FILE).exists():
         raise FileExistsError(
             f"{output / KEY_FILE} exists: a prepared test is not overwritten (ratings may refer to it)"
         )
-    rng = random.Random(seed)
-    listen = output / LISTEN_DIR
+    rng, listen = random.Random(seed), output / LISTEN_DIR
     listen.mkdir(parents=True, exist_ok=True)
     key = {"test": secrets.token_hex(8), "stimuli": {}, "trials": []}
-    pairs = paired_cases(model, data_dir, tracks)
+    pairs = paired_cases(model, data_dir, tracks, compare_to)
     for index, (case, donor) in enumerate(pairs):
-        log.info("[%d/%d] %s: %s", index + 1, len(pairs), case.track, ", ".join(CONDITIONS))
-        named = {f"{rng.getrandbits(48):012x}": name for name in CONDITIONS}
-        made = stimuli(model, case, donor)
+        extra = {compare_to[0]: compared(compare_to[1], case, model.spectral.sample_rate)} if compare_to else {}
+        made = stimuli(model, case, donor, extra)
+        log.info("[%d/%d] %s: %s", index + 1, len(pairs), case.track, ", ".join(made))
+        named = {f"{rng.getrandbits(48):012x}": name for name in made}
         for stimulus, condition in named.items():
             audio.write(str(listen / f"{stimulus}.wav"), made[condition], model.spectral.sample_rate)
             key["stimuli"][stimulus] = {"track": case.track, "condition": condition}
@@ -156,7 +197,9 @@ def report(rows: list[Rating]) -> dict:
     if not rows:
         raise ValueError("no ratings to report")
     by_cell = {(r.listener, r.track, r.condition): r.score for r in rows}
-    conditions = [c for c in CONDITIONS if any(r.condition == c for r in rows)]
+    conditions = list(
+        dict.fromkeys([*(c for c in CONDITIONS if any(r.condition == c for r in rows)), *(r.condition for r in rows)])
+    )
     differences = {}
     for other in (c for c in conditions if c != "model"):
         pairs = [

@@ -155,9 +155,9 @@ def _listening_test(args: argparse.Namespace, extra: list[str]) -> int:
 
     options = _options(ListeningTestOptions, args)
     model = api.load_model(options.model, **dataclasses.asdict(options.accompanist))
-    key = listening.prepare(model, options.data_dir, options.output_dir, options.tracks, options.seed)
+    key = listening.prepare(model, options.data_dir, options.output_dir, options.tracks, options.seed, options.compare)
     where = os.path.join(options.output_dir, listening.LISTEN_DIR)
-    print(f"{len(key['trials'])} melodies x {len(listening.CONDITIONS)} versions in {where}/ (open index.html)")
+    print(f"{len(key['trials'])} melodies x {len(key['trials'][0])} versions in {where}/ (open index.html)")
     print(f"key: {os.path.join(options.output_dir, listening.KEY_FILE)} (keep it from the listeners)")
     return 0
 
