@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import os
 
 import pytest
 
@@ -85,3 +86,29 @@ def test_generate_evaluate_and_serve_share_the_accompanists_flags():
     ):
         assert _options(cls, parser().parse_args(argv)).accompanist == Accompanist(harmony="head", chords="only")
     assert _options(Accompanist, parser().parse_args(["serve", "--chords", "only"])) == Accompanist(chords="only")
+
+
+NOISE = b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+NOISE += b"I0000 00:00:1 12 port.cc:153] oneDNN custom operations are on.\n"
+NOISE += b"E0000 00:00:1 12 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error\n"
+
+
+def test_tensorflows_native_start_up_lines_are_dropped_and_anything_else_passed_on(capfd):
+    from vocals2song import cli
+
+    cli.quietly(lambda: os.write(2, NOISE + b"E0000 00:00:1 12 other.cc:1] a real native error\n"))
+    err = capfd.readouterr().err
+    assert "a real native error" in err
+    assert "I0000" not in err and "cuInit" not in err and "absl" not in err
+
+
+def test_a_load_that_fails_still_shows_what_it_wrote(capfd):
+    from vocals2song import cli
+
+    def failing():
+        os.write(2, NOISE + b"Illegal instruction: the CPU lacks AVX\n")
+        raise ImportError("no tensorflow")
+
+    with pytest.raises(ImportError, match="no tensorflow"):
+        cli.quietly(failing)
+    assert "the CPU lacks AVX" in capfd.readouterr().err

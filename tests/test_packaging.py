@@ -16,7 +16,7 @@ import pytest
 from conftest import SEGMENT_SECONDS, shard_bytes, vocal_in_song
 from test_release import MODELS, melody
 
-from vocals2song import audio
+from vocals2song import audio, cli
 
 pytestmark = pytest.mark.packaging
 
@@ -91,6 +91,9 @@ def test_the_installed_package_sings_with_the_released_model_it_ships(installed,
 
     take, song = tmp_path / "take.wav", tmp_path / "song.wav"
     audio.write(str(take), melody(), 44100)
-    run([os.path.join(installed, "bin", "vocals2song"), "generate", "--vocals", str(take), "--output", str(song)])
+    printed = run(
+        [os.path.join(installed, "bin", "vocals2song"), "generate", "--vocals", str(take), "--output", str(song)]
+    )
+    assert not [line for line in printed.splitlines() if cli.NATIVE_NOISE.match(line) or "E0000" in line], printed
     gain, rest = vocal_in_song(audio.read(str(song))[0], melody())
     assert abs(gain - 1.0) < 0.05 and 0.03 < rest < 2.0, (gain, rest)  # the voice, and music under it

@@ -11,7 +11,10 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import sys
+import tempfile
+from collections.abc import Callable
 
 from vocals2song import api, flags
 from vocals2song.audio import AudioError
@@ -20,6 +23,13 @@ from vocals2song.manifest import DatasetError
 from webapp.settings import Settings
 
 USER_ERRORS = (AudioError, ConfigMismatchError, DatasetError, FileExistsError, OSError, ValueError)
+TENSORFLOW_COMMANDS = frozenset({"train", "generate", "evaluate", "harmoniser", "listening-test", "serve"})
+NATIVE_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog|I0000 |E0000 .*(cuInit|cuda)|"
+    r"To enable the following instructions|.*rebuild TensorFlow with the appropriate compiler flags"
+)
+"""TensorFlow's C++ start-up lines on a machine without a GPU: notes (``I0000``), the missing CUDA
+driver, and a CPU-feature hint; written before its log level applies."""
 PACKAGES = ("vocals2song", "trainer", "pipelines", "webapp")
 CHART_BARS = 8
 """Bars of the chord chart ``generate`` prints (``song.mid``'s markers hold every chord)."""
@@ -34,6 +44,30 @@ class _Format(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         ours = record.name.split(".")[0] in PACKAGES and record.levelno == logging.INFO
         return super().format(record) if ours else self._detailed.format(record)
+
+
+def quietly(load: Callable[[], object]) -> None:
+    """Runs ``load`` with file descriptor 2 caught, then passes on every caught line that is not
+    ``NATIVE_NOISE`` (all of them, before the error propagates, when ``load`` fails)."""
+    with tempfile.TemporaryFile() as caught:
+        saved = os.dup(2)
+        os.dup2(caught.fileno(), 2)
+        try:
+            load()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                if not NATIVE_NOISE.match(line):
+                    print(line, file=sys.stderr)
+
+
+def _load_tensorflow() -> None:
+    """Imports TensorFlow and lets it look for devices (where a missing GPU driver is reported)."""
+    import tensorflow as tf
+
+    tf.config.list_physical_devices()
 
 
 def configure_logging(level: str) -> None:
@@ -285,11 +319,16 @@ def _model_commands(commands) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     args, extra = parser().parse_known_args(argv)
     if extra and not args.passthrough:
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
     configure_logging(args.log_level)
+    debugging = args.log_level.upper() == "DEBUG"
+    # TensorFlow's C++ log (on a CPU machine: oneDNN notes, "could not find cuda drivers", a failed
+    # cuInit, an AVX-512 fallback) only with -v; TF_CPP_MIN_LOG_LEVEL set by the user wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0" if debugging else "3")
+    if args.command in TENSORFLOW_COMMANDS and not debugging:
+        quietly(_load_tensorflow)
     try:
         return args.run(args, extra)
     except USER_ERRORS as error:
