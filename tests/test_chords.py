@@ -454,3 +454,9 @@ def test_the_generators_frames_are_bent_by_a_drifting_takes_drift(accompaniment_
     assert drifts and drifts[0][0] - drifts[0][-1] > 0.6  # the drift, from sharp to flat
     generate.generate_song(model, sung_notes(line, 30.0), 44100, phase="griffinlim")
     assert len(drifts) == 1  # a take that holds its tuning is not bent
+
+
+def test_song_mids_pitch_wheel_carries_the_takes_offset_and_its_drift_together():
+    assert chords.tuned_bends((), 0.0) == ()
+    assert chords.tuned_bends((), 0.4) == ((0.0, 0.4),)  # in tune with the take from the first beat
+    assert chords.tuned_bends(((0.0, 0.0), (8.0, -0.25)), 0.4) == ((0.0, 0.4), (8.0, 0.15))

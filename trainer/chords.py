@@ -187,7 +187,16 @@ def write_midi(score: Score, tuning: float, path: str) -> None:
     clock, meters, _ = timeline(score)
     markers = tuple((clock.beats(start), name) for start, name in symbols(score))
     notation = render.Notation(meters, chord_names.key_name(_durations(score)))
-    render.score_midi(warped(score, clock.beats), ARRANGEMENT, path, tuning, markers, clock.tempi(), notation)
+    tuned = dataclasses.replace(score, bends=tuned_bends(score.bends, tuning))
+    render.score_midi(warped(tuned, clock.beats), ARRANGEMENT, path, markers, clock.tempi(), notation)
+
+
+def tuned_bends(bends: tuple[tuple[float, float], ...], tuning: float) -> tuple[tuple[float, float], ...]:
+    """A score's ``bends`` (its drift) with the take's ``tuning`` (its offset from A = 440 Hz)
+    added: where a MIDI file's pitch wheel goes, from the start."""
+    if not bends:
+        return ((0.0, tuning),) if tuning else ()
+    return tuple((time, round(tuning + semitones, 3)) for time, semitones in bends)
 
 
 def _durations(score: Score) -> np.ndarray:

@@ -160,16 +160,14 @@ def midi_track(
     arrangement: Arrangement,
     jitter: int,
     channel: int,
-    bend: float = 0.0,
     tempi: tuple[tuple[float, float], ...] = (),
     notation: Notation = Notation(),
     bends: tuple[tuple[float, float], ...] = (),
 ) -> mido.MidiTrack:
     """One stem's notes as a ``mido.MidiTrack`` on ``channel`` (drums on channel 10 whatever it
     says), transposed, at the arrangement's tempo or along ``tempi`` ((beat, beats a minute),
-    the first at beat 0), with ``notation``'s time and key signatures, bent by ``bend``
-    semitones (within GM's default range of +-2) when it is not 0, and by each of ``bends``
-    ((beat, semitones): ``Score.bends``) on top of it from its beat on."""
+    the first at beat 0), with ``notation``'s time and key signatures, bent by each of ``bends``
+    ((beat, semitones within GM's default range of +-2): ``Score.bends``) from its beat on."""
     import mido
 
     drums = stem == "drums"
@@ -188,11 +186,9 @@ def midi_track(
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempi[0][1] if tempi else arrangement.tempo)))
     if not drums:
         track.append(mido.Message("program_change", program=arrangement.programs[stem], channel=channel))
-    if bend:
-        track.append(mido.Message("pitchwheel", pitch=_wheel(bend), channel=channel))
     if not drums:
         events += [
-            (round(beat * TICKS), -1, mido.Message("pitchwheel", pitch=_wheel(bend + semitones), channel=channel))
+            (round(beat * TICKS), -1, mido.Message("pitchwheel", pitch=_wheel(semitones), channel=channel))
             for beat, semitones in bends
         ]
     return _timed(track, events)
@@ -227,23 +223,22 @@ def score_midi(
     score: Score,
     arrangement: Arrangement,
     path: str,
-    bend: float = 0.0,
     markers: tuple[tuple[float, str], ...] = (),
     tempi: tuple[tuple[float, float], ...] = (),
     notation: Notation = Notation(),
 ) -> None:
     """A score (in beats) as one MIDI file (type 1) a musician can open: a track and a channel
     per stem that has notes, each with the arrangement's program, at its tempo or along ``tempi``
-    and with ``notation`` (every track holds the same map and signatures), every channel bent by
-    ``bend`` semitones (a take's offset from A = 440 Hz, so the notes sound in its tuning); and
-    ``markers`` ((beat, text), e.g. chord symbols) on a last track named "chords". Local or gs://."""
+    and with ``notation`` (every track holds the same map and signatures), every channel following
+    the score's ``bends``; and ``markers`` ((beat, text), e.g. chord symbols) on a last track named
+    "chords". Local or gs://."""
     import fsspec
     import mido
 
     tempi = tempi or ((0.0, arrangement.tempo),)
     midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
     for channel, stem in enumerate(stem for stem in STEM_PARTS if score.parts.get(stem)):
-        track = midi_track(score.parts[stem], stem, arrangement, 0, channel, bend, tempi, notation, score.bends)
+        track = midi_track(score.parts[stem], stem, arrangement, 0, channel, tempi, notation, score.bends)
         midi.tracks.append(track)
         midi.tracks[-1].insert(0, mido.MetaMessage("track_name", name=stem))
     if markers:
