@@ -71,7 +71,11 @@ setup(
     # The released model rides in the wheel as vocals2song/released (the repository's models/), so a
     # pip-installed package, a Colab notebook's included, sings without a clone: trainer/export.py.
     package_dir={RELEASED_PACKAGE: "models"},
-    package_data={"webapp": ["static/*", "static/listen/*"], RELEASED_PACKAGE: ["README.md", "chorales/*"]},
+    package_data={
+        "webapp": ["static/*"],
+        "trainer": ["listening_page/*"],
+        RELEASED_PACKAGE: ["README.md", "chorales/*"],
+    },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
     entry_points={"console_scripts": ["vocals2song=vocals2song.cli:main"]},

@@ -97,3 +97,10 @@ def test_the_installed_package_sings_with_the_released_model_it_ships(installed,
     assert not [line for line in printed.splitlines() if cli.NATIVE_NOISE.match(line) or "E0000" in line], printed
     gain, rest = vocal_in_song(audio.read(str(song))[0], melody())
     assert abs(gain - 1.0) < 0.05 and 0.03 < rest < 2.0, (gain, rest)  # the voice, and music under it
+
+
+def test_the_installed_package_holds_the_listening_tests_page(installed, tmp_path):
+    python = os.path.join(installed, "bin", "python")
+    code = "from trainer import listening; print(sorted(p.name for p in listening.PAGE.iterdir()))"
+    printed = run([python, "-c", code], cwd=tmp_path)
+    assert "['index.html', 'listen.css', 'listen.js']" in printed

@@ -38,7 +38,8 @@ from vocals2song import audio, codec
 CONDITIONS = ("model", "original", "retrieval")
 STIMULUS_RMS_DB = -20.0
 """Every stimulus's level (dBFS RMS; a limiter keeps peaks under 0 dBFS): louder is not better."""
-PAGE = pathlib.Path(__file__).parent.parent / "webapp" / "static" / "listen"
+PAGE = pathlib.Path(__file__).parent / "listening_page"
+"""The page listeners open (copied into every prepared test)."""
 LISTEN_DIR, KEY_FILE, TRIALS_FILE = "listen", "key.json", "trials.js"
 SCORE_RANGE = (0, 100)
 log = logging.getLogger(__name__)
