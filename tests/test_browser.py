@@ -270,6 +270,12 @@ def test_the_listening_page_from_disk_rates_every_version_and_downloads_what_the
     wanted = {"original": 90, "model": 60, "retrieval": 20}
     page = browser.new_page()
     page.goto(f"file://{os.path.join(listening_test, listening.LISTEN_DIR, 'index.html')}")
+    first, second = page.locator(".stimulus audio").nth(0), page.locator(".stimulus audio").nth(1)
+    first.evaluate("player => player.play()")
+    page.wait_for_function("document.querySelector('.stimulus audio').currentTime > 0.6", timeout=20_000)
+    second.evaluate("player => player.play()")  # switching versions goes on from the same moment
+    assert second.evaluate("player => player.currentTime") > 0.5 and first.evaluate("player => player.paused")
+    second.evaluate("player => player.pause()")
     for trial in range(len(key["trials"])):
         assert page.inner_text("#heading") == f"Melody {trial + 1} of {len(key['trials'])}"
         rows = page.locator(".stimulus")

@@ -15,6 +15,17 @@ function rated(trial) {
   return TEST.trials[trial].every((stimulus) => stimulus in state.ratings);
 }
 
+// Switching versions mid-melody goes on from the same moment, so the same passage is compared.
+let lastPlayed = null;
+
+function switchTo(player) {
+  if (lastPlayed && lastPlayed !== player && document.contains(lastPlayed) && !lastPlayed.paused) {
+    player.currentTime = lastPlayed.currentTime;
+  }
+  document.querySelectorAll("audio").forEach((other) => other !== player && other.pause());
+  lastPlayed = player;
+}
+
 function stimulusRow(stimulus, index) {
   const row = document.createElement("div");
   row.className = "stimulus" + (stimulus in state.ratings ? "" : " unrated");
@@ -25,7 +36,7 @@ function stimulusRow(stimulus, index) {
   player.controls = true;
   player.preload = "none";
   player.src = `${stimulus}.wav`;
-  player.addEventListener("play", () => document.querySelectorAll("audio").forEach((other) => other !== player && other.pause()));
+  player.addEventListener("play", () => switchTo(player));
   const slider = document.createElement("input");
   slider.type = "range";
   slider.min = "0";
