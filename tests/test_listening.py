@@ -4,6 +4,7 @@ unblinds and summarises ratings. The page itself is driven in a browser by test_
 import json
 import os
 import re
+import types
 
 import numpy as np
 import pytest
@@ -144,3 +145,10 @@ def test_a_comparison_must_name_a_new_condition_and_cover_two_tracks(model, data
         listening.prepare(model, dataset_dir, str(tmp_path / "b"), 2, 0, f"bach={tmp_path / 'nowhere'}")
     with pytest.raises(ValueError, match="two test tracks or more with a song in"):
         listening.prepare(model, dataset_dir, str(tmp_path / "c"), 2, 0, f"bach={tmp_path / 'one'}")
+
+
+def test_a_separator_is_not_a_model_to_listen_to_here(tmp_path):
+    separator = types.SimpleNamespace(makes_accompaniment=False, target="vocals", source="mixture")
+    with pytest.raises(ValueError, match="this one makes vocals from mixture"):
+        listening.prepare(separator, "unused", str(tmp_path), 2, 0)
+    assert not list(tmp_path.iterdir())  # nothing written

@@ -1,5 +1,9 @@
 """The sung meter read off note onsets and lengths (vocals2song/meter.py): song.mid's bar lines."""
 
+import concurrent.futures
+import multiprocessing
+import os
+
 import numpy as np
 import pytest
 
@@ -62,8 +66,11 @@ def test_the_shipped_counts_are_the_training_chorales_counts():
 
     paths = [path for index, path in enumerate(scores.bach_sources(0, 373)) if index % 10 != 5]
     melodies = []
-    for path in paths:
-        score = scores.read_score(path)
+    # music21 parses on one core; spawned workers (not forked from a process running TensorFlow)
+    spawn = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(os.cpu_count(), mp_context=spawn) as pool:
+        parsed = list(pool.map(scores.read_score, paths, chunksize=16))
+    for score in parsed:
         if score.meter:
             melodies.append(([(n.start, n.duration, n.pitch) for n in score.parts["vocals"]], score.meter))
     assert len(melodies) > 300

@@ -114,6 +114,10 @@ def prepare(
     """Writes the test into ``output_dir``: ``listen/`` (the page, the stimuli, the trials) and
     ``key.json`` (which stimulus is which). ``compare`` ("NAME=DIR") adds another system's songs
     (``DIR/<track>.wav``) as a condition. Returns the key."""
+    if not model.makes_accompaniment:
+        raise ValueError(
+            f"a listening test plays accompaniment models; this one makes {model.target} from {model.source}"
+        )
     output, compare_to = pathlib.Path(output_dir), comparison(compare)
     if (output / KEY_FILE).exists():
         raise FileExistsError(
