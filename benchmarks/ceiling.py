@@ -31,7 +31,7 @@ import numpy as np
 
 from trainer import evaluate
 from trainer.export import RELEASED_MODEL, ExportedModel, load_model
-from vocals2song import audio, codec, render, scores
+from vocals2song import audio, codec, render, scores, storage
 from vocals2song.scores import Note, Score
 
 SAME_TUNE = 0.85
@@ -197,7 +197,7 @@ def measure(model_dir: str | None, data_dir: str, songs_dir: str | None = None) 
     and the track's own setting at each level. With ``songs_dir``, each track's vocal over its
     first other setting is written there as ``<track>.wav`` (``song``)."""
     model = load_model(model_dir, chords="none")
-    released = json.loads(open(os.path.join(model_dir or RELEASED_MODEL, "metrics.json")).read())["tracks"]
+    released = json.loads(storage.read_text(os.path.join(model_dir or RELEASED_MODEL, "metrics.json")))["tracks"]
     paths = scores.score_paths(bach=DEV_RANGE)
     corpus = [scores.read_score(path) for path in paths]
     dev = [score for index, score in enumerate(corpus) if index % DEV_EVERY[0] == DEV_EVERY[1]]

@@ -145,6 +145,7 @@ def test_a_comparison_must_name_a_new_condition_and_cover_two_tracks(model, data
         listening.prepare(model, dataset_dir, str(tmp_path / "b"), 2, 0, f"bach={tmp_path / 'nowhere'}")
     with pytest.raises(ValueError, match="two test tracks or more with a song in"):
         listening.prepare(model, dataset_dir, str(tmp_path / "c"), 2, 0, f"bach={tmp_path / 'one'}")
+    assert not (tmp_path / "c").exists()  # refused before anything was written
 
 
 def test_a_separator_is_not_a_model_to_listen_to_here(tmp_path):

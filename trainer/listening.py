@@ -123,10 +123,10 @@ def prepare(
         raise FileExistsError(
             f"{output / KEY_FILE} exists: a prepared test is not overwritten (ratings may refer to it)"
         )
+    pairs = paired_cases(model, data_dir, tracks, compare_to)
     rng, listen = random.Random(seed), output / LISTEN_DIR
     listen.mkdir(parents=True, exist_ok=True)
     key = {"test": secrets.token_hex(8), "stimuli": {}, "trials": []}
-    pairs = paired_cases(model, data_dir, tracks, compare_to)
     for index, (case, donor) in enumerate(pairs):
         extra = {compare_to[0]: compared(compare_to[1], case, model.spectral.sample_rate)} if compare_to else {}
         made = stimuli(model, case, donor, extra)
@@ -202,9 +202,8 @@ def report(rows: list[Rating]) -> dict:
     if not rows:
         raise ValueError("no ratings to report")
     by_cell = {(r.listener, r.track, r.condition): r.score for r in rows}
-    conditions = list(
-        dict.fromkeys([*(c for c in CONDITIONS if any(r.condition == c for r in rows)), *(r.condition for r in rows)])
-    )
+    rated = {r.condition for r in rows}
+    conditions = [*(c for c in CONDITIONS if c in rated), *sorted(rated - set(CONDITIONS))]
     differences = {}
     for other in (c for c in conditions if c != "model"):
         pairs = [

@@ -198,8 +198,9 @@ def _listening_test(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _listening_report(args: argparse.Namespace, extra: list[str]) -> int:
     from trainer import listening
+    from vocals2song import storage
 
-    key = json.loads(open(os.path.join(args.output_dir, listening.KEY_FILE)).read())
+    key = json.loads(storage.read_text(os.path.join(args.output_dir, listening.KEY_FILE)))
     table = listening.markdown(listening.report(listening.read_ratings(args.ratings, key)))
     print(table)
     return 0

@@ -186,7 +186,6 @@ def midi_track(
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempi[0][1] if tempi else arrangement.tempo)))
     if not drums:
         track.append(mido.Message("program_change", program=arrangement.programs[stem], channel=channel))
-    if not drums:
         events += [
             (round(beat * TICKS), -1, mido.Message("pitchwheel", pitch=_wheel(semitones), channel=channel))
             for beat, semitones in bends
