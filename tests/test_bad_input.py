@@ -1,5 +1,7 @@
 """Every kind of bad input becomes one dead letter; the good tracks are all written."""
 
+import contextlib
+import io
 import json
 import os
 
@@ -52,20 +54,25 @@ def damage(root: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def damaged(tmp_path_factory):
+    """A root with ten kinds of bad input beside four good tracks, and the dataset job's run on
+    it: (root, output, expected reasons, exit code, what it printed). The job runs here, not in a
+    test, so each test reads its output whichever order (or worker) the tests run in."""
     root = str(tmp_path_factory.mktemp("bad") / "musdb")
     synth.write_musdb(root, 12, 1.0, seed=3)  # 8 train tracks, 4 test tracks
     expected = damage(root)
     out = str(tmp_path_factory.mktemp("bad") / "data")
-    return root, out, expected
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(
+            ["dataset", "--musdb_root", root, "--output_dir", out, "--segment_seconds", "1", "--runner", "DirectRunner"]
+        )
+    return root, out, expected, code, printed.getvalue()
 
 
-def test_each_bad_input_is_one_dead_letter_and_good_tracks_are_written(damaged, capsys):
-    root, out, expected = damaged
-    code = main(
-        ["dataset", "--musdb_root", root, "--output_dir", out, "--segment_seconds", "1", "--runner", "DirectRunner"]
-    )
+def test_each_bad_input_is_one_dead_letter_and_good_tracks_are_written(damaged):
+    root, out, expected, code, printed = damaged
     assert code == 0
-    assert "10 track(s) or entries went to the dead letters" in capsys.readouterr().out
+    assert "10 track(s) or entries went to the dead letters" in printed
 
     manifest = read_manifest(out)
     reasons = {failure["track"]: failure["reason"] for failure in manifest.failures}
@@ -79,7 +86,7 @@ def test_each_bad_input_is_one_dead_letter_and_good_tracks_are_written(damaged, 
 
 
 def test_dead_letters_name_the_file(damaged):
-    _, out, _ = damaged
+    out = damaged[1]
     rows = [json.loads(line) for line in open(os.path.join(out, "failures", "failures-00000-of-00001.jsonl"))]
     assert len(rows) == 10
     missing = next(row for row in rows if "missing stem" in row["reason"])
