@@ -66,7 +66,7 @@ def test_train_load_generate_and_evaluate_through_the_api(dataset_dir, tmp_path)
     model = vocals2song.load_model(model_dir)
     assert (model.chords, model.voicing, vocals2song.load_model(model_dir, voicing="hedged").voicing) == (
         "none",
-        "chordal",
+        "led",
         "hedged",
     )  # the accompanist's flags, with generate's defaults
     with pytest.raises(TypeError, match="voice"):

@@ -58,6 +58,36 @@ def test_a_chordal_chord_is_one_chord_where_the_consonant_one_mixes_two():
             assert len(upper) <= chords.MAX_UPPER and all((p - melody) % 12 not in (1, 11) for p in upper[1:])
 
 
+def _upper_notes(score: Score) -> list[tuple[int, ...]]:
+    """The upper notes of each chord of ``score``, in time order."""
+    starts = sorted({note.start for note in score.parts["other"]})
+    return [tuple(sorted(n.pitch for n in score.parts["other"] if n.start == start)) for start in starts]
+
+
+def test_a_led_voicing_holds_its_inner_voices_where_the_melody_leaps():
+    """C major under a melody that leaps G4 -> G5 -> C5 -> G4: right under the melody ("chordal")
+    the upper notes leap with it, an octave at a time; "led" plays the same classes, each as near
+    as it can be to the chord before's notes, never above the melody nor more than ``LED_SPAN``
+    under it, so the voices move about half as far."""
+    melody = (67, 79, 72, 67)
+    notes = [MelodyNote(pitch, 10 * i, 10 * i + 10) for i, pitch in enumerate(melody)]
+    played = {
+        voicing: _upper_notes(chords.chord_score(notes, np.stack([C_MAJOR] * 4), 0.1, voicing))
+        for voicing in ("chordal", "led")
+    }
+    for chordal, led, sung in zip(played["chordal"], played["led"], melody, strict=True):
+        assert sorted(p % 12 for p in led) == sorted(p % 12 for p in chordal) == [0, 4, 7]
+        assert all(sung - 1 - chords.LED_SPAN <= p < sung for p in led)
+
+    def motion(chords_played: list[tuple[int, ...]]) -> float:
+        pairs = itertools.pairwise(chords_played)
+        return sum(min(abs(a - b) for b in before) for before, after in pairs for a in after)
+
+    assert played["chordal"][1] == (67, 72, 76)  # G4 C5 E5: every voice an octave up with the melody
+    assert played["led"][1] == (64, 67, 72)  # E4 held; C no lower than LED_SPAN under G5 allows
+    assert (motion(played["chordal"]), motion(played["led"])) == (38, 20)  # semitones, over three moves
+
+
 def test_a_consonant_chord_has_no_semitone_clash_where_the_hedged_one_is_a_cluster():
     """Scores that hedge over six neighbouring classes: "hedged" plays the cluster, "consonant"
     at most three of its classes, the likeliest first, none a semitone from another or from the
@@ -74,7 +104,7 @@ def test_a_consonant_chord_has_no_semitone_clash_where_the_hedged_one_is_a_clust
             assert played[0] == hedged[0] == scores.argmax() and set(played) <= set(hedged)
             assert len(played) <= chords.MAX_UPPER and _semitone_pairs(set(played)) == 0
             assert all((p - melody) % 12 not in (1, 11) for p in played[1:])  # the likeliest is played regardless
-    with pytest.raises(ValueError, match="voicing must be one of chordal, consonant, hedged"):
+    with pytest.raises(ValueError, match="voicing must be one of led, chordal, consonant, hedged"):
         chords.chord(cluster, 75, "jazz")
 
 

@@ -10,8 +10,11 @@ notes"). The strongest pitch class goes in the bass; above it, under the melody,
 class scoring above the mean, louder the stronger ("hedged", as the prediction hedges), or at most
 three of them, none a semitone from another or from the sung note ("consonant": the same song
 chroma without the clusters; docs/model-notes.md, "Chords a listener can stand"), and of those
-only the ones that keep the chord one chord of stacked thirds ("chordal", the default: the same
-song chroma again, without the consonant voicing's mixtures of two chords, "One chord at a time").
+only the ones that keep the chord one chord of stacked thirds ("chordal": the same song chroma
+again, without the consonant voicing's mixtures of two chords, "One chord at a time"); "led", the
+default, places those classes near the chord before's notes instead of right under the melody, so
+the inner voices hold where the melody leaps (half the leaps for a thousandth of song chroma,
+"Voices that hold").
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ VELOCITIES = (40, 100)
 """An upper note's velocity, from a class barely above the mean to the strongest."""
 MAX_UPPER = 3
 """A consonant chord's most upper notes (a triad or a seventh with the bass; four scored alike)."""
+LED_SPAN = 16
+"""Semitones under the melody's note below which a "led" voicing places no upper note."""
 BASS_VELOCITY = 80
 MELODY_VELOCITY = 90
 """The transcribed melody's velocity in a written MIDI file (a take's dynamics are not transcribed)."""
@@ -60,33 +65,49 @@ def highest_below(pitch_class: int, ceiling: int) -> int:
     return ceiling - 1 - (ceiling - 1 - pitch_class) % SEMITONES
 
 
-def chord(scores: np.ndarray, melody_pitch: int, voicing: str) -> list[tuple[str, int, int]]:
-    """One melody note's 12 pitch-class scores -> ``(stem, pitch, velocity)`` to play under it."""
+def chord(
+    scores: np.ndarray, melody_pitch: int, voicing: str, previous: tuple[int, ...] = ()
+) -> list[tuple[str, int, int]]:
+    """One melody note's 12 pitch-class scores -> ``(stem, pitch, velocity)`` to play under it;
+    ``previous``: the upper notes of the chord before, which a "led" voicing moves from."""
     z = (scores - scores.mean()) / (scores.std() + 1e-9)
     order = [int(k) for k in np.argsort(-z)]
     low, high = BASS_REGISTER
     bass = highest_below(order[0], high)
     notes = [("bass", bass + SEMITONES if bass < low else bass, BASS_VELOCITY)]
     quietest, loudest = VELOCITIES
+    led = previous if voicing == "led" else ()
     for pitch_class in upper_classes(z, order, melody_pitch % SEMITONES, voicing):
-        pitch = highest_below(pitch_class, melody_pitch - 1)
         velocity = quietest + (loudest - quietest) * min(z[pitch_class] / z[order[0]], 1.0)
-        notes.append(("other", pitch + SEMITONES if pitch < UPPER_FLOOR else pitch, round(velocity)))
+        notes.append(("other", placed(pitch_class, melody_pitch, led), round(velocity)))
     return notes
+
+
+def placed(pitch_class: int, melody_pitch: int, previous: tuple[int, ...]) -> int:
+    """Where an upper note of ``pitch_class`` sounds: right under the melody (in the octave below
+    it, and no lower than ``UPPER_FLOOR``), or, given the chord before's upper notes, in the
+    ``LED_SPAN`` under the melody as near as it can be to one of them, so that the inner voices
+    hold or step where the melody leaps instead of moving with it."""
+    pitch = highest_below(pitch_class, melody_pitch - 1)
+    pitch = pitch + SEMITONES if pitch < UPPER_FLOOR else pitch
+    floor = max(UPPER_FLOOR, melody_pitch - 1 - LED_SPAN)
+    candidates = range(pitch, floor - 1, -SEMITONES) if previous and pitch >= floor else (pitch,)
+    return min(candidates, key=lambda p: min(abs(p - q) for q in previous) if previous else 0)
 
 
 def upper_classes(z: np.ndarray, order: list[int], melody_class: int, voicing: str) -> list[int]:
     """The pitch classes under the melody, likeliest first: "hedged" every class scoring above the
     mean; "consonant" the likeliest, then the next ones that sit at least a tone from every class
-    taken and from the melody's (doubling it is fine), at most ``MAX_UPPER``; "chordal" those of
-    them that make one ``chord_names.tertian`` chord with the classes taken before."""
+    taken and from the melody's (doubling it is fine), at most ``MAX_UPPER``; "chordal" (and
+    "led", which places them differently) those of them that make one ``chord_names.tertian``
+    chord with the classes taken before."""
     likely = [k for k in order if z[k] > 0]
     if flags.check_choice("voicing", voicing, VOICINGS) == "hedged":
         return likely
     taken = likely[:1]
     for pitch_class in likely[1:]:
         if len(taken) < MAX_UPPER and all(_apart(pitch_class, k) != 1 for k in (*taken, melody_class)):
-            if voicing != "chordal" or chord_names.tertian({*taken, pitch_class}):
+            if voicing == "consonant" or chord_names.tertian({*taken, pitch_class}):
                 taken.append(pitch_class)
     return taken
 
@@ -111,12 +132,14 @@ def chord_score(
     parts: dict[str, list[Note]] = {"vocals": [], "bass": [], "other": []}
     onsets = np.array([note.first for note in notes]) * frame_seconds
     clock = beat.follow(onsets, beat.beat_seconds(onsets))
+    previous: tuple[int, ...] = ()
     for index, note in enumerate(notes):
         following = notes[index + 1].first if index + 1 < len(notes) else note.end
         end = following if following - note.end < HOLD_FRAMES else note.end
         start = note.first * frame_seconds
         parts["vocals"].append(Note(note.pitch, start, (note.end - note.first) * frame_seconds, MELODY_VELOCITY))
-        played = chord(predictions[index], note.pitch, voicing)
+        played = chord(predictions[index], note.pitch, voicing, previous)
+        previous = tuple(pitch for stem, pitch, _ in played if stem == "other")
         for begin, until in strikes(start, end * frame_seconds, clock, rhythm):
             for stem, pitch, velocity in played:
                 parts[stem].append(Note(pitch, begin, until - begin, velocity))

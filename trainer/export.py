@@ -271,7 +271,7 @@ def load_model(
     harmony head decides, as trained). ``chords``: "add" plays the harmoniser's chords beside
     the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
     the export ships a harmoniser, makes an accompaniment and FluidSynth can play them.
-    ``voicing``: how they are voiced, "chordal", "consonant" or "hedged"; ``rhythm``: when they are struck,
+    ``voicing``: how they are voiced, "led", "chordal", "consonant" or "hedged"; ``rhythm``: when they are struck,
     "held" or "beat" (``trainer/chords.py``)."""
     from trainer.models import HARMONY_LAYER
 

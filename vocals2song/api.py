@@ -97,7 +97,7 @@ def load_model(path: str | None = None, **accompanist: str) -> ExportedModel:
     ``accompanist``: ``generate``'s flags of that name (``trainer.config.Accompanist``, whose
     defaults apply): ``harmony`` "auto", "notes", "head" (who picks the pitch classes);
     ``chords`` "auto", "add", "only", "none" (the harmoniser's chords played as notes);
-    ``voicing`` "chordal", "consonant", "hedged" (how those chords are voiced); ``rhythm`` "held", "beat"
+    ``voicing`` "led", "chordal", "consonant", "hedged" (how those chords are voiced); ``rhythm`` "held", "beat"
     (when they are struck).
 
     >>> model = vocals2song.load_model("model", voicing="hedged")  # doctest: +SKIP
