@@ -12,8 +12,8 @@ TRAIN_ARGS ?=
 VOCALS ?=
 SONG ?= data/song.wav
 DEMO ?= data/demo
-# pytest-xdist workers for `make test` and `make test-fast`: CI's two cores (0 runs the suite
-# in one process: 16.8 min against 13.6 with 2 here, 2 cores).
+# pytest-xdist workers for `make test` and `make test-fast` (0: one process). Two on CI's two cores:
+# the suite took 16.8 min in one process here and 8.5 min on two workers (README, "Quick start").
 TEST_WORKERS ?= 2
 DEMO_SCORES ?= 0:60
 DEV_SOUNDFONT ?= /usr/share/sounds/sf2/TimGM6mb.sf2
