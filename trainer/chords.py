@@ -91,8 +91,9 @@ def placed(pitch_class: int, melody_pitch: int, previous: tuple[int, ...]) -> in
     pitch = highest_below(pitch_class, melody_pitch - 1)
     pitch = pitch + SEMITONES if pitch < UPPER_FLOOR else pitch
     floor = max(UPPER_FLOOR, melody_pitch - 1 - LED_SPAN)
-    candidates = range(pitch, floor - 1, -SEMITONES) if previous and pitch >= floor else (pitch,)
-    return min(candidates, key=lambda p: min(abs(p - q) for q in previous) if previous else 0)
+    if not previous or pitch < floor:
+        return pitch
+    return min(range(pitch, floor - 1, -SEMITONES), key=lambda p: min(abs(p - q) for q in previous))  # ties: higher
 
 
 def upper_classes(z: np.ndarray, order: list[int], melody_class: int, voicing: str) -> list[int]:
