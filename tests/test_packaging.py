@@ -5,6 +5,7 @@ stand-in for remote workers (every function pickled and run in another process).
 
 from __future__ import annotations
 
+import fcntl
 import glob
 import os
 import site
@@ -34,7 +35,11 @@ def installed(tmp_path_factory) -> str:
     """A fresh environment with the sdist installed, as Beam's stager builds it with --setup_file
     (`python setup.py sdist`): its root. pip builds a wheel from the sdist, as on Colab."""
     tmp_path = tmp_path_factory.mktemp("installed")
-    run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path / "dist")], cwd=ROOT)
+    # `setup.py sdist` rewrites the clone's vocals2song.egg-info: one build at a time across
+    # pytest-xdist workers (each may build this module's fixture), whose temp folders share a parent.
+    with open(tmp_path_factory.getbasetemp().parent / "sdist.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(tmp_path / "dist")], cwd=ROOT)
     (sdist,) = glob.glob(str(tmp_path / "dist" / "vocals2song-*.tar.gz"))
     with tarfile.open(sdist) as archive:
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
