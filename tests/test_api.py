@@ -64,10 +64,13 @@ def test_train_load_generate_and_evaluate_through_the_api(dataset_dir, tmp_path)
     summary = vocals2song.train(dataset_dir, model_dir, steps=2, target="accompaniment", features="logmag", **tiny)
     assert summary["step"] == 2
     model = vocals2song.load_model(model_dir)
-    assert (model.chords, model.voicing, vocals2song.load_model(model_dir, voicing="hedged").voicing) == (
+    chosen = vocals2song.load_model(model_dir, voicing="hedged", instrument="organ")
+    assert (model.chords, model.voicing, model.instrument, chosen.voicing, chosen.instrument) == (
         "none",
         "led",
+        "strings",
         "hedged",
+        "organ",
     )  # the accompanist's flags, with generate's defaults
     with pytest.raises(TypeError, match="voice"):
         vocals2song.load_model(model_dir, voice="hedged")

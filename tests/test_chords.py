@@ -12,7 +12,7 @@ import pytest
 from conftest import with_harmoniser
 
 from trainer import chords
-from trainer.config import CHORD_LEVEL_DB, RHYTHMS, VOICINGS
+from trainer.config import CHORD_LEVEL_DB, INSTRUMENT_CHOICES, INSTRUMENTS, MELODY_PROGRAM, RHYTHMS, VOICINGS
 from vocals2song import chord_names, render
 from vocals2song.melody import MelodyNote
 from vocals2song.scores import Score
@@ -165,7 +165,7 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     notes = [MelodyNote(76, 0, 40), MelodyNote(74, 40, 80)]
     score = chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame_seconds, "consonant")
     assert [(n.pitch, round(n.start / frame_seconds)) for n in score.parts["vocals"]] == [(76, 0), (74, 40)]
-    played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT)
+    played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT, "strings")
     assert played.shape == vocal.shape
     level_db = 10 * np.log10(np.mean(np.square(played, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64)))
     assert abs(level_db - CHORD_LEVEL_DB) < 0.1
@@ -173,6 +173,36 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     assert np.corrcoef(profile, C_MAJOR)[0, 1] > 0.6
     assert profile.argmax() == 0  # C, doubled in the bass
     assert profile[[0, 4, 7]].mean() > 2 * profile[[1, 3, 6, 8, 10]].mean()  # the triad, not the black keys
+
+
+@pytest.mark.skipif(not render.can_render(render.DEV_SOUNDFONT), reason="needs FluidSynth and TimGM6mb")
+def test_each_instrument_plays_the_chord_at_the_set_level_and_sustains_or_fades_as_it_should():
+    """One C major chord held 4 s under a sung E5: every instrument sounds its classes at the set
+    level; strings, organ and choir hold it, a struck piano's or plucked guitar's fades by the end
+    (what ``--rhythm beat`` is for), and the instruments are not one sound under five names."""
+    rate, frame_seconds = 44100, 1024 / 44100
+    vocal = 0.1 * np.sin(2 * np.pi * 659.3 * np.arange(4 * rate) / rate).astype(np.float32)
+    notes = [MelodyNote(76, 0, round(4.0 / frame_seconds))]
+    score = chords.chord_score(notes, np.stack([C_MAJOR]), frame_seconds, "consonant")
+    centroids = {}
+    for instrument in INSTRUMENT_CHOICES:
+        played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT, instrument)
+        level_db = 10 * np.log10(
+            np.mean(np.square(played, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64))
+        )
+        assert abs(level_db - CHORD_LEVEL_DB) < 0.1, instrument
+        profile = librosa.feature.chroma_stft(y=played, sr=rate, n_fft=4096, tuning=0.0).mean(axis=1)
+        assert np.corrcoef(profile, C_MAJOR)[0, 1] > 0.6, instrument
+        start, end = (
+            np.mean(np.square(played[int(a * rate) : int(b * rate)], dtype=np.float64))
+            for a, b in ((0.2, 1.0), (3.0, 3.8))
+        )
+        fade_db = 10 * np.log10(start / end)
+        assert fade_db > 12 if instrument in ("piano", "guitar") else abs(fade_db) < 3, (instrument, fade_db)
+        centroids[instrument] = float(librosa.feature.spectral_centroid(y=played, sr=rate).mean())
+    assert min(abs(a - b) for a, b in itertools.combinations(centroids.values(), 2)) > 20, centroids
+    with pytest.raises(ValueError, match="instrument must be one of strings, organ, piano, guitar, choir"):
+        chords.play(score, vocal, rate, render.DEV_SOUNDFONT, "banjo")
 
 
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
@@ -326,8 +356,26 @@ def _written_line(beats: tuple[float, ...], path: str) -> tuple[np.ndarray, dict
     """``_line`` written as song.mid at ``path``: its onsets (seconds) and what the file holds
     (``_midi_notes``)."""
     onsets, score = _line(beats)
-    chords.write_midi(score, 0.0, path)
+    chords.write_midi(score, 0.0, path, "strings")
     return onsets, _midi_notes(path)
+
+
+def test_song_mid_names_the_chosen_instruments_programs(tmp_path):
+    """Each track of song.mid starts with its General MIDI program: the melody's voice, and the
+    bass's and upper notes' of the instrument the chords were played with."""
+    import mido
+
+    _, score = _line((1, 1, 2))
+    for instrument in INSTRUMENT_CHOICES:
+        path = str(tmp_path / f"{instrument}.mid")
+        chords.write_midi(score, 0.0, path, instrument)
+        programs = {
+            track.name: [message.program for message in track if message.type == "program_change"]
+            for track in mido.MidiFile(path).tracks
+        }
+        expected = {"vocals": MELODY_PROGRAM, **INSTRUMENTS[instrument]}
+        assert {name: programs[name] for name in expected} == {name: [p] for name, p in expected.items()}
+    assert INSTRUMENTS["guitar"] == {"bass": 32, "other": 24}  # acoustic bass, nylon guitar: GM's numbers from 0
 
 
 def test_song_mid_puts_the_sung_beats_on_its_beats_after_a_lead(tmp_path):
@@ -399,7 +447,7 @@ def test_song_mid_carries_the_key_its_notes_fit(tmp_path):
         "lower", {stem: tuple(replace(n, pitch=n.pitch - 3) for n in notes) for stem, notes in score.parts.items()}
     )
     for written, key in ((score, "C"), (lower, "A")):
-        chords.write_midi(written, 0.0, str(tmp_path / "k.mid"))
+        chords.write_midi(written, 0.0, str(tmp_path / "k.mid"), "strings")
         tracks = mido.MidiFile(tmp_path / "k.mid").tracks
         assert {m.key for track in tracks for m in track if m.type == "key_signature"} == {key}
         assert all(any(m.type == "key_signature" for m in track) for track in tracks)

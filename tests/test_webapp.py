@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from trainer import export
-from trainer.config import RHYTHMS, VOICINGS
+from trainer.config import INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
 from vocals2song import melody, render
 from vocals2song.cli import main
 from webapp import app as webapp
@@ -310,6 +310,12 @@ def _strikes(track) -> int:
     return sum(message.type == "note_on" and message.velocity > 0 for message in track)
 
 
+def _program(track) -> int:
+    """The General MIDI program a song.mid track plays with (its one program change)."""
+    (program,) = [message.program for message in track if message.type == "program_change"]
+    return program
+
+
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
 def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
     accompaniment_model, client, tmp_path, monkeypatch
@@ -336,13 +342,20 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         assert any(message.type == "marker" for message in tracks[3])  # the chord symbols
         config = chording.get("/api/config").json()
         assert (config["plays_chords"], config["voicings"], config["rhythms"]) == (True, list(VOICINGS), list(RHYTHMS))
-        on_beats = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2)), rhythm="beat").json()["id"])
+        assert (config["instruments"], config["default_instrument"]) == (list(INSTRUMENT_CHOICES), "strings")
+        queued = post(chording, wav_bytes(sung(3.0, RATE, 2)), rhythm="beat", instrument="piano").json()
+        assert (queued["options"]["rhythm"], queued["options"]["instrument"]) == ("beat", "piano")
+        on_beats = wait(chording, queued["id"])
         beat_tracks = mido.MidiFile(
             file=io.BytesIO(chording.get(f"/api/jobs/{on_beats['id']}/song.mid").content)
         ).tracks
         assert _strikes(beat_tracks[1]) > _strikes(tracks[1])  # the held note's chord struck on its beats too
+        assert [_program(track) for track in beat_tracks[:3]] == [53, 0, 0]  # the piano's, where strings were
+        assert [_program(track) for track in tracks[:3]] == [53, 42, 48]
         refused = post(chording, wav_bytes(sung(1.0, RATE, 1)), rhythm="swing")
         assert refused.status_code == 400 and "rhythm must be one of held, beat" in refused.json()["error"]
+        banjo = post(chording, wav_bytes(sung(1.0, RATE, 1)), instrument="banjo")
+        assert banjo.status_code == 400 and "instrument must be one of strings, organ" in banjo.json()["error"]
         monkeypatch.setattr(melody, "transcribe", lambda *args: [])  # a take in which no note is heard
         unheard = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
         assert unheard["state"] == webjobs.DONE and webjobs.MIDI_FILE not in unheard["ready"], unheard

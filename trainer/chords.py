@@ -26,7 +26,7 @@ import dataclasses
 
 import numpy as np
 
-from trainer.config import CHORD_LEVEL_DB, CHORD_PROGRAMS, RHYTHMS, VOICINGS
+from trainer.config import CHORD_LEVEL_DB, INSTRUMENT_CHOICES, INSTRUMENTS, MELODY_PROGRAM, RHYTHMS, VOICINGS
 from vocals2song import audio, beat, chord_names, flags, meter, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
@@ -57,9 +57,14 @@ HOLD_FRAMES = 8
 CLEAR_OF_EDGES = 0.25
 """With ``rhythm`` "beat", a chord is struck again on a beat at least this many beats after it
 started and before it ends (no stutter against a note that starts just off the beat)."""
-ARRANGEMENT = render.Arrangement("chords", 0, 60.0, CHORD_PROGRAMS, 0)
-"""No transposition, a quarter note a second (the score's times are seconds), the chords'
-programs, no velocity jitter."""
+
+
+def arrangement(instrument: str) -> render.Arrangement:
+    """How a ``chord_score`` is rendered and written: no transposition, a quarter note a second
+    (the score's times are seconds), ``instrument``'s programs (``INSTRUMENTS``) and the melody's,
+    no velocity jitter."""
+    programs = INSTRUMENTS[flags.check_choice("instrument", instrument, INSTRUMENT_CHOICES)]
+    return render.Arrangement("chords", 0, 60.0, {"vocals": MELODY_PROGRAM, **programs}, 0)
 
 
 def highest_below(pitch_class: int, ceiling: int) -> int:
@@ -171,12 +176,13 @@ def strikes(start: float, end: float, clock: beat.Clock, rhythm: str) -> list[tu
     return list(zip(edges[:-1], edges[1:], strict=False))
 
 
-def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str) -> np.ndarray:
-    """A ``chord_score``'s chords (not its melody) as a mono waveform as long as ``vocal``
-    (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``."""
+def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str, instrument: str) -> np.ndarray:
+    """A ``chord_score``'s chords (not its melody) played by ``instrument`` as a mono waveform as
+    long as ``vocal`` (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``."""
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
-    stems = render.render(dataclasses.replace(score, parts={**score.parts, "vocals": ()}), ARRANGEMENT, options)
+    silent_melody = dataclasses.replace(score, parts={**score.parts, "vocals": ()})
+    stems = render.render(silent_melody, arrangement(instrument), options)
     both = stems["bass"].astype(np.float64) + stems["other"]
     played = np.pad(both, (0, max(0, len(vocal) - len(both))))[: len(vocal)]
     if not played.any():
@@ -203,10 +209,11 @@ def symbols(score: Score) -> list[tuple[float, str]]:
     return [(start, name) for index, (start, name) in enumerate(named) if index == 0 or name != named[index - 1][1]]
 
 
-def write_midi(score: Score, tuning: float, path: str) -> None:
+def write_midi(score: Score, tuning: float, path: str, instrument: str) -> None:
     """A ``chord_score`` (times in seconds) as a MIDI file: melody, bass and chords on their own
-    tracks, its beats pinned to the sung ones and its bar lines where the sung meter puts them
-    (``timeline``), so that a sequencer's grid follows the singer, bent by the take's ``tuning``
+    tracks (the chords' with ``instrument``'s programs), its beats pinned to the sung ones and its
+    bar lines where the sung meter puts them (``timeline``), so that a sequencer's grid follows
+    the singer, bent by the take's ``tuning``
     in semitones so that it sounds with the voice, its key signature the key its notes fit
     (``chord_names.key_name``); and the chord chart (``symbols``) as markers on a track of its
     own. Every note keeps its time in seconds whatever the tempo."""
@@ -214,7 +221,7 @@ def write_midi(score: Score, tuning: float, path: str) -> None:
     markers = tuple((clock.beats(start), name) for start, name in symbols(score))
     notation = render.Notation(meters, chord_names.key_name(_durations(score)))
     tuned = dataclasses.replace(score, bends=tuned_bends(score.bends, tuning))
-    render.score_midi(warped(tuned, clock.beats), ARRANGEMENT, path, markers, clock.tempi(), notation)
+    render.score_midi(warped(tuned, clock.beats), arrangement(instrument), path, markers, clock.tempi(), notation)
 
 
 def tuned_bends(bends: tuple[tuple[float, float], ...], tuning: float) -> tuple[tuple[float, float], ...]:

@@ -49,9 +49,20 @@ RHYTHMS = ("held", "beat")
 """When a chord is struck (``trainer/chords.py``); the first is the default: "held" once with each
 sung note and held through it, "beat" struck again on every beat of the sung tempo while it lasts
 (``vocals2song/beat.py``), so a long note gets a pulse under it."""
-CHORD_PROGRAMS = {"vocals": 53, "bass": 42, "other": 48}
-"""General MIDI programs of the played chords: cello and string ensemble (organ scored the same);
-and voice oohs for the melody in a written MIDI file (``generate`` writes one beside the song)."""
+INSTRUMENTS = {
+    "strings": {"bass": 42, "other": 48},
+    "organ": {"bass": 19, "other": 19},
+    "piano": {"bass": 0, "other": 0},
+    "guitar": {"bass": 32, "other": 24},
+    "choir": {"bass": 52, "other": 52},
+}
+"""General MIDI programs of the played chords' bass and upper notes, by the name a listener picks
+(``--instrument``); the first is the default: cello and string ensemble, church organ, acoustic
+grand piano, acoustic bass and nylon guitar, choir aahs (docs/model-notes.md, "Instruments")."""
+INSTRUMENT_CHOICES = tuple(INSTRUMENTS)
+MELODY_PROGRAM = 53
+"""Voice oohs: the transcribed melody's program in a written MIDI file (``generate`` writes one
+beside the song)."""
 ENCODE_PLACES = ("input", "step")
 
 
@@ -262,12 +273,16 @@ class Accompanist:
         class above the mean, louder the likelier: clusters).
       rhythm: when the played chords are struck: "held" (with each sung note, held through it) or
         "beat" (struck again on every beat of the sung tempo while it lasts).
+      instrument: what plays the chords: "strings" (cello and string ensemble), "organ", "piano",
+        "guitar" (acoustic bass and nylon guitar) or "choir"; piano and guitar fade under a long
+        note, "--rhythm beat" strikes them again.
     """
 
     harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
     chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
     voicing: str = dataclasses.field(default=VOICINGS[0], metadata={"choices": VOICINGS})
     rhythm: str = dataclasses.field(default=RHYTHMS[0], metadata={"choices": RHYTHMS})
+    instrument: str = dataclasses.field(default=INSTRUMENT_CHOICES[0], metadata={"choices": INSTRUMENT_CHOICES})
 
 
 @dataclasses.dataclass(frozen=True)

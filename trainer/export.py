@@ -23,6 +23,7 @@ from trainer.config import (
     CHORDS_WITH_A_HARMONISER,
     HARMONISER_FILE,
     HARMONY_CHOICES,
+    INSTRUMENT_CHOICES,
     RHYTHMS,
     VOICINGS,
     ModelConfig,
@@ -160,7 +161,7 @@ class ExportedModel:
     note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used:
     ``harmony`` "notes" feeds its pitch classes to the U-Net in place of the head's, ``chords``
     "add" or "only" plays them as notes (``trainer/chords.py``, voiced and struck as ``voicing`` and
-    ``rhythm`` say) beside or instead of the U-Net."""
+    ``rhythm`` say, played by ``instrument``) beside or instead of the U-Net."""
 
     generator: object  # keras.Model
     metadata: ExportMetadata
@@ -169,6 +170,7 @@ class ExportedModel:
     chords: str = "none"
     voicing: str = VOICINGS[0]
     rhythm: str = RHYTHMS[0]
+    instrument: str = INSTRUMENT_CHOICES[0]
     source_codec: FeatureCodec = dataclasses.field(init=False)
     target_codec: StemsCodec = dataclasses.field(init=False)
 
@@ -249,13 +251,26 @@ def load_keras(path: str, custom_objects: dict | None = None):
         return keras.models.load_model(local, compile=False, custom_objects=custom_objects)
 
 
-def playing(model: ExportedModel, voicing: str, rhythm: str) -> ExportedModel:
-    """``model`` voicing and striking its chords as given: a shallow copy sharing the loaded
-    networks, so a web job can choose without loading the model again."""
+PLAYING = {"voicing": VOICINGS, "rhythm": RHYTHMS, "instrument": INSTRUMENT_CHOICES}
+"""How a model's chords are played, each choice's values: what a listener may change per song."""
+
+
+def playing(model: ExportedModel, **choices: str) -> ExportedModel:
+    """``model`` voicing, striking and sounding its chords as ``choices`` (of ``PLAYING``) say: a
+    shallow copy sharing the loaded networks, so a web job can choose without loading the model
+    again."""
     played = copy.copy(model)
-    played.voicing = flags.check_choice("voicing", voicing, VOICINGS)
-    played.rhythm = flags.check_choice("rhythm", rhythm, RHYTHMS)
+    for name, value in _checked_playing(choices).items():
+        setattr(played, name, value)
     return played
+
+
+def _checked_playing(choices: dict[str, str]) -> dict[str, str]:
+    """``choices`` when each names a ``PLAYING`` choice and one of its values; else ValueError."""
+    unknown = sorted(set(choices) - set(PLAYING))
+    if unknown:
+        raise ValueError(f"unknown playing choices {unknown}: known are {', '.join(PLAYING)}")
+    return {name: flags.check_choice(name, value, PLAYING[name]) for name, value in choices.items()}
 
 
 def load_model(
@@ -264,6 +279,7 @@ def load_model(
     chords: str = "auto",
     voicing: str = VOICINGS[0],
     rhythm: str = RHYTHMS[0],
+    instrument: str = INSTRUMENT_CHOICES[0],
 ) -> ExportedModel:
     """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://);
     without a path, the released model. ``harmony``: "auto" uses the export's note-level
@@ -272,11 +288,10 @@ def load_model(
     the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
     the export ships a harmoniser, makes an accompaniment and FluidSynth can play them.
     ``voicing``: how they are voiced, "led", "chordal", "consonant" or "hedged"; ``rhythm``: when they are struck,
-    "held" or "beat" (``trainer/chords.py``)."""
+    "held" or "beat"; ``instrument``: what plays them (``INSTRUMENTS``; ``trainer/chords.py``)."""
     from trainer.models import HARMONY_LAYER
 
-    flags.check_choice("voicing", voicing, VOICINGS)
-    flags.check_choice("rhythm", rhythm, RHYTHMS)
+    _checked_playing({"voicing": voicing, "rhythm": rhythm, "instrument": instrument})
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
         raise FileNotFoundError(f"no --model given and no released model in {RELEASED_MODEL} (`make model` trains it)")
     path = path or RELEASED_MODEL
@@ -294,7 +309,7 @@ def load_model(
     harmony, chords = _harmony(path, harmony, shipped, has_head), _chords(path, chords, shipped, metadata)
     used = harmony == "notes" or chords != "none"
     harmoniser = load_keras(storage.join(path, HARMONISER_FILE)) if used else None
-    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing, rhythm)
+    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing, rhythm, instrument)
 
 
 def _harmony(path: str, harmony: str, shipped: bool, has_head: bool) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from trainer import chords, harmoniser, picture
-from trainer.config import PHASES, GenerateOptions
+from trainer.config import INSTRUMENT_CHOICES, PHASES, GenerateOptions
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, melody, scores, storage
 from vocals2song.config import SEMITONES
@@ -174,12 +174,13 @@ class Song:
     ``chords``: the transcribed melody and the chords played under it (``chords.chord_score``) when
     chords were played (None when no note was heard): times in seconds of the take, pitches at
     A = 440 (``tuning`` away from the take's), and the take's drift from ``tuning`` as its
-    ``bends`` when it drifts (``melody.drift``)."""
+    ``bends`` when it drifts (``melody.drift``); ``instrument``: what played them."""
 
     mix: np.ndarray
     stems: dict[str, np.ndarray]
     tuning: float = 0.0
     chords: Score | None = None
+    instrument: str = INSTRUMENT_CHOICES[0]
 
 
 def generate(
@@ -220,7 +221,7 @@ def generate_song(
     song = waveform + generated if model.makes_accompaniment and vocals else generated
     limiter = audio.limiter_gain(song.astype(np.float32), sample_rate, PEAK)
     scaled = {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
-    return Song((song * limiter).astype(np.float32), scaled, tuning, arranged)
+    return Song((song * limiter).astype(np.float32), scaled, tuning, arranged, model.instrument)
 
 
 def _tuning(model: ExportedModel, mono: np.ndarray) -> float:
@@ -268,7 +269,7 @@ def _generated_stems(
     if model.plays_chords and notes:
         frame_seconds = config.hop_length / config.sample_rate
         arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm, drift)
-        played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT)
+        played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.instrument)
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:
         progress(1.0)
@@ -372,7 +373,7 @@ def write_midi(song: Song, path: str) -> str | None:
     no chords were played: a model without them, or a take in which no note was heard."""
     if song.chords is None:
         return None
-    chords.write_midi(song.chords, song.tuning, path)
+    chords.write_midi(song.chords, song.tuning, path, song.instrument)
     return path
 
 

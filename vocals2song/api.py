@@ -98,7 +98,7 @@ def load_model(path: str | None = None, **accompanist: str) -> ExportedModel:
     defaults apply): ``harmony`` "auto", "notes", "head" (who picks the pitch classes);
     ``chords`` "auto", "add", "only", "none" (the harmoniser's chords played as notes);
     ``voicing`` "led", "chordal", "consonant", "hedged" (how those chords are voiced); ``rhythm`` "held", "beat"
-    (when they are struck).
+    (when they are struck); ``instrument`` "strings", "organ", "piano", "guitar", "choir" (what plays them).
 
     >>> model = vocals2song.load_model("model", voicing="hedged")  # doctest: +SKIP
     """

@@ -26,7 +26,6 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from trainer import export, generate, picture
-from trainer.config import RHYTHMS, VOICINGS
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
@@ -73,22 +72,21 @@ def model_options(model: ExportedModel) -> dict:
         *(["source"] if model.source == "mixture" else []),  # a separator's stems share the mixture's phase
         "griffinlim",
     ]
-    plays_chords = model.plays_chords
-    return {
+    options = {
         "phases": phases,
         "default_phase": phases[0],
         "can_drop_vocals": model.makes_accompaniment,
-        "plays_chords": plays_chords,
-        "voicings": list(VOICINGS) if plays_chords else [model.voicing],
-        "default_voicing": model.voicing,
-        "rhythms": list(RHYTHMS) if plays_chords else [model.rhythm],
-        "default_rhythm": model.rhythm,
+        "plays_chords": model.plays_chords,
     }
+    for name, values in export.PLAYING.items():  # how the chords are played: a choice only where they are
+        options[f"{name}s"] = list(values) if model.plays_chords else [getattr(model, name)]
+        options[f"default_{name}"] = getattr(model, name)
+    return options
 
 
-CHOSEN = ("phase", "voicing", "rhythm")
-"""The page's choices a job takes, each one of ``model_options``' ``<name>s``; the last two only
-from a model that plays chords."""
+CHOSEN = ("phase", *export.PLAYING)
+"""The page's choices a job takes, each one of ``model_options``' ``<name>s``; all but the first
+only from a model that plays chords."""
 
 
 VOCAL_TRACK = "vocals"  # the input vocal as it sits in the song, beside the generated stems
@@ -117,7 +115,7 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             raise audio.AudioError(str(error).replace(upload, shown)) from error
         finally:
             os.remove(upload)  # the decoded waveform is all the job needs
-        playing = export.playing(model, options.get("voicing", model.voicing), options.get("rhythm", model.rhythm))
+        playing = export.playing(model, **{name: options[name] for name in export.PLAYING if name in options})
         song = generate.generate_song(playing, waveform, sample_rate, options["phase"], options["vocals"], progress)
         tracks = dict(song.stems)
         if VOCAL_TRACK in track_names(model, options["vocals"]):

@@ -4,6 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+const CHORD_CHOICES = ["voicing", "rhythm", "instrument"]; // how the chords are played: /api/config lists each one's values
 let vocal = null; // {blob, name}
 let recorder = null;
 let mixer = null; // {context, tracks: [{name, buffer, gain, muted, volume}], sources}
@@ -230,8 +231,7 @@ async function generate() {
   form.append("phase", $("phase").value);
   form.append("vocals", $("vocals").checked ? "true" : "false");
   if (!$("chord-options").hidden) {
-    form.append("voicing", $("voicing").value);
-    form.append("rhythm", $("rhythm").value);
+    for (const name of CHORD_CHOICES) form.append(name, $(name).value);
   }
   try {
     const response = await fetch("/api/jobs", { method: "POST", body: form });
@@ -256,8 +256,8 @@ async function start() {
     $("phase-hint").textContent = "This model makes magnitudes only: the phase is rebuilt (Griffin-Lim).";
   }
   $("vocals").disabled = !config.can_drop_vocals;
-  for (const [name, choices] of [["voicing", config.voicings], ["rhythm", config.rhythms]]) {
-    for (const choice of choices) $(name).add(new Option(choice, choice));
+  for (const name of CHORD_CHOICES) {
+    for (const choice of config[`${name}s`]) $(name).add(new Option(choice, choice));
     $(name).value = config[`default_${name}`];
   }
   $("chord-options").hidden = !config.plays_chords;
