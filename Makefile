@@ -15,6 +15,7 @@ DEMO ?= data/demo
 # pytest-xdist workers for `make test` and `make test-fast` (0: one process). Two on CI's two cores:
 # the suite took 16.8 min in one process here and 8.5 min on two workers (README, "Quick start").
 TEST_WORKERS ?= 2
+PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 DEMO_SCORES ?= 0:60
 DEV_SOUNDFONT ?= /usr/share/sounds/sf2/TimGM6mb.sf2
 RELEASE ?= data/release
@@ -55,12 +56,12 @@ install: $(BIN)/vocals2song
 # (they are skipped, saying why, when it cannot). Screenshots land in test-artifacts/.
 test: install
 	bash infra/install_debian.sh
-	$(BIN)/python -m pytest -q --durations=40 -n $(TEST_WORKERS) --dist worksteal tests
+	$(PYTEST) --durations=40 tests
 
 # The quick part of the suite for working on the code: everything but the slow, browser, gcs and
 # packaging groups (pyproject.toml). `make test` (what CI runs) still runs them all.
 test-fast: install
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests \
+	$(PYTEST) tests \
 		-m "not slow and not browser and not gcs and not packaging and not notebook"
 
 lint: install
