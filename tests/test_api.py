@@ -64,14 +64,9 @@ def test_train_load_generate_and_evaluate_through_the_api(dataset_dir, tmp_path)
     summary = vocals2song.train(dataset_dir, model_dir, steps=2, target="accompaniment", features="logmag", **tiny)
     assert summary["step"] == 2
     model = vocals2song.load_model(model_dir)
-    chosen = vocals2song.load_model(model_dir, voicing="hedged", instrument="organ")
-    assert (model.chords, model.voicing, model.instrument, chosen.voicing, chosen.instrument) == (
-        "none",
-        "led",
-        "strings",
-        "hedged",
-        "organ",
-    )  # the accompanist's flags, with generate's defaults
+    chosen = vocals2song.load_model(model_dir, voicing="hedged", instrument="organ", drums="backbeat")
+    assert (model.chords, model.voicing, model.instrument, model.drums) == ("none", "led", "strings", "none")
+    assert (chosen.voicing, chosen.instrument, chosen.drums) == ("hedged", "organ", "backbeat")  # generate's flags
     with pytest.raises(TypeError, match="voice"):
         vocals2song.load_model(model_dir, voice="hedged")
     vocal = sung(1.5, 22050, 2)

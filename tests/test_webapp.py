@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from trainer import export
-from trainer.config import INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
+from trainer.config import DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
 from vocals2song import melody, render
 from vocals2song.cli import main
 from webapp import app as webapp
@@ -89,7 +89,7 @@ def test_the_page_and_its_config_are_served_without_any_cdn(client):
     for asset in ("/static/app.js", "/static/style.css"):
         assert client.get(asset).status_code == 200
     assert "http" not in page.text.replace("http-equiv", "")  # every asset comes from this server
-    assert client.get("/api/config").json()["phases"] == ["predicted", "griffinlim"]
+    assert client.get("/api/config").json()["choices"]["phase"] == ["predicted", "griffinlim"]
 
 
 @pytest.mark.parametrize(
@@ -341,16 +341,31 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         assert all(any(message.type == "note_on" for message in track) for track in tracks[:3])
         assert any(message.type == "marker" for message in tracks[3])  # the chord symbols
         config = chording.get("/api/config").json()
-        assert (config["plays_chords"], config["voicings"], config["rhythms"]) == (True, list(VOICINGS), list(RHYTHMS))
-        assert (config["instruments"], config["default_instrument"]) == (list(INSTRUMENT_CHOICES), "strings")
-        queued = post(chording, wav_bytes(sung(3.0, RATE, 2)), rhythm="beat", instrument="piano").json()
-        assert (queued["options"]["rhythm"], queued["options"]["instrument"]) == ("beat", "piano")
+        assert (config["plays_chords"], config["playing"]) == (True, ["voicing", "rhythm", "instrument", "drums"])
+        assert config["choices"] == {
+            "phase": ["predicted", "griffinlim"],
+            "voicing": list(VOICINGS),
+            "rhythm": list(RHYTHMS),
+            "instrument": list(INSTRUMENT_CHOICES),
+            "drums": list(DRUM_STYLES),
+        }
+        assert config["defaults"] == {
+            "phase": "predicted",
+            "voicing": "led",
+            "rhythm": "held",
+            "instrument": "strings",
+            "drums": "none",
+        }
+        choices = {"rhythm": "beat", "instrument": "piano", "drums": "backbeat"}
+        queued = post(chording, wav_bytes(sung(3.0, RATE, 2)), **choices).json()
+        assert {name: queued["options"][name] for name in choices} == choices
         on_beats = wait(chording, queued["id"])
         beat_tracks = mido.MidiFile(
             file=io.BytesIO(chording.get(f"/api/jobs/{on_beats['id']}/song.mid").content)
         ).tracks
         assert _strikes(beat_tracks[1]) > _strikes(tracks[1])  # the held note's chord struck on its beats too
         assert [_program(track) for track in beat_tracks[:3]] == [53, 0, 0]  # the piano's, where strings were
+        assert beat_tracks[3].name == "drums" and _strikes(beat_tracks[3]) > _strikes(beat_tracks[0])
         assert [_program(track) for track in tracks[:3]] == [53, 42, 48]
         refused = post(chording, wav_bytes(sung(1.0, RATE, 1)), rhythm="swing")
         assert refused.status_code == 400 and "rhythm must be one of held, beat" in refused.json()["error"]

@@ -26,7 +26,15 @@ import dataclasses
 
 import numpy as np
 
-from trainer.config import CHORD_LEVEL_DB, INSTRUMENT_CHOICES, INSTRUMENTS, MELODY_PROGRAM, RHYTHMS, VOICINGS
+from trainer.config import (
+    CHORD_LEVEL_DB,
+    DRUMS_LEVEL_DB,
+    INSTRUMENT_CHOICES,
+    INSTRUMENTS,
+    MELODY_PROGRAM,
+    RHYTHMS,
+    VOICINGS,
+)
 from vocals2song import audio, beat, chord_names, flags, meter, render
 from vocals2song.config import SEMITONES
 from vocals2song.melody import MelodyNote
@@ -177,18 +185,26 @@ def strikes(start: float, end: float, clock: beat.Clock, rhythm: str) -> list[tu
 
 
 def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str, instrument: str) -> np.ndarray:
-    """A ``chord_score``'s chords (not its melody) played by ``instrument`` as a mono waveform as
-    long as ``vocal`` (mono, the take at ``sample_rate``), at the vocal's RMS plus ``CHORD_LEVEL_DB``."""
+    """A ``chord_score``'s chords (not its melody) played by ``instrument``, and its drums when it
+    has them (``trainer/drums.py``), as a mono waveform as long as ``vocal`` (mono, the take at
+    ``sample_rate``): the chords at the vocal's RMS plus ``CHORD_LEVEL_DB``, the drums plus
+    ``DRUMS_LEVEL_DB``."""
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
     silent_melody = dataclasses.replace(score, parts={**score.parts, "vocals": ()})
     stems = render.render(silent_melody, arrangement(instrument), options)
-    both = stems["bass"].astype(np.float64) + stems["other"]
-    played = np.pad(both, (0, max(0, len(vocal) - len(both))))[: len(vocal)]
+    pitched = stems["bass"].astype(np.float64) + stems["other"]
+    return (_at_level(pitched, vocal, CHORD_LEVEL_DB) + _at_level(stems["drums"], vocal, DRUMS_LEVEL_DB)).astype(
+        np.float32
+    )
+
+
+def _at_level(played: np.ndarray, vocal: np.ndarray, level_db: float) -> np.ndarray:
+    """``played`` cut or padded to ``vocal``'s length, its RMS ``level_db`` from the vocal's (silence stays silent)."""
+    played = np.pad(played.astype(np.float64), (0, max(0, len(vocal) - len(played))))[: len(vocal)]
     if not played.any():
-        return played.astype(np.float32)
-    gain_db = audio.rms_db(vocal) - audio.rms_db(played) + CHORD_LEVEL_DB
-    return (played * 10 ** (gain_db / 20)).astype(np.float32)
+        return played
+    return played * 10 ** ((audio.rms_db(vocal) - audio.rms_db(played) + level_db) / 20)
 
 
 def symbols(score: Score) -> list[tuple[float, str]]:

@@ -60,6 +60,11 @@ INSTRUMENTS = {
 (``--instrument``); the first is the default: cello and string ensemble, church organ, acoustic
 grand piano, acoustic bass and nylon guitar, choir aahs (docs/model-notes.md, "Instruments")."""
 INSTRUMENT_CHOICES = tuple(INSTRUMENTS)
+DRUM_STYLES = ("none", "backbeat")
+"""Drums on the sung beats (``trainer/drums.py``); the first is the default: the chorales have
+none, and drums they never had cost the dev set's scores (docs/model-notes.md, "Drums")."""
+DRUMS_LEVEL_DB = -6.0
+"""Played drums' RMS against the vocal's."""
 MELODY_PROGRAM = 53
 """Voice oohs: the transcribed melody's program in a written MIDI file (``generate`` writes one
 beside the song)."""
@@ -276,6 +281,8 @@ class Accompanist:
       instrument: what plays the chords: "strings" (cello and string ensemble), "organ", "piano",
         "guitar" (acoustic bass and nylon guitar) or "choir"; piano and guitar fade under a long
         note, "--rhythm beat" strikes them again.
+      drums: "backbeat" adds a drum kit on the sung beats and bars (kick, snare, hi-hat), with the
+        chords; "none" plays no drums.
     """
 
     harmony: str = dataclasses.field(default="auto", metadata={"choices": HARMONY_CHOICES})
@@ -283,6 +290,7 @@ class Accompanist:
     voicing: str = dataclasses.field(default=VOICINGS[0], metadata={"choices": VOICINGS})
     rhythm: str = dataclasses.field(default=RHYTHMS[0], metadata={"choices": RHYTHMS})
     instrument: str = dataclasses.field(default=INSTRUMENT_CHOICES[0], metadata={"choices": INSTRUMENT_CHOICES})
+    drums: str = dataclasses.field(default=DRUM_STYLES[0], metadata={"choices": DRUM_STYLES})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,6 +21,7 @@ from trainer import layers
 from trainer.config import (
     CHORDS_CHOICES,
     CHORDS_WITH_A_HARMONISER,
+    DRUM_STYLES,
     HARMONISER_FILE,
     HARMONY_CHOICES,
     INSTRUMENT_CHOICES,
@@ -161,7 +162,7 @@ class ExportedModel:
     note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used:
     ``harmony`` "notes" feeds its pitch classes to the U-Net in place of the head's, ``chords``
     "add" or "only" plays them as notes (``trainer/chords.py``, voiced and struck as ``voicing`` and
-    ``rhythm`` say, played by ``instrument``) beside or instead of the U-Net."""
+    ``rhythm`` say, played by ``instrument``, with ``drums`` or none) beside or instead of the U-Net."""
 
     generator: object  # keras.Model
     metadata: ExportMetadata
@@ -171,6 +172,7 @@ class ExportedModel:
     voicing: str = VOICINGS[0]
     rhythm: str = RHYTHMS[0]
     instrument: str = INSTRUMENT_CHOICES[0]
+    drums: str = DRUM_STYLES[0]
     source_codec: FeatureCodec = dataclasses.field(init=False)
     target_codec: StemsCodec = dataclasses.field(init=False)
 
@@ -251,7 +253,7 @@ def load_keras(path: str, custom_objects: dict | None = None):
         return keras.models.load_model(local, compile=False, custom_objects=custom_objects)
 
 
-PLAYING = {"voicing": VOICINGS, "rhythm": RHYTHMS, "instrument": INSTRUMENT_CHOICES}
+PLAYING = {"voicing": VOICINGS, "rhythm": RHYTHMS, "instrument": INSTRUMENT_CHOICES, "drums": DRUM_STYLES}
 """How a model's chords are played, each choice's values: what a listener may change per song."""
 
 
@@ -280,6 +282,7 @@ def load_model(
     voicing: str = VOICINGS[0],
     rhythm: str = RHYTHMS[0],
     instrument: str = INSTRUMENT_CHOICES[0],
+    drums: str = DRUM_STYLES[0],
 ) -> ExportedModel:
     """Loads an export from ``path``: a model_dir or its ``export`` folder (local or gs://);
     without a path, the released model. ``harmony``: "auto" uses the export's note-level
@@ -288,10 +291,11 @@ def load_model(
     the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
     the export ships a harmoniser, makes an accompaniment and FluidSynth can play them.
     ``voicing``: how they are voiced, "led", "chordal", "consonant" or "hedged"; ``rhythm``: when they are struck,
-    "held" or "beat"; ``instrument``: what plays them (``INSTRUMENTS``; ``trainer/chords.py``)."""
+    "held" or "beat"; ``instrument``: what plays them (``INSTRUMENTS``; ``trainer/chords.py``);
+    ``drums``: "backbeat" adds a kit on the sung beats (``trainer/drums.py``), "none"."""
     from trainer.models import HARMONY_LAYER
 
-    _checked_playing({"voicing": voicing, "rhythm": rhythm, "instrument": instrument})
+    _checked_playing({"voicing": voicing, "rhythm": rhythm, "instrument": instrument, "drums": drums})
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
         raise FileNotFoundError(f"no --model given and no released model in {RELEASED_MODEL} (`make model` trains it)")
     path = path or RELEASED_MODEL
@@ -309,7 +313,7 @@ def load_model(
     harmony, chords = _harmony(path, harmony, shipped, has_head), _chords(path, chords, shipped, metadata)
     used = harmony == "notes" or chords != "none"
     harmoniser = load_keras(storage.join(path, HARMONISER_FILE)) if used else None
-    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing, rhythm, instrument)
+    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing, rhythm, instrument, drums)
 
 
 def _harmony(path: str, harmony: str, shipped: bool, has_head: bool) -> str:

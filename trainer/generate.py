@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from trainer import chords, harmoniser, picture
+from trainer import chords, drums, harmoniser, picture
 from trainer.config import INSTRUMENT_CHOICES, PHASES, GenerateOptions
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, melody, scores, storage
@@ -269,6 +269,7 @@ def _generated_stems(
     if model.plays_chords and notes:
         frame_seconds = config.hop_length / config.sample_rate
         arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm, drift)
+        arranged = drums.with_drums(arranged, model.drums)
         played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.instrument)
         stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
     if progress:

@@ -66,26 +66,27 @@ def refusal(method: str, host: str | None, origin: str | None, settings: Setting
 
 
 def model_options(model: ExportedModel) -> dict:
-    """The listener-facing options this model supports (the page builds its controls from them)."""
+    """The listener-facing options this model supports (the page builds its controls from them):
+    ``choices`` and ``defaults`` for the phase and, under ``playing``'s names, for how the chords
+    are played (one value each, the model's, when it plays none)."""
     phases = [
         *(["predicted"] if model.features.channels > 1 else []),
         *(["source"] if model.source == "mixture" else []),  # a separator's stems share the mixture's phase
         "griffinlim",
     ]
-    options = {
-        "phases": phases,
-        "default_phase": phases[0],
+    chords = model.plays_chords
+    playing = {name: list(values) if chords else [getattr(model, name)] for name, values in export.PLAYING.items()}
+    return {
+        "choices": {"phase": phases, **playing},
+        "defaults": {"phase": phases[0], **{name: getattr(model, name) for name in export.PLAYING}},
+        "playing": list(export.PLAYING),
         "can_drop_vocals": model.makes_accompaniment,
-        "plays_chords": model.plays_chords,
+        "plays_chords": chords,
     }
-    for name, values in export.PLAYING.items():  # how the chords are played: a choice only where they are
-        options[f"{name}s"] = list(values) if model.plays_chords else [getattr(model, name)]
-        options[f"default_{name}"] = getattr(model, name)
-    return options
 
 
 CHOSEN = ("phase", *export.PLAYING)
-"""The page's choices a job takes, each one of ``model_options``' ``<name>s``; all but the first
+"""The page's choices a job takes, each one of ``model_options``' ``choices``; all but the first
 only from a model that plays chords."""
 
 
@@ -327,10 +328,11 @@ async def _submit(form, model: ExportedModel, settings: Settings, jobs: jobs_mod
     if not isinstance(upload, UploadFile):
         return _error(400, "no file in the form field 'audio'")
     offered = CHOSEN if options["plays_chords"] else CHOSEN[:1]
-    chosen = {name: str(form.get(name) or options[f"default_{name}"]) for name in offered}
+    chosen = {name: str(form.get(name) or options["defaults"][name]) for name in offered}
     for name, value in chosen.items():
-        if value not in options[f"{name}s"]:
-            return _error(400, f"{name} must be one of {', '.join(options[f'{name}s'])} for this model, got {value!r}")
+        if value not in options["choices"][name]:
+            listed = ", ".join(options["choices"][name])
+            return _error(400, f"{name} must be one of {listed} for this model, got {value!r}")
     keep_vocals = str(form.get("vocals", "true")).lower() not in ("false", "0", "off", "no")
     if not keep_vocals and not options["can_drop_vocals"]:
         return _error(400, f"this model generates the {model.target}, vocals included: it cannot drop them")

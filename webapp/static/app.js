@@ -4,7 +4,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const CHORD_CHOICES = ["voicing", "rhythm", "instrument"]; // how the chords are played: /api/config lists each one's values
+let chordChoices = []; // how the chords are played: /api/config names them ("playing") and lists their choices
 let vocal = null; // {blob, name}
 let recorder = null;
 let mixer = null; // {context, tracks: [{name, buffer, gain, muted, volume}], sources}
@@ -231,7 +231,7 @@ async function generate() {
   form.append("phase", $("phase").value);
   form.append("vocals", $("vocals").checked ? "true" : "false");
   if (!$("chord-options").hidden) {
-    for (const name of CHORD_CHOICES) form.append(name, $(name).value);
+    for (const name of chordChoices) form.append(name, $(name).value);
   }
   try {
     const response = await fetch("/api/jobs", { method: "POST", body: form });
@@ -249,16 +249,18 @@ async function generate() {
 
 async function start() {
   const config = await (await fetch("/api/config")).json();
-  for (const phase of config.phases) $("phase").add(new Option(phase, phase));
-  if (config.phases.includes("source")) {
+  const phases = config.choices.phase;
+  for (const phase of phases) $("phase").add(new Option(phase, phase));
+  if (phases.includes("source")) {
     $("phase-hint").textContent = "source: the stems keep the mixture's phase (a separator); griffinlim: rebuilt.";
-  } else if (!config.phases.includes("predicted")) {
+  } else if (!phases.includes("predicted")) {
     $("phase-hint").textContent = "This model makes magnitudes only: the phase is rebuilt (Griffin-Lim).";
   }
   $("vocals").disabled = !config.can_drop_vocals;
-  for (const name of CHORD_CHOICES) {
-    for (const choice of config[`${name}s`]) $(name).add(new Option(choice, choice));
-    $(name).value = config[`default_${name}`];
+  chordChoices = config.playing;
+  for (const name of chordChoices) {
+    for (const choice of config.choices[name]) $(name).add(new Option(choice, choice));
+    $(name).value = config.defaults[name];
   }
   $("chord-options").hidden = !config.plays_chords;
   $("limits").textContent =

@@ -1,0 +1,93 @@
+"""Drums on the sung beats (trainer/drums.py): where the hits fall, how loud, and song.mid's kit."""
+
+import librosa
+import numpy as np
+import pytest
+from test_chords import _line
+
+from trainer import chords, drums
+from trainer.config import CHORD_LEVEL_DB, DRUMS_LEVEL_DB
+from vocals2song import render
+
+THREE_FOUR = (1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 3)
+"""test_chords' 3/4 line after a one-beat upbeat: bars of three from its second note."""
+
+
+def _hits(score, key: int) -> np.ndarray:
+    return np.array(sorted(note.start for note in score.parts["drums"] if note.pitch == key))
+
+
+def test_a_backbeat_kicks_on_each_bar_and_snares_on_the_other_beats_of_the_sung_clock():
+    """The 3/4 line at 75 beats a minute: a kick on every bar line the chords' bars have from the
+    first sung note on, a snare on the two other beats (the upbeat's too), a hi-hat on every half
+    beat to the end of the last note; every sung onset on a beat has a hit under it."""
+    onsets, score = _line(THREE_FOUR)
+    drummed = drums.with_drums(score, "backbeat")
+    assert drummed.parts["vocals"] == score.parts["vocals"] and drummed.parts["other"] == score.parts["other"]
+    kicks, snares, hats = (_hits(drummed, key) for key in (drums.KICK, drums.SNARE, drums.HIHAT))
+    bars = np.array([start for start in chords.bar_lines(score) if start >= onsets[0] - 0.01])
+    np.testing.assert_allclose(kicks, bars[bars < onsets[-1] + 3 * 0.8], atol=1e-6)
+    assert len(snares) == 2 * len(kicks) + 1  # two a bar, and the upbeat
+    assert snares[0] == pytest.approx(onsets[0]) and kicks[0] == pytest.approx(onsets[1])
+    beats = np.sort(np.concatenate([kicks, snares]))
+    np.testing.assert_allclose(np.diff(beats), 0.8, atol=1e-6)  # one hit a beat at the sung tempo
+    np.testing.assert_allclose(hats[::2], beats, atol=1e-6)
+    np.testing.assert_allclose(hats[1::2], beats[: len(hats[1::2])] + 0.4, atol=1e-6)
+    end = max(note.start + note.duration for note in score.parts["vocals"])
+    assert end - 0.4 <= hats[-1] < end
+    assert all(np.abs(beats - onset).min() < 1e-6 for onset in onsets)  # every note of this line is on a beat
+
+
+def test_a_bar_of_four_kicks_on_its_first_and_third_beats():
+    onsets, score = _line((1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 4))
+    drummed = drums.with_drums(score, "backbeat")
+    kicks, snares = _hits(drummed, drums.KICK), _hits(drummed, drums.SNARE)
+    bars = np.array(chords.bar_lines(score))
+    assert bars[1] == pytest.approx(onsets[0]) and np.diff(bars[1:]).round(6).tolist() == [3.2] * (len(bars) - 2)
+    for bar in bars[1:]:
+        assert np.abs(kicks - bar).min() < 1e-6 and np.abs(kicks - (bar + 1.6)).min() < 1e-6
+        assert np.abs(snares - (bar + 0.8)).min() < 1e-6 and np.abs(snares - (bar + 2.4)).min() < 1e-6
+
+
+def test_no_drums_leaves_the_score_alone_and_an_unknown_style_is_refused():
+    _, score = _line(THREE_FOUR)
+    assert drums.with_drums(score, "none") is score
+    with pytest.raises(ValueError, match="drums must be one of none, backbeat, got 'jazz'"):
+        drums.with_drums(score, "jazz")
+
+
+@pytest.mark.skipif(not render.can_render(render.DEV_SOUNDFONT), reason="needs FluidSynth and TimGM6mb")
+def test_played_drums_sound_on_their_hits_at_their_level_and_leave_the_chords_level_alone():
+    """The same chords played with and without the kit: what the kit adds is the kit alone at
+    ``DRUMS_LEVEL_DB`` under the vocal, its onsets on the hits, so the chords keep their level."""
+    rate = 44100
+    onsets, score = _line(THREE_FOUR)
+    seconds = max(note.start + note.duration for note in score.parts["vocals"]) + 0.5
+    vocal = 0.1 * np.sin(2 * np.pi * 440.0 * np.arange(int(seconds * rate)) / rate).astype(np.float32)
+    drummed = drums.with_drums(score, "backbeat")
+    plain = chords.play(score, vocal, rate, render.DEV_SOUNDFONT, "strings")
+    both = chords.play(drummed, vocal, rate, render.DEV_SOUNDFONT, "strings")
+    kit_only = {**drummed.parts, "bass": (), "other": ()}
+    kit = chords.play(type(score)(score.name, kit_only), vocal, rate, render.DEV_SOUNDFONT, "strings")
+
+    def level(x: np.ndarray) -> float:
+        return 10 * np.log10(np.mean(np.square(x, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64)))
+
+    assert abs(level(plain) - CHORD_LEVEL_DB) < 0.1 and abs(level(kit) - DRUMS_LEVEL_DB) < 0.1
+    assert level(both - plain - kit) < DRUMS_LEVEL_DB - 40  # the sum of the two, each at its own level
+    found = librosa.onset.onset_detect(y=kit, sr=rate, units="time", backtrack=False)
+    hits = np.unique(np.round([note.start for note in drummed.parts["drums"]], 6))
+    assert len(found) >= 0.8 * len(hits)
+    assert np.median([np.abs(hits - t).min() for t in found]) < 0.03  # the onsets are the hits
+
+
+def test_song_mid_plays_the_kit_on_channel_ten(tmp_path):
+    import mido
+
+    _, score = _line(THREE_FOUR)
+    path = str(tmp_path / "song.mid")
+    chords.write_midi(drums.with_drums(score, "backbeat"), 0.0, path, "strings")
+    (kit,) = [track for track in mido.MidiFile(path).tracks if track.name == "drums"]
+    struck = [message for message in kit if message.type == "note_on" and message.velocity > 0]
+    assert {message.channel for message in struck} == {9} and not any(m.type == "program_change" for m in kit)
+    assert {message.note for message in struck} == {drums.KICK, drums.SNARE, drums.HIHAT}
