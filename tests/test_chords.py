@@ -209,7 +209,7 @@ def test_each_instrument_plays_the_chord_at_the_set_level_and_sustains_or_fades_
 def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompaniment_model, stems_model, tmp_path):
     """auto plays them only when the export ships a harmoniser; "add" is exactly the generator's
     accompaniment plus "only"'s; asking for them without a harmoniser, or from a multi-stem
-    model, is an error that says why."""
+    model, or for drums without them, is an error that says why."""
     from conftest import sung
 
     from trainer import export, generate, harmoniser
@@ -222,6 +222,8 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
         export.load_model(folder, chords="add")
     with pytest.raises(ValueError, match="not one accompaniment"):
         export.load_model(stems_model, chords="only")
+    with pytest.raises(ValueError, match="--drums backbeat plays with the chords, and the model in .* plays none"):
+        export.load_model(folder, drums="backbeat")
     harmoniser._save(harmoniser.build(harmoniser.HarmoniserConfig(units=8, layers=1)), {}, folder)
     assert export.load_model(folder).chords == CHORDS_WITH_A_HARMONISER
     assert (export.load_model(folder).voicing, export.load_model(folder, voicing="hedged").voicing) == (

@@ -91,3 +91,31 @@ def test_song_mid_plays_the_kit_on_channel_ten(tmp_path):
     struck = [message for message in kit if message.type == "note_on" and message.velocity > 0]
     assert {message.channel for message in struck} == {9} and not any(m.type == "program_change" for m in kit)
     assert {message.note for message in struck} == {drums.KICK, drums.SNARE, drums.HIHAT}
+
+
+def test_the_songs_roll_marks_the_kicks_and_snares_under_the_bass():
+    from trainer import picture
+
+    _, score = _line(THREE_FOUR)
+    drummed = drums.with_drums(score, "backbeat")
+    seconds = max(note.start + note.duration for note in score.parts["vocals"]) + 0.5
+    vocal = 0.1 * np.sin(2 * np.pi * 440.0 * np.arange(int(seconds * 44100)) / 44100)[np.newaxis]
+    (roll,) = [
+        axis
+        for axis in picture.song_figure(vocal, vocal, 44100, chords=drummed).axes
+        if axis.get_title() == picture.ROLL_TITLE
+    ]
+    marks = {line.get_marker(): line for line in roll.lines if line.get_marker() in ("o", "x")}
+    np.testing.assert_allclose(marks["o"].get_xdata(), _hits(drummed, drums.KICK))
+    np.testing.assert_allclose(marks["x"].get_xdata(), _hits(drummed, drums.SNARE))
+    lowest_bass = min(note.pitch for note in score.parts["bass"])
+    assert all(y < lowest_bass - 1 for line in marks.values() for y in line.get_ydata())
+    assert roll.get_ylim()[0] < min(marks["o"].get_ydata()) and "drums: kick o, snare x" in [
+        t.get_text() for t in roll.texts
+    ]
+    (plain,) = [
+        axis
+        for axis in picture.song_figure(vocal, vocal, 44100, chords=score).axes
+        if axis.get_title() == picture.ROLL_TITLE
+    ]
+    assert not [line for line in plain.lines if line.get_marker() in ("o", "x")]  # no kit, no row

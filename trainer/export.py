@@ -311,6 +311,8 @@ def load_model(
     shipped = storage.exists(storage.join(path, HARMONISER_FILE))
     has_head = any(layer.name == HARMONY_LAYER for layer in generator.layers)
     harmony, chords = _harmony(path, harmony, shipped, has_head), _chords(path, chords, shipped, metadata)
+    if drums != DRUM_STYLES[0] and chords == "none":
+        raise ValueError(f"--drums {drums} plays with the chords, and the model in {path} plays none (--chords)")
     used = harmony == "notes" or chords != "none"
     harmoniser = load_keras(storage.join(path, HARMONISER_FILE)) if used else None
     return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing, rhythm, instrument, drums)

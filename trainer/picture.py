@@ -17,6 +17,7 @@ import fsspec
 import librosa
 import numpy as np
 
+from trainer.drums import KICK, SNARE
 from vocals2song import chord_names, storage
 from vocals2song.scores import Score
 
@@ -30,6 +31,9 @@ PICTURE_HZ = (30.0, 8000.0)  # the frequency range: bass fundamentals to the voc
 PICTURE_TOP_DB = 80.0  # the dynamic range under the loudest bin (and pitch-class frame)
 ROLL_COLOURS = {"vocals": "black", "bass": "tab:blue", "other": "tab:orange"}
 ROLL_TITLE = "melody (black) and chords (blue: bass, orange: upper notes; darker = louder), their symbols and bars"
+DRUM_MARKS = {KICK: "o", SNARE: "x"}
+"""The roll's marks for a played kit's kick and snare (``trainer/drums.py``), in a row under the
+bass; the hi-hat on every half beat would only blacken it."""
 CHART_FONT, CHART_ROWS = 7, 2
 """The chord symbols' size in points, and the rows they are staggered on so that more fit."""
 
@@ -98,7 +102,8 @@ def _spectrograms(figure: Figure, axes, titles: list[str], spectra: list[np.ndar
 def _roll(axis: Axes, chords: Score) -> None:
     """The melody and its chords as bars: one per note, at its MIDI pitch, from its onset for its
     duration (seconds), shaded by velocity, edged in white so that a chord struck again shows
-    where; labelled with the octaves' Cs; grey lines where ``song.mid``'s bars start."""
+    where; labelled with the octaves' Cs; grey lines where ``song.mid``'s bars start; the drums'
+    kicks and snares under it when a kit played (``_drum_row``)."""
     from matplotlib.colors import to_rgba
 
     from trainer.chords import bar_lines
@@ -114,6 +119,7 @@ def _roll(axis: Axes, chords: Score) -> None:
             )  # fmt: skip
     if pitches:
         low, high = min(pitches) - 2, max(pitches) + 2 + 2 * CHART_ROWS
+        low = _drum_row(axis, chords, low)
         axis.set_ylim(low, high)
         octaves = range(12 * (low // 12 + 1), high + 1, 12)
         axis.set_yticks(list(octaves), [f"C{c // 12 - 1}" for c in octaves])
@@ -122,6 +128,19 @@ def _roll(axis: Axes, chords: Score) -> None:
             axis.axvline(seconds, color="0.75", linewidth=0.8, zorder=0)
     axis.set_title(ROLL_TITLE)
     axis.set_ylabel("pitch")
+
+
+def _drum_row(axis: Axes, chords: Score, low: int) -> int:
+    """The kit's kicks and snares (``DRUM_MARKS``) in green on a row under ``low``, the roll's
+    lowest; returns the roll's new lowest (``low`` without drums)."""
+    hits = [note for note in chords.parts.get("drums", ()) if note.pitch in DRUM_MARKS]
+    if not hits:
+        return low
+    for key, mark in DRUM_MARKS.items():
+        starts = [note.start for note in hits if note.pitch == key]
+        axis.plot(starts, [low - 1] * len(starts), mark, color="tab:green", markersize=4, linestyle="none")
+    axis.text(0.0, low - 2.4, "drums: kick o, snare x", fontsize=CHART_FONT, color="tab:green", va="center")
+    return low - 3
 
 
 def _chart(axis: Axes, chords: Score, top: float) -> None:
