@@ -63,8 +63,9 @@ INSTRUMENT_CHOICES = tuple(INSTRUMENTS)
 DRUM_STYLES = ("none", "backbeat")
 """Drums on the sung beats (``trainer/drums.py``); the first is the default: the chorales have
 none, and drums they never had cost the dev set's scores (docs/model-notes.md, "Drums")."""
-DRUMS_LEVEL_DB = -6.0
-"""Played drums' RMS against the vocal's."""
+DRUMS_LEVEL_DB = -12.0
+"""Played drums' RMS against the vocal's: under the voice and the chords (``CHORD_LEVEL_DB``); at
+-6 dB they cost the dev set four times the chroma (docs/model-notes.md, "Drums")."""
 MELODY_PROGRAM = 53
 """Voice oohs: the transcribed melody's program in a written MIDI file (``generate`` writes one
 beside the song)."""

@@ -139,8 +139,8 @@ def _drum_row(axis: Axes, chords: Score, low: int) -> int:
     for key, mark in DRUM_MARKS.items():
         starts = [note.start for note in hits if note.pitch == key]
         axis.plot(starts, [low - 1] * len(starts), mark, color="tab:green", markersize=4, linestyle="none")
-    axis.text(0.0, low - 2.4, "drums: kick o, snare x", fontsize=CHART_FONT, color="tab:green", va="center")
-    return low - 3
+    axis.text(0.0, low - 2.8, "drums: kick o, snare x", fontsize=CHART_FONT, color="tab:green", va="center")
+    return low - 4
 
 
 def _chart(axis: Axes, chords: Score, top: float) -> None:
