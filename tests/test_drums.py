@@ -119,3 +119,13 @@ def test_the_songs_roll_marks_the_kicks_and_snares_under_the_bass():
         if axis.get_title() == picture.ROLL_TITLE
     ]
     assert not [line for line in plain.lines if line.get_marker() in ("o", "x")]  # no kit, no row
+
+
+def test_a_line_that_starts_off_the_beat_gets_its_first_hit_with_its_first_note():
+    """An eighth-note pickup before a 4/4 line: the kit comes in with the singer (a hi-hat on the
+    pickup, the kick on the downbeat after it), not on the beat before the first note."""
+    onsets, score = _line((0.5, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 2, 4))
+    hits = sorted((note.start, note.pitch) for note in drums.with_drums(score, "backbeat").parts["drums"])
+    assert hits[0] == pytest.approx((onsets[0], drums.HIHAT))
+    assert hits[1:3] == [pytest.approx((onsets[1], drums.KICK)), pytest.approx((onsets[1], drums.HIHAT))]
+    assert onsets[1] == pytest.approx(chords.bar_lines(score)[1])  # the downbeat

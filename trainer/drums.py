@@ -25,6 +25,9 @@ KICK, SNARE, HIHAT = 36, 38, 42
 VELOCITIES = {KICK: 100, SNARE: 90, HIHAT: 60}
 OFFBEAT_HIHAT = 45
 """A hi-hat between the beats, quieter than on them."""
+EARLY_BEATS = 0.1
+"""The kit starts on the first half beat at most this much before the first sung note: with the
+singer, not a beat ahead of a note sung off the beat."""
 HIT_SECONDS = 0.1
 """How long a hit's note is held (a drum's sample decays on its own)."""
 
@@ -39,13 +42,14 @@ def with_drums(score: Score, style: str) -> Score:
 
 def backbeat(score: Score) -> tuple[Note, ...]:
     """The "backbeat" pattern's hits (times in seconds, as the score's) on the half beats of the
-    sung clock, from the first sung note's beat to the last note's end."""
+    sung clock, from the first sung note (a half beat at most ``EARLY_BEATS`` before it: the
+    transcribed onsets lag the sung ones a little) to the last note's end."""
     clock, signatures, _ = timeline(score)
     sung = score.parts["vocals"]
-    first = math.floor(clock.beats(min(note.start for note in sung)))
+    first = math.ceil(2 * (clock.beats(min(note.start for note in sung)) - EARLY_BEATS))
     last = clock.beats(max(note.start + note.duration for note in sung))
     hits = []
-    for half in range(2 * first, math.ceil(2 * last)):
+    for half in range(first, math.ceil(2 * last)):
         seconds = clock.seconds(half / 2)
         for key, velocity in _hits(half / 2, signatures):
             hits.append(Note(key, seconds, HIT_SECONDS, velocity))
