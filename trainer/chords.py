@@ -227,10 +227,10 @@ def symbols(score: Score) -> list[tuple[float, str]]:
 
 def write_midi(score: Score, tuning: float, path: str, instrument: str) -> None:
     """A ``chord_score`` (times in seconds) as a MIDI file: melody, bass and chords on their own
-    tracks (the chords' with ``instrument``'s programs), its beats pinned to the sung ones and its
-    bar lines where the sung meter puts them (``timeline``), so that a sequencer's grid follows
-    the singer, bent by the take's ``tuning``
-    in semitones so that it sounds with the voice, its key signature the key its notes fit
+    tracks (the chords' with ``instrument``'s programs; a kit on channel 10 when it has drums),
+    its beats pinned to the sung ones and its bar lines where the sung meter puts them
+    (``timeline``), so that a sequencer's grid follows the singer, bent by the take's ``tuning`` in
+    semitones so that it sounds with the voice, its key signature the key its notes fit
     (``chord_names.key_name``); and the chord chart (``symbols``) as markers on a track of its
     own. Every note keeps its time in seconds whatever the tempo."""
     clock, meters, _ = timeline(score)

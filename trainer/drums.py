@@ -6,8 +6,8 @@ trained on have none to learn. The beat and the bars are already read off the su
 the kit plays on that grid: wherever the singer slows or hurries, the drums do too.
 
 "backbeat": a kick on each bar's first beat (and its third in a bar of four), a snare on the
-other beats, a closed hi-hat on every half beat, from the beat of the first sung note to the end
-of the last. General MIDI's percussion map (channel 10) names the sounds.
+other beats, a closed hi-hat on every half beat, from the first sung note to the end of the
+last. General MIDI's percussion map (channel 10) names the sounds.
 """
 
 from __future__ import annotations
