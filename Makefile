@@ -13,7 +13,7 @@ VOCALS ?=
 SONG ?= data/song.wav
 DEMO ?= data/demo
 # pytest-xdist workers for `make test` and `make test-fast` (0: one process). Two on CI's two cores:
-# the suite took 16.8 min in one process here and 8.5 min on two workers (README, "Quick start").
+# the suite took 16.8 min in one process here and 8.5-13.4 min on two workers (README, "The two commands").
 TEST_WORKERS ?= 2
 PYTEST = $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 DEMO_SCORES ?= 0:60
