@@ -105,7 +105,7 @@ def test_a_song_its_chord_chart_and_its_midi_through_the_api(accompaniment_model
     song = vocals2song.generate_song(
         vocals2song.load_model(with_harmoniser(accompaniment_model, str(tmp_path / "e"))), take, 44100
     )
-    assert song.mix.shape == take.shape and set(song.stems) == {"accompaniment"}
+    assert song.mix.shape == take.shape and set(song.stems) == {"accompaniment", "chords"}
     chart = vocals2song.chord_chart(song)
     starts = [seconds for seconds, _ in chart]
     assert chart and starts == sorted(starts) and 0.0 <= starts[0] < 0.1 and starts[-1] < 4.4

@@ -165,8 +165,9 @@ def test_played_chords_sound_the_predicted_classes_at_the_set_level():
     notes = [MelodyNote(76, 0, 40), MelodyNote(74, 40, 80)]
     score = chords.chord_score(notes, np.stack([C_MAJOR] * len(notes)), frame_seconds, "consonant")
     assert [(n.pitch, round(n.start / frame_seconds)) for n in score.parts["vocals"]] == [(76, 0), (74, 40)]
-    played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT, "strings")
-    assert played.shape == vocal.shape
+    parts = chords.play(score, vocal, rate, render.DEV_SOUNDFONT, "strings")
+    played = parts["chords"]
+    assert played.shape == vocal.shape and parts["drums"].shape == vocal.shape and not parts["drums"].any()
     level_db = 10 * np.log10(np.mean(np.square(played, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64)))
     assert abs(level_db - CHORD_LEVEL_DB) < 0.1
     profile = librosa.feature.chroma_stft(y=played, sr=rate, n_fft=4096, tuning=0.0).mean(axis=1)
@@ -186,7 +187,7 @@ def test_each_instrument_plays_the_chord_at_the_set_level_and_sustains_or_fades_
     score = chords.chord_score(notes, np.stack([C_MAJOR]), frame_seconds, "consonant")
     centroids = {}
     for instrument in INSTRUMENT_CHOICES:
-        played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT, instrument)
+        played = chords.play(score, vocal, rate, render.DEV_SOUNDFONT, instrument)["chords"]
         level_db = 10 * np.log10(
             np.mean(np.square(played, dtype=np.float64)) / np.mean(np.square(vocal, dtype=np.float64))
         )
@@ -208,8 +209,9 @@ def test_each_instrument_plays_the_chord_at_the_set_level_and_sustains_or_fades_
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
 def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompaniment_model, stems_model, tmp_path):
     """auto plays them only when the export ships a harmoniser; "add" is exactly the generator's
-    accompaniment plus "only"'s; asking for them without a harmoniser, or from a multi-stem
-    model, or for drums without them, is an error that says why."""
+    accompaniment plus "only"'s, the chords (and a kit) stems of their own that sum to the song;
+    asking for them without a harmoniser, or from a multi-stem model, or for drums without them, is
+    an error that says why."""
     from conftest import sung
 
     from trainer import export, generate, harmoniser
@@ -237,11 +239,20 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
         export.load_model(folder, rhythm="swing")
     vocal = sung(2.0, 44100, 1)
     songs = {
-        mode: generate.generate_song(export.load_model(folder, chords=mode), vocal, 44100, vocals=False).mix
+        mode: generate.generate_song(export.load_model(folder, chords=mode), vocal, 44100, vocals=False)
         for mode in ("none", "add", "only")
     }
-    assert np.sqrt(np.mean(np.square(songs["only"]))) > 0.1 * np.sqrt(np.mean(np.square(vocal)))
-    np.testing.assert_allclose(songs["add"], songs["none"] + songs["only"], atol=1e-4)
+    assert {mode: tuple(song.stems) for mode, song in songs.items()} == {
+        "none": ("accompaniment",),
+        "add": ("accompaniment", "chords"),
+        "only": ("chords",),
+    }
+    assert np.sqrt(np.mean(np.square(songs["only"].mix))) > 0.1 * np.sqrt(np.mean(np.square(vocal)))
+    np.testing.assert_allclose(songs["add"].mix, songs["none"].mix + songs["only"].mix, atol=1e-4)
+    np.testing.assert_allclose(songs["add"].stems["chords"], songs["only"].stems["chords"], atol=1e-4)
+    kit = generate.generate_song(export.load_model(folder, drums="backbeat"), vocal, 44100, vocals=False)
+    assert tuple(kit.stems) == ("accompaniment", "chords", "drums") and np.abs(kit.stems["drums"]).max() > 1e-3
+    np.testing.assert_allclose(kit.mix, np.sum(list(kit.stems.values()), axis=0), atol=1e-6)
 
 
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")

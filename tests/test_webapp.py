@@ -321,8 +321,9 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
     accompaniment_model, client, tmp_path, monkeypatch
 ):
     """With a harmoniser the job publishes song.mid (melody, bass and chords tracks) after the
-    picture, struck as the page chose; a take in which no note is heard, or a model that plays no
-    chords, has none to offer, and the page is told why."""
+    picture, struck as the page chose, and the played chords and drums are tracks of the mixer; a
+    take in which no note is heard, or a model that plays no chords, has none to offer, and the
+    page is told why."""
     import mido
 
     folder = with_harmoniser(accompaniment_model, str(tmp_path / "export"))
@@ -367,6 +368,12 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         assert [_program(track) for track in beat_tracks[:3]] == [53, 0, 0]  # the piano's, where strings were
         assert beat_tracks[3].name == "drums" and _strikes(beat_tracks[3]) > _strikes(beat_tracks[0])
         assert [_program(track) for track in tracks[:3]] == [53, 42, 48]
+        assert [track["name"] for track in job["tracks"]] == ["vocals", "accompaniment", "chords"]
+        parts = _tracks(chording, on_beats)  # the kit is a track of its own, to balance or mute
+        assert list(parts) == ["vocals", "accompaniment", "chords", "drums"] and np.abs(parts["drums"]).max() > 1e-3
+        song = chording.get(f"/api/jobs/{on_beats['id']}/song.wav").content
+        mixed = soundfile.read(io.BytesIO(song), always_2d=True, dtype="float32")[0].T
+        assert np.max(np.abs(np.sum(list(parts.values()), axis=0) - mixed)) < 4 * 2**-15  # PCM_16 rounding
         refused = post(chording, wav_bytes(sung(1.0, RATE, 1)), rhythm="swing")
         assert refused.status_code == 400 and "rhythm must be one of held, beat" in refused.json()["error"]
         banjo = post(chording, wav_bytes(sung(1.0, RATE, 1)), instrument="banjo")

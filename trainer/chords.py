@@ -28,7 +28,9 @@ import numpy as np
 
 from trainer.config import (
     CHORD_LEVEL_DB,
+    CHORDS_STEM,
     DRUMS_LEVEL_DB,
+    DRUMS_STEM,
     INSTRUMENT_CHOICES,
     INSTRUMENTS,
     MELODY_PROGRAM,
@@ -184,19 +186,21 @@ def strikes(start: float, end: float, clock: beat.Clock, rhythm: str) -> list[tu
     return list(zip(edges[:-1], edges[1:], strict=False))
 
 
-def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str, instrument: str) -> np.ndarray:
-    """A ``chord_score``'s chords (not its melody) played by ``instrument``, and its drums when it
-    has them (``trainer/drums.py``), as a mono waveform as long as ``vocal`` (mono, the take at
-    ``sample_rate``): the chords at the vocal's RMS plus ``CHORD_LEVEL_DB``, the drums plus
-    ``DRUMS_LEVEL_DB``."""
+def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str, instrument: str) -> dict[str, np.ndarray]:
+    """A ``chord_score``'s chords (not its melody) played by ``instrument`` and its drums
+    (``trainer/drums.py``; silent when it has none), each a mono waveform as long as ``vocal``
+    (mono, the take at ``sample_rate``): ``"chords"`` at the vocal's RMS plus ``CHORD_LEVEL_DB``,
+    ``"drums"`` plus ``DRUMS_LEVEL_DB``, each levelled on its own so that a kit does not move the
+    chords' level."""
     seconds = len(vocal) / sample_rate + 1.0
     options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0, max_seconds=seconds)
     silent_melody = dataclasses.replace(score, parts={**score.parts, "vocals": ()})
     stems = render.render(silent_melody, arrangement(instrument), options)
     pitched = stems["bass"].astype(np.float64) + stems["other"]
-    return (_at_level(pitched, vocal, CHORD_LEVEL_DB) + _at_level(stems["drums"], vocal, DRUMS_LEVEL_DB)).astype(
-        np.float32
-    )
+    return {
+        CHORDS_STEM: _at_level(pitched, vocal, CHORD_LEVEL_DB).astype(np.float32),
+        DRUMS_STEM: _at_level(stems["drums"], vocal, DRUMS_LEVEL_DB).astype(np.float32),
+    }
 
 
 def _at_level(played: np.ndarray, vocal: np.ndarray, level_db: float) -> np.ndarray:

@@ -66,6 +66,9 @@ none, and drums they never had cost the dev set's scores (docs/model-notes.md, "
 DRUMS_LEVEL_DB = -12.0
 """Played drums' RMS against the vocal's: under the voice and the chords (``CHORD_LEVEL_DB``); at
 -6 dB they cost the dev set four times the chroma (docs/model-notes.md, "Drums")."""
+CHORDS_STEM, DRUMS_STEM = "chords", "drums"
+"""The played parts' stems in a generated song, beside the generator's (``generate.stem_names``):
+a listener balances or mutes each on the page or in ``--stems``."""
 MELODY_PROGRAM = 53
 """Voice oohs: the transcribed melody's program in a written MIDI file (``generate`` writes one
 beside the song)."""

@@ -128,11 +128,13 @@ def cases(model: ExportedModel, data_dir: str, split: str, per_track: int | None
 
 
 def model_stems(model: ExportedModel, case: Case) -> dict[str, np.ndarray]:
-    """The model's stems for the case's vocal through `generate`, as complex spectra."""
+    """The model's stems for the case's vocal through `generate`, as complex spectra; played
+    chords and drums count as part of the one accompaniment they are played with."""
     config = model.spectral
     vocal = codec.istft(case.vocals[np.newaxis], config, case.samples)
     song = generate.generate_song(model, vocal, config.sample_rate, vocals=False)
-    return {stem: codec.stft(x, config)[0][:, : case.vocals.shape[1]] for stem, x in song.stems.items()}
+    made = {model.stems[0]: np.sum(list(song.stems.values()), axis=0)} if model.plays_chords else song.stems
+    return {stem: codec.stft(x, config)[0][:, : case.vocals.shape[1]] for stem, x in made.items()}
 
 
 def average_stems(model: ExportedModel, case: Case) -> dict[str, np.ndarray]:

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 
 from trainer import chords, drums, harmoniser, picture
-from trainer.config import INSTRUMENT_CHOICES, PHASES, GenerateOptions
+from trainer.config import CHORDS_STEM, DRUM_STYLES, DRUMS_STEM, INSTRUMENT_CHOICES, PHASES, GenerateOptions
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, melody, scores, storage
 from vocals2song.config import SEMITONES
@@ -36,6 +36,17 @@ PEAK = 0.99
 # bench_generate's default model: Griffin-Lim takes about a quarter of the time).
 GENERATOR_SHARE = {"predicted": 0.95, "source": 0.95, "griffinlim": 0.75}
 log = logging.getLogger(__name__)
+
+
+def stem_names(model: ExportedModel) -> tuple[str, ...]:
+    """The stems ``generate_song`` gives for ``model``, in order: the generator's (none when it
+    plays chords only), then the played chords and, with a kit chosen, the drums. The played parts
+    are stems of their own so that the page's mixer and ``--stems`` can balance them; the
+    generator's accompaniment stays one stem, as ``evaluate`` scores it."""
+    if not model.plays_chords:
+        return model.stems
+    own = () if model.chords == "only" else model.stems
+    return (*own, CHORDS_STEM, *((DRUMS_STEM,) if model.drums != DRUM_STYLES[0] else ()))
 
 
 class GenerationError(ValueError):
@@ -252,26 +263,27 @@ def _generated_stems(
     model: ExportedModel, mono: np.ndarray, mode: str, progress: Callable[[float], None] | None
 ) -> tuple[dict[str, np.ndarray], Score | None]:
     """The mono take ``(1, samples)`` at the model's rate -> each generated stem's waveform there:
-    the generator's, and the played chords added to it or instead of it (``model.chords``); and
-    the chords' score when they were played."""
+    the generator's and the played parts', as ``stem_names`` lists them (a played part is silent
+    when no note was heard); and the chords' score when they were played."""
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
     drift = take_drift(model, spectrum)
     notes = take_notes(model, spectrum, drift)
     predicted = harmoniser.note_predictions(model.harmoniser, notes) if notes else None  # notes need a harmoniser
-    if model.chords == "only":
-        stems = {model.stems[0]: np.zeros_like(mono)}
-    else:
+    stems = {}
+    if model.chords != "only":
         frames = spectrum.shape[1]
         harmony = harmoniser.frame_harmony(predicted, notes, frames) if model.harmony == "notes" else None
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony, drift)
     arranged = None
-    if model.plays_chords and notes:
-        frame_seconds = config.hop_length / config.sample_rate
-        arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm, drift)
-        arranged = drums.with_drums(arranged, model.drums)
-        played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.instrument)
-        stems[model.stems[0]] = stems[model.stems[0]] + played[np.newaxis]
+    if model.plays_chords:
+        played = dict.fromkeys((CHORDS_STEM, DRUMS_STEM), np.zeros_like(mono[0]))
+        if notes:
+            frame_seconds = config.hop_length / config.sample_rate
+            arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm, drift)
+            arranged = drums.with_drums(arranged, model.drums)
+            played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.instrument)
+        stems |= {name: played[name][np.newaxis] for name in stem_names(model) if name in played}
     if progress:
         progress(1.0)
     return stems, arranged

@@ -17,6 +17,7 @@ import fsspec
 import librosa
 import numpy as np
 
+from trainer.config import CHORDS_STEM, DRUMS_STEM
 from trainer.drums import KICK, SNARE
 from vocals2song import chord_names, storage
 from vocals2song.scores import Score
@@ -168,7 +169,9 @@ def write_png(path: str, figure: Figure) -> None:
 
 
 def song_png(path: str, vocals: np.ndarray, song: Song, sample_rate: int) -> None:
-    """The picture of one generation: a row per stem when there are several, pitch classes in the
-    take's tuning, the piano roll when chords were played."""
-    stems = song.stems if len(song.stems) > 1 else None
+    """The picture of one generation: a row per generator stem when there are several, pitch
+    classes in the take's tuning, the piano roll when chords were played (the played parts are
+    drawn there, not as rows)."""
+    own = {stem: x for stem, x in song.stems.items() if stem not in (CHORDS_STEM, DRUMS_STEM)}
+    stems = own if len(own) > 1 else None
     write_png(path, song_figure(vocals, song.mix, sample_rate, stems, song.tuning, song.chords))

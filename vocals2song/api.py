@@ -128,7 +128,8 @@ def generate(
 
 def generate_song(model: ExportedModel | str | None, waveform: np.ndarray, sample_rate: int, **options: Any) -> Song:
     """``generate``'s song with what went into it: ``song.mix``, ``song.stems`` (each generated
-    stem), ``song.tuning`` (the take's offset from A = 440 Hz) and ``song.chords`` (the melody
+    stem, the played ``chords`` and ``drums`` each a stem of its own; they sum to the generated
+    part of the mix), ``song.tuning`` (the take's offset from A = 440 Hz) and ``song.chords`` (the melody
     heard and the chords played under it, when the model plays chords; ``chord_chart`` and
     ``write_midi`` read it). Same options as ``generate``.
 

@@ -1,9 +1,10 @@
 """The web app: one page to record or upload a vocal, and a JSON API for generation jobs.
 
 ``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``, and for a model
-that plays chords ``voicing`` and ``rhythm``) checks the upload the way the CLI checks a file,
-then queues a job; ``GET /api/jobs/{id}`` gives its state, progress and the song's tracks (each
-generated stem, and the vocal when the song keeps it, with their URLs);
+that plays chords ``voicing``, ``rhythm``, ``instrument`` and ``drums``) checks the upload the way
+the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its state, progress and the
+song's tracks (each generated stem, the played chords and drums, and the vocal when the song keeps
+it, with their URLs);
 ``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav`` and, from a model that
 plays chords, ``/song.mid`` (the melody and its chords) and ``/song.txt`` (their lead sheet)
 give the results. The tracks sum to the song. The page (``static/``) polls the job and shows the
@@ -26,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from trainer import export, generate, picture
+from trainer.config import DRUM_STYLES
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
@@ -94,14 +96,26 @@ VOCAL_TRACK = "vocals"  # the input vocal as it sits in the song, beside the gen
 
 
 def track_names(model: ExportedModel, keep_vocals: bool) -> list[str]:
-    """The song's parts the page mixes: the input vocal (when the song keeps it) and each generated stem."""
-    return [*([VOCAL_TRACK] if keep_vocals and model.makes_accompaniment else []), *model.stems]
+    """The song's parts the page mixes: the input vocal (when the song keeps it) and each
+    generated stem (``generate.stem_names``: the played chords and drums among them)."""
+    return [*([VOCAL_TRACK] if keep_vocals and model.makes_accompaniment else []), *generate.stem_names(model)]
+
+
+def played(model: ExportedModel, options: dict) -> ExportedModel:
+    """``model`` playing as a job's ``options`` chose (``export.playing``)."""
+    return export.playing(model, **{name: options[name] for name in export.PLAYING if name in options})
+
+
+def all_tracks(model: ExportedModel) -> list[str]:
+    """Every track a job of this model may have: a kit's too when it plays chords."""
+    kit = export.playing(model, drums=DRUM_STYLES[-1]) if model.plays_chords else model
+    return track_names(kit, True)
 
 
 def results(model: ExportedModel) -> frozenset[str]:
-    """Every file a job of this model may publish."""
+    """Every file a job of this model may publish, whatever it chose to play."""
     chord_files = {jobs_module.MIDI_FILE, jobs_module.CHART_FILE} if model.plays_chords else set()
-    return jobs_module.RESULTS | chord_files | {jobs_module.track_file(name) for name in track_names(model, True)}
+    return jobs_module.RESULTS | chord_files | {jobs_module.track_file(name) for name in all_tracks(model)}
 
 
 def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> jobs_module.Work:
@@ -116,8 +130,9 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             raise audio.AudioError(str(error).replace(upload, shown)) from error
         finally:
             os.remove(upload)  # the decoded waveform is all the job needs
-        playing = export.playing(model, **{name: options[name] for name in export.PLAYING if name in options})
-        song = generate.generate_song(playing, waveform, sample_rate, options["phase"], options["vocals"], progress)
+        song = generate.generate_song(
+            played(model, options), waveform, sample_rate, options["phase"], options["vocals"], progress
+        )
         tracks = dict(song.stems)
         if VOCAL_TRACK in track_names(model, options["vocals"]):
             tracks = {VOCAL_TRACK: song.mix - np.sum(list(song.stems.values()), axis=0), **tracks}
@@ -272,9 +287,8 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
     @router.get("/api/jobs/{job_id}")
     def job_state(job_id: str) -> dict:
         job = _find(jobs, job_id)
-        names = [
-            name for name in track_names(model, job.options["vocals"]) if jobs_module.track_file(name) in job.ready
-        ]
+        chosen = track_names(played(model, job.options), job.options["vocals"])
+        names = [name for name in chosen if jobs_module.track_file(name) in job.ready]
         tracks = [{"name": name, "url": f"/api/jobs/{job_id}/tracks/{name}.wav"} for name in names]
         return {**job.public(jobs.keep_seconds), "tracks": tracks}
 
@@ -288,9 +302,9 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
 
     @router.get("/api/jobs/{job_id}/tracks/{name}.wav")
     def track(job_id: str, name: str) -> FileResponse:
-        if name not in track_names(model, True):
+        if name not in all_tracks(model):
             raise HTTPException(
-                404, f"this model's songs have no track {name!r} (they have {', '.join(track_names(model, True))})"
+                404, f"this model's songs have no track {name!r} (they have {', '.join(all_tracks(model))})"
             )
         return _published(jobs, job_id, jobs_module.track_file(name), "audio/wav")
 
