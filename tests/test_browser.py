@@ -20,7 +20,7 @@ import soundfile
 from conftest import sung, with_harmoniser
 
 from benchmarks.fixtures import free_port
-from trainer.config import DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
+from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
 from vocals2song import render
 from webapp import app as webapp
 
@@ -233,27 +233,35 @@ def test_the_stems_mix_live_a_muted_stem_leaves_the_mix_and_a_stem_downloads(
 
 
 def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_midi(chords_server, browser, vocal_file):
-    """The chord choices appear with the model's defaults; a job run with "beat" on the organ with
-    drums says so in its state, and the page links the melody and its chords as MIDI."""
+    """The chord choices appear with the model's defaults; a job run with "beat", changing each
+    half bar, on the organ with drums says so in its state, and the page links the melody and its chords as MIDI."""
     path, seconds = vocal_file
     page = browser.new_page()
     page.goto(chords_server)
     page.wait_for_selector("#chord-options:not([hidden])")
     assert page.locator("#voicing option").all_inner_texts() == list(VOICINGS)
     assert page.locator("#rhythm option").all_inner_texts() == list(RHYTHMS)
+    assert page.locator("#changes option").all_inner_texts() == list(CHANGES)
     assert page.locator("#instrument option").all_inner_texts() == list(INSTRUMENT_CHOICES)
     assert (page.input_value("#voicing"), page.input_value("#rhythm")) == (VOICINGS[0], RHYTHMS[0])
     assert page.locator("#drums option").all_inner_texts() == list(DRUM_STYLES)
     assert (page.input_value("#instrument"), page.input_value("#drums")) == (INSTRUMENT_CHOICES[0], "none")
     page.select_option("#rhythm", "beat")
+    page.select_option("#changes", "half")
     page.select_option("#instrument", "organ")
     page.select_option("#drums", "backbeat")
     page.set_input_files("#file", path)
     with page.expect_response(lambda response: response.url.endswith("/api/jobs")) as submitted:
         generate_and_check_song(page, seconds, "chords.png")
     job = submitted.value.json()
-    chosen = {name: job["options"][name] for name in ("voicing", "rhythm", "instrument", "drums")}
-    assert chosen == {"voicing": VOICINGS[0], "rhythm": "beat", "instrument": "organ", "drums": "backbeat"}
+    chosen = {name: job["options"][name] for name in ("voicing", "rhythm", "changes", "instrument", "drums")}
+    assert chosen == {
+        "voicing": VOICINGS[0],
+        "rhythm": "beat",
+        "changes": "half",
+        "instrument": "organ",
+        "drums": "backbeat",
+    }
     page.wait_for_selector("#midi-line:not([hidden])", timeout=60_000)
     assert page.get_attribute("#midi", "href").endswith(f"/api/jobs/{job['id']}/song.mid")
     page.wait_for_selector("#chart-box:not([hidden])")

@@ -12,7 +12,7 @@ import pytest
 from conftest import with_harmoniser
 
 from trainer import chords
-from trainer.config import CHORD_LEVEL_DB, INSTRUMENT_CHOICES, INSTRUMENTS, MELODY_PROGRAM, RHYTHMS, VOICINGS
+from trainer.config import CHANGES, CHORD_LEVEL_DB, INSTRUMENT_CHOICES, INSTRUMENTS, MELODY_PROGRAM, RHYTHMS, VOICINGS
 from vocals2song import chord_names, render
 from vocals2song.melody import MelodyNote
 from vocals2song.scores import Score
@@ -136,6 +136,41 @@ def test_a_beat_rhythm_strikes_a_long_chord_again_on_each_beat_and_leaves_short_
         chords.chord_score(notes, np.stack([C_MAJOR] * 5), 0.1, "consonant", "swing")
 
 
+G_MAJOR = np.roll(C_MAJOR, 7)
+FOUR_BARS = [(72, 2, C_MAJOR), (76, 1, C_MAJOR), (74, 1, G_MAJOR), (79, 2, G_MAJOR), (77, 1, G_MAJOR)]
+FOUR_BARS += [(74, 1, C_MAJOR), (72, 3, C_MAJOR), (71, 1, G_MAJOR), (72, 4, C_MAJOR)]
+"""Four bars of 4/4 at 120 beats a minute: (pitch, beats, the harmoniser's prediction)."""
+
+
+def test_the_chords_change_under_each_note_each_half_bar_or_each_bar():
+    """ "note" plays a chord under each of the nine notes; "half" one on every half bar (two
+    beats) and "bar" one on each bar line, each the triad that fits the bar's predictions and sung
+    notes, root in the bass, held through the bar and voiced under its lowest sung note: C G C C,
+    where the bar's mean prediction alone put the G the first bar's chords share in the bass."""
+    frames_a_beat, notes, start = 25, [], 0
+    for pitch, beats, _ in FOUR_BARS:
+        notes.append(MelodyNote(pitch, start, start + beats * frames_a_beat - 2))
+        start += beats * frames_a_beat
+    predictions = np.stack([prediction for *_, prediction in FOUR_BARS])
+    scores = {changes: chords.chord_score(notes, predictions, 0.02, "led", changes=changes) for changes in CHANGES}
+    assert chords.bar_lines(scores["bar"]) == [0.0, 2.0, 4.0, 6.0]
+    onsets = {changes: sorted(note.start for note in score.parts["bass"]) for changes, score in scores.items()}
+    assert onsets["note"] == pytest.approx([n.first * 0.02 for n in notes])
+    assert onsets["half"] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    assert onsets["bar"] == pytest.approx([0.0, 2.0, 4.0, 6.0])
+    bar = scores["bar"]
+    assert [note.pitch % 12 for note in sorted(bar.parts["bass"], key=lambda n: n.start)] == [0, 7, 0, 0]
+    assert [round(note.duration, 6) for note in sorted(bar.parts["bass"], key=lambda n: n.start)] == [2, 2, 2, 1.96]
+    triads = {0.0: {0, 4, 7}, 2.0: {7, 11, 2}, 4.0: {0, 4, 7}, 6.0: {0, 4, 7}}
+    lowest = {0.0: 72, 2.0: 74, 4.0: 71, 6.0: 72}
+    for at, classes in triads.items():
+        upper = [note.pitch for note in bar.parts["other"] if note.start == pytest.approx(at)]
+        assert {pitch % 12 for pitch in upper} == classes and max(upper) < lowest[at], at
+    assert chords.bar_chart(bar) == ("C", "G", "C", "C")
+    with pytest.raises(ValueError, match="changes must be one of note, half, bar"):
+        chords.chord_score(notes, predictions, 0.02, "led", changes="beat")
+
+
 def test_the_songs_picture_draws_the_melody_and_its_chords_as_a_piano_roll():
     """Every note of the score (melody, bass, upper notes) is one bar at its pitch, onset and
     length; a song without played chords gets no roll."""
@@ -250,6 +285,10 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
     assert np.sqrt(np.mean(np.square(songs["only"].mix))) > 0.1 * np.sqrt(np.mean(np.square(vocal)))
     np.testing.assert_allclose(songs["add"].mix, songs["none"].mix + songs["only"].mix, atol=1e-4)
     np.testing.assert_allclose(songs["add"].stems["chords"], songs["only"].stems["chords"], atol=1e-4)
+    barred = generate.generate_song(export.load_model(folder, changes="bar"), vocal, 44100, vocals=False).chords
+    first = min(note.start for note in barred.parts["vocals"])
+    bar_lines = [round(at, 6) for at in (first, *chords.bar_lines(barred))]
+    assert barred.parts["bass"] and {round(note.start, 6) for note in barred.parts["bass"]} <= set(bar_lines)
     kit = generate.generate_song(export.load_model(folder, drums="backbeat"), vocal, 44100, vocals=False)
     assert tuple(kit.stems) == ("accompaniment", "chords", "drums") and np.abs(kit.stems["drums"]).max() > 1e-3
     np.testing.assert_allclose(kit.mix, np.sum(list(kit.stems.values()), axis=0), atol=1e-6)

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from trainer import export
-from trainer.config import DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
+from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
 from vocals2song import melody, render
 from vocals2song.cli import main
 from webapp import app as webapp
@@ -342,11 +342,15 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         assert all(any(message.type == "note_on" for message in track) for track in tracks[:3])
         assert any(message.type == "marker" for message in tracks[3])  # the chord symbols
         config = chording.get("/api/config").json()
-        assert (config["plays_chords"], config["playing"]) == (True, ["voicing", "rhythm", "instrument", "drums"])
+        assert (config["plays_chords"], config["playing"]) == (
+            True,
+            ["voicing", "rhythm", "changes", "instrument", "drums"],
+        )
         assert config["choices"] == {
             "phase": ["predicted", "griffinlim"],
             "voicing": list(VOICINGS),
             "rhythm": list(RHYTHMS),
+            "changes": list(CHANGES),
             "instrument": list(INSTRUMENT_CHOICES),
             "drums": list(DRUM_STYLES),
         }
@@ -354,6 +358,7 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
             "phase": "predicted",
             "voicing": "led",
             "rhythm": "held",
+            "changes": "note",
             "instrument": "strings",
             "drums": "none",
         }
@@ -376,6 +381,8 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         assert np.max(np.abs(np.sum(list(parts.values()), axis=0) - mixed)) < 4 * 2**-15  # PCM_16 rounding
         refused = post(chording, wav_bytes(sung(1.0, RATE, 1)), rhythm="swing")
         assert refused.status_code == 400 and "rhythm must be one of held, beat" in refused.json()["error"]
+        every_beat = post(chording, wav_bytes(sung(1.0, RATE, 1)), changes="beat")
+        assert every_beat.status_code == 400 and "changes must be one of note, half, bar" in every_beat.json()["error"]
         banjo = post(chording, wav_bytes(sung(1.0, RATE, 1)), instrument="banjo")
         assert banjo.status_code == 400 and "instrument must be one of strings, organ" in banjo.json()["error"]
         monkeypatch.setattr(melody, "transcribe", lambda *args: [])  # a take in which no note is heard

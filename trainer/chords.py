@@ -17,16 +17,23 @@ without the consonant voicing's mixtures of two chords, "One chord at a time"); 
 default, places those classes near the chord before's notes instead of right under the melody, so
 the inner voices hold where the melody leaps (half the leaps for a thousandth of song chroma,
 "Voices that hold").
+
+A chord sounds under each sung note (``changes`` "note"), as the chorales are set, or one a half
+bar or a bar of the sung meter ("half", "bar"): the triad that best fits the (half) bar's
+predictions and sung notes, root in the bass; the mean prediction voiced as it is named what the
+bar's chords share, half of them slash chords ("How often the chords change").
 """
 
 from __future__ import annotations
 
 import bisect
 import dataclasses
+import itertools
 
 import numpy as np
 
 from trainer.config import (
+    CHANGES,
     CHORD_LEVEL_DB,
     CHORDS_STEM,
     DRUMS_LEVEL_DB,
@@ -59,6 +66,12 @@ CONCERT_A = 440
 """Hz: the A the notes are named from (``concert_pitch`` says where a take's is)."""
 BARS_A_LINE = 4
 """Bars on a line of a lead sheet (``lead_sheet``)."""
+TRIADS = ((0, 4, 7), (0, 3, 7), (0, 3, 6))
+"""Major, minor and diminished: what a (half) bar's chord is chosen from (``triad``)."""
+ROOT_POSITION = (3.0, 2.0, 2.5)
+"""A chosen triad's root, third and fifth as scores for ``chord``: the root in the bass, all three above it."""
+MELODY_FIT = 1.0
+"""How much a (half) bar's chord is chosen for holding the sung notes (``triad``), against the harmoniser's scores."""
 BEND_SECONDS = 0.25
 """How often the played chords' tuning follows a drifting take (``bends``): the tuning is averaged
 over ``melody.DRIFT_SECONDS``, so it moves a cent or two between steps."""
@@ -142,27 +155,91 @@ def chord_score(
     voicing: str,
     rhythm: str = RHYTHMS[0],
     drift: np.ndarray | None = None,
+    changes: str = CHANGES[0],
 ) -> Score:
     """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
-    one second): the melody as ``vocals`` and the chords as ``bass`` and ``other``, each chord
-    held to the next melody note across short gaps, struck as ``rhythm`` says (``strikes``);
-    with the take's ``drift`` per frame (``melody.drift``), bends that follow it (``bends``)."""
-    parts: dict[str, list[Note]] = {"vocals": [], "bass": [], "other": []}
-    onsets = np.array([note.first for note in notes]) * frame_seconds
+    one second): the melody as ``vocals`` and the chords as ``bass`` and ``other``, a chord under
+    each note or each (half) bar as ``changes`` says (``note_spans``, ``bar_spans``), struck as
+    ``rhythm`` says (``strikes``); with the take's ``drift`` per frame (``melody.drift``), bends
+    that follow it (``bends``)."""
+    sung = tuple(
+        Note(note.pitch, note.first * frame_seconds, (note.end - note.first) * frame_seconds, MELODY_VELOCITY)
+        for note in notes
+    )
+    parts: dict[str, list[Note]] = {"vocals": list(sung), "bass": [], "other": []}
+    onsets = np.array([note.start for note in sung])
     clock = beat.follow(onsets, beat.beat_seconds(onsets))
+    if flags.check_choice("changes", changes, CHANGES) == "note":
+        spans = note_spans(notes, predictions, frame_seconds)
+    else:
+        spans = bar_spans(sung, predictions, changes)
     previous: tuple[int, ...] = ()
-    for index, note in enumerate(notes):
-        following = notes[index + 1].first if index + 1 < len(notes) else note.end
-        end = following if following - note.end < HOLD_FRAMES else note.end
-        start = note.first * frame_seconds
-        parts["vocals"].append(Note(note.pitch, start, (note.end - note.first) * frame_seconds, MELODY_VELOCITY))
-        played = chord(predictions[index], note.pitch, voicing, previous)
+    for start, end, scores, melody_pitch in spans:
+        played = chord(scores, melody_pitch, voicing, previous)
         previous = tuple(pitch for stem, pitch, _ in played if stem == "other")
-        for begin, until in strikes(start, end * frame_seconds, clock, rhythm):
+        for begin, until in strikes(start, end, clock, rhythm):
             for stem, pitch, velocity in played:
                 parts[stem].append(Note(pitch, begin, until - begin, velocity))
     score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
     return dataclasses.replace(score, bends=bends(drift, frame_seconds)) if drift is not None else score
+
+
+Span = tuple[float, float, np.ndarray, int]
+"""A chord's (start, end) in seconds, its 12 pitch-class scores and the sung pitch it sits under."""
+
+
+def note_spans(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float) -> list[Span]:
+    """A chord under each sung note from its own prediction, held to the next note across a gap
+    shorter than ``HOLD_FRAMES``."""
+    spans = []
+    for index, note in enumerate(notes):
+        following = notes[index + 1].first if index + 1 < len(notes) else note.end
+        end = following if following - note.end < HOLD_FRAMES else note.end
+        spans.append((note.first * frame_seconds, end * frame_seconds, predictions[index], note.pitch))
+    return spans
+
+
+def bar_spans(sung: tuple[Note, ...], predictions: np.ndarray, changes: str) -> list[Span]:
+    """A chord a bar ("bar") or a half bar ("half") of the sung meter (``timeline``), from the first
+    sung note to the last's end, held through rests inside it: the mean of the predictions of the
+    notes sounding in it, each weighted by how long it sounds there, under its lowest sung note so
+    that no voice crosses the melody. A (half) bar without a sung note has no chord."""
+    clock, meters, _ = timeline(Score("chords", {"vocals": sung}))
+    first, last = sung[0].start, max(note.start + note.duration for note in sung)
+    starts = meter.bar_starts(meters, clock.beats(last))
+    lengths = [*np.diff(starts), meters[-1][1]]
+    halves = [at + length / 2 for at, length in zip(starts, lengths, strict=True) if round(length) % 2 == 0]
+    changes_at = map(clock.seconds, [*starts, *(halves if changes == "half" else [])])
+    edges = sorted({first, last, *(t for t in changes_at if first < t < last)})
+    classes = np.eye(SEMITONES)[[note.pitch % SEMITONES for note in sung]]
+    spans = []
+    for begin, end in itertools.pairwise(edges):
+        weights = np.array([max(0.0, min(end, note.start + note.duration) - max(begin, note.start)) for note in sung])
+        if weights.sum() > 0:
+            lowest = min(note.pitch for note, weight in zip(sung, weights, strict=True) if weight > 0)
+            spans.append((begin, end, triad(weights @ predictions / weights.sum(), weights @ classes), lowest))
+    return spans
+
+
+def triad(scores: np.ndarray, sung: np.ndarray) -> np.ndarray:
+    """The major, minor or diminished triad that best fits a span whose notes predict ``scores``
+    (12, their mean) and sing each pitch class for ``sung`` seconds: the highest mean z-score of
+    its three classes plus ``MELODY_FIT`` times the share of the sung time on them; as scores that
+    ``chord`` voices in root position (``ROOT_POSITION``). A mean prediction voiced as it is puts
+    the classes a bar's chords share in the bass and names added-tone chords (docs/model-notes.md,
+    "How often the chords change")."""
+    z = (scores - scores.mean()) / (scores.std() + 1e-9)
+    share = sung / max(float(sung.sum()), 1e-9)
+    fit = {
+        (root, shape): float(np.mean(z[[(root + step) % SEMITONES for step in shape]]))
+        + MELODY_FIT * float(share[[(root + step) % SEMITONES for step in shape]].sum())
+        for root in range(SEMITONES)
+        for shape in TRIADS
+    }
+    root, shape = max(fit, key=fit.get)
+    chosen = np.zeros(SEMITONES)
+    chosen[[(root + step) % SEMITONES for step in shape]] = ROOT_POSITION
+    return chosen
 
 
 def bends(drift: np.ndarray, frame_seconds: float) -> tuple[tuple[float, float], ...]:

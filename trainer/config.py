@@ -49,6 +49,12 @@ RHYTHMS = ("held", "beat")
 """When a chord is struck (``trainer/chords.py``); the first is the default: "held" once with each
 sung note and held through it, "beat" struck again on every beat of the sung tempo while it lasts
 (``vocals2song/beat.py``), so a long note gets a pulse under it."""
+CHANGES = ("note", "half", "bar")
+"""How often the chords change (``trainer/chords.py``, the harmonic rhythm); the first is the
+default: "note" a chord under each sung note (as the chorales are set), "half" one a half bar
+where a bar's beats halve (one a bar in 3/4), "bar" one a bar: each from its sung notes'
+predictions weighted by how long they sound in it, for a song that wants fewer changes and a
+lead sheet a guitarist can play (docs/model-notes.md, "How often the chords change")."""
 INSTRUMENTS = {
     "strings": {"bass": 42, "other": 48},
     "organ": {"bass": 19, "other": 19},
@@ -282,6 +288,8 @@ class Accompanist:
         class above the mean, louder the likelier: clusters).
       rhythm: when the played chords are struck: "held" (with each sung note, held through it) or
         "beat" (struck again on every beat of the sung tempo while it lasts).
+      changes: how often the chords change: "note" (under each sung note), "half" (each half
+        bar) or "bar" (each bar of the sung meter).
       instrument: what plays the chords: "strings" (cello and string ensemble), "organ", "piano",
         "guitar" (acoustic bass and nylon guitar) or "choir"; piano and guitar fade under a long
         note, "--rhythm beat" strikes them again.
@@ -293,6 +301,7 @@ class Accompanist:
     chords: str = dataclasses.field(default="auto", metadata={"choices": CHORDS_CHOICES})
     voicing: str = dataclasses.field(default=VOICINGS[0], metadata={"choices": VOICINGS})
     rhythm: str = dataclasses.field(default=RHYTHMS[0], metadata={"choices": RHYTHMS})
+    changes: str = dataclasses.field(default=CHANGES[0], metadata={"choices": CHANGES})
     instrument: str = dataclasses.field(default=INSTRUMENT_CHOICES[0], metadata={"choices": INSTRUMENT_CHOICES})
     drums: str = dataclasses.field(default=DRUM_STYLES[0], metadata={"choices": DRUM_STYLES})
 

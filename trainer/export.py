@@ -19,6 +19,7 @@ import numpy as np
 
 from trainer import layers
 from trainer.config import (
+    CHANGES,
     CHORDS_CHOICES,
     CHORDS_WITH_A_HARMONISER,
     DRUM_STYLES,
@@ -162,7 +163,8 @@ class ExportedModel:
     note-level harmoniser (``trainer/harmoniser.py``) when the export ships one and it is used:
     ``harmony`` "notes" feeds its pitch classes to the U-Net in place of the head's, ``chords``
     "add" or "only" plays them as notes (``trainer/chords.py``, voiced and struck as ``voicing`` and
-    ``rhythm`` say, played by ``instrument``, with ``drums`` or none) beside or instead of the U-Net."""
+    ``rhythm`` say, changing as often as ``changes`` says, played by ``instrument``, with ``drums`` or
+    none) beside or instead of the U-Net."""
 
     generator: object  # keras.Model
     metadata: ExportMetadata
@@ -171,6 +173,7 @@ class ExportedModel:
     chords: str = "none"
     voicing: str = VOICINGS[0]
     rhythm: str = RHYTHMS[0]
+    changes: str = CHANGES[0]
     instrument: str = INSTRUMENT_CHOICES[0]
     drums: str = DRUM_STYLES[0]
     source_codec: FeatureCodec = dataclasses.field(init=False)
@@ -253,7 +256,13 @@ def load_keras(path: str, custom_objects: dict | None = None):
         return keras.models.load_model(local, compile=False, custom_objects=custom_objects)
 
 
-PLAYING = {"voicing": VOICINGS, "rhythm": RHYTHMS, "instrument": INSTRUMENT_CHOICES, "drums": DRUM_STYLES}
+PLAYING = {
+    "voicing": VOICINGS,
+    "rhythm": RHYTHMS,
+    "changes": CHANGES,
+    "instrument": INSTRUMENT_CHOICES,
+    "drums": DRUM_STYLES,
+}
 """How a model's chords are played, each choice's values: what a listener may change per song."""
 
 
@@ -281,6 +290,7 @@ def load_model(
     chords: str = "auto",
     voicing: str = VOICINGS[0],
     rhythm: str = RHYTHMS[0],
+    changes: str = CHANGES[0],
     instrument: str = INSTRUMENT_CHOICES[0],
     drums: str = DRUM_STYLES[0],
 ) -> ExportedModel:
@@ -290,12 +300,14 @@ def load_model(
     harmony head decides, as trained). ``chords``: "add" plays the harmoniser's chords beside
     the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
     the export ships a harmoniser, makes an accompaniment and FluidSynth can play them.
-    ``voicing``: how they are voiced, "led", "chordal", "consonant" or "hedged"; ``rhythm``: when they are struck,
-    "held" or "beat"; ``instrument``: what plays them (``INSTRUMENTS``; ``trainer/chords.py``);
+    ``voicing``: how they are voiced, "led", "chordal", "consonant" or "hedged"; ``rhythm``: when
+    they are struck, "held" or "beat"; ``changes``: how often they change, under each "note", each
+    "half" bar or each "bar"; ``instrument``: what plays them (``INSTRUMENTS``; ``trainer/chords.py``);
     ``drums``: "backbeat" adds a kit on the sung beats (``trainer/drums.py``), "none"."""
     from trainer.models import HARMONY_LAYER
 
-    _checked_playing({"voicing": voicing, "rhythm": rhythm, "instrument": instrument, "drums": drums})
+    playing = {"voicing": voicing, "rhythm": rhythm, "changes": changes, "instrument": instrument, "drums": drums}
+    _checked_playing(playing)
     if path is None and not storage.exists(storage.join(RELEASED_MODEL, METADATA_FILE)):
         raise FileNotFoundError(f"no --model given and no released model in {RELEASED_MODEL} (`make model` trains it)")
     path = path or RELEASED_MODEL
@@ -315,7 +327,7 @@ def load_model(
         raise ValueError(f"--drums {drums} plays with the chords, and the model in {path} plays none (--chords)")
     used = harmony == "notes" or chords != "none"
     harmoniser = load_keras(storage.join(path, HARMONISER_FILE)) if used else None
-    return ExportedModel(generator, metadata, harmoniser, harmony, chords, voicing, rhythm, instrument, drums)
+    return ExportedModel(generator, metadata, harmoniser, harmony, chords, **playing)
 
 
 def _harmony(path: str, harmony: str, shipped: bool, has_head: bool) -> str:

@@ -280,7 +280,9 @@ def _generated_stems(
         played = dict.fromkeys((CHORDS_STEM, DRUMS_STEM), np.zeros_like(mono[0]))
         if notes:
             frame_seconds = config.hop_length / config.sample_rate
-            arranged = chords.chord_score(notes, predicted, frame_seconds, model.voicing, model.rhythm, drift)
+            arranged = chords.chord_score(
+                notes, predicted, frame_seconds, model.voicing, model.rhythm, drift, model.changes
+            )
             arranged = drums.with_drums(arranged, model.drums)
             played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.instrument)
         stems |= {name: played[name][np.newaxis] for name in stem_names(model) if name in played}

@@ -97,8 +97,9 @@ def load_model(path: str | None = None, **accompanist: str) -> ExportedModel:
     ``accompanist``: ``generate``'s flags of that name (``trainer.config.Accompanist``, whose
     defaults apply): ``harmony`` "auto", "notes", "head" (who picks the pitch classes);
     ``chords`` "auto", "add", "only", "none" (the harmoniser's chords played as notes);
-    ``voicing`` "led", "chordal", "consonant", "hedged" (how those chords are voiced); ``rhythm`` "held", "beat"
-    (when they are struck); ``instrument`` "strings", "organ", "piano", "guitar", "choir" (what plays them);
+    ``voicing`` "led", "chordal", "consonant", "hedged" (how those chords are voiced); ``rhythm``
+    "held", "beat" (when they are struck); ``changes`` "note", "half", "bar" (how often they
+    change); ``instrument`` "strings", "organ", "piano", "guitar", "choir" (what plays them);
     ``drums`` "none", "backbeat" (a kit on the sung beats, with the chords).
 
     >>> model = vocals2song.load_model("model", voicing="hedged")  # doctest: +SKIP
