@@ -35,6 +35,8 @@ def test_the_beats_fall_where_the_sung_quarters_start_even_when_the_take_opens_o
     between = clock.between(onsets[1], onsets[1] + 4.5 * period)
     assert np.allclose(between - onsets[1], period * np.arange(1, 5), atol=0.01)  # +1..+4 beats, not the start
     assert len(clock.between(onsets[1], onsets[1] + 4.5 * period, margin=0.6)) == 3  # +4 is within 0.6 of the end
+    halves = clock.between(onsets[1], onsets[1] + 4.5 * period, per_beat=2)  # +0.5 .. +4 beats
+    assert np.allclose(halves - onsets[1], period * np.arange(1, 9) / 2, atol=0.01)
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,10 @@ import pytest
 from conftest import with_harmoniser
 
 from trainer import chords
-from trainer.config import CHANGES, CHORD_LEVEL_DB, INSTRUMENT_CHOICES, INSTRUMENTS, MELODY_PROGRAM, RHYTHMS, VOICINGS
-from vocals2song import chord_names, render
+from trainer.config import CHANGES, CHORD_LEVEL_DB, INSTRUMENT_CHOICES, INSTRUMENTS, MELODY_PROGRAM, VOICINGS
+from vocals2song import beat, chord_names, render
 from vocals2song.melody import MelodyNote
-from vocals2song.scores import Score
+from vocals2song.scores import Note, Score
 
 C_MAJOR = np.array([3.0, 0, 0, 0, 2.0, 0, 0, 2.5, 0, 0, 0, 0])
 
@@ -126,7 +126,7 @@ def test_a_beat_rhythm_strikes_a_long_chord_again_on_each_beat_and_leaves_short_
         for i, (start, length) in enumerate(zip(starts, lengths, strict=True))
     ]
     onsets = {}
-    for rhythm in RHYTHMS:
+    for rhythm in ("held", "beat"):
         score = chords.chord_score(notes, np.stack([C_MAJOR] * 5), 0.1, "consonant", rhythm)
         onsets[rhythm] = [round(note.start, 6) for note in sorted(score.parts["bass"], key=lambda n: n.start)]
         assert sum(note.duration for note in score.parts["bass"]) == pytest.approx(3.5)  # the same time sounding
@@ -134,6 +134,33 @@ def test_a_beat_rhythm_strikes_a_long_chord_again_on_each_beat_and_leaves_short_
     assert onsets == {"held": [0.0, 0.5, 1.0, 1.5, 2.0], "beat": [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]}
     with pytest.raises(ValueError, match="rhythm must be one of held, beat"):
         chords.chord_score(notes, np.stack([C_MAJOR] * 5), 0.1, "consonant", "swing")
+
+
+def test_an_arpeggio_strikes_the_bass_on_the_beats_and_picks_the_upper_notes_on_the_half_beats():
+    """A C major chord held four beats (0.5 s each) broken: the bass held through it, the three
+    upper notes one at a time on the half beats, low to high and back down, each ringing until it
+    is picked again or the chord ends."""
+    played = chords.chord(C_MAJOR, melody_pitch=76, voicing="consonant")
+    upper = sorted(pitch for stem, pitch, _ in played if stem == "other")
+    assert len(upper) == 3
+    broken = chords.arpeggio(played, 0.0, 2.0, beat.Clock((0.0, 0.5), (0.0, 1.0)))
+    bass = sorted((note.start, note.duration) for stem, note in broken if stem == "bass")
+    assert bass == [(0.0, 2.0)]
+    picked = sorted((note.start, note.pitch, note.duration) for stem, note in broken if stem == "other")
+    low, middle, high = upper
+    assert picked == [
+        (0.0, low, 1.0),
+        (0.25, middle, 0.5),
+        (0.5, high, 1.0),
+        (0.75, middle, 0.5),
+        (1.0, low, 1.0),
+        (1.25, middle, 0.5),
+        (1.5, high, 0.5),
+        (1.75, middle, 0.25),
+    ]
+    assert chords.arpeggio([("bass", 48, 80)], 0.0, 2.0, beat.Clock((0.0, 0.5), (0.0, 1.0))) == [
+        ("bass", Note(48, 0.0, 2.0, 80))
+    ]
 
 
 G_MAJOR = np.roll(C_MAJOR, 7)
@@ -167,6 +194,8 @@ def test_the_chords_change_under_each_note_each_half_bar_or_each_bar():
         upper = [note.pitch for note in bar.parts["other"] if note.start == pytest.approx(at)]
         assert {pitch % 12 for pitch in upper} == classes and max(upper) < lowest[at], at
     assert chords.bar_chart(bar) == ("C", "G", "C", "C")
+    broken = chords.chord_score(notes, predictions, 0.02, "led", "arpeggio", changes="bar")
+    assert chords.bar_chart(broken) == ("C", "G", "C", "C")  # a broken chord is named by all its notes
     with pytest.raises(ValueError, match="changes must be one of note, half, bar"):
         chords.chord_score(notes, predictions, 0.02, "led", changes="beat")
 

@@ -177,9 +177,8 @@ def chord_score(
     for start, end, scores, melody_pitch in spans:
         played = chord(scores, melody_pitch, voicing, previous)
         previous = tuple(pitch for stem, pitch, _ in played if stem == "other")
-        for begin, until in strikes(start, end, clock, rhythm):
-            for stem, pitch, velocity in played:
-                parts[stem].append(Note(pitch, begin, until - begin, velocity))
+        for stem, note in struck(played, start, end, clock, rhythm):
+            parts[stem].append(note)
     score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
     return dataclasses.replace(score, bends=bends(drift, frame_seconds)) if drift is not None else score
 
@@ -253,6 +252,16 @@ def bends(drift: np.ndarray, frame_seconds: float) -> tuple[tuple[float, float],
     return tuple(points)
 
 
+def struck(
+    played: list[tuple[str, int, int]], start: float, end: float, clock: beat.Clock, rhythm: str
+) -> list[tuple[str, Note]]:
+    """A ``chord``'s notes sounding from ``start`` to ``end`` (seconds) as (stem, Note): struck
+    together as ``strikes`` says, or broken ("arpeggio", ``arpeggio``)."""
+    if flags.check_choice("rhythm", rhythm, RHYTHMS) == "arpeggio":
+        return arpeggio(played, start, end, clock)
+    return [(stem, Note(p, on, off - on, v)) for on, off in strikes(start, end, clock, rhythm) for stem, p, v in played]
+
+
 def strikes(start: float, end: float, clock: beat.Clock, rhythm: str) -> list[tuple[float, float]]:
     """When a chord sounding from ``start`` to ``end`` (seconds) is struck, as (onset, release)
     pairs: "held" once; "beat" again on each of ``clock``'s beats (the sung ones, ``song.mid``'s)
@@ -261,6 +270,25 @@ def strikes(start: float, end: float, clock: beat.Clock, rhythm: str) -> list[tu
         return [(start, end)]
     edges = [start, *clock.between(start, end, CLEAR_OF_EDGES), end]
     return list(zip(edges[:-1], edges[1:], strict=False))
+
+
+def arpeggio(played: list[tuple[str, int, int]], start: float, end: float, clock: beat.Clock) -> list[tuple[str, Note]]:
+    """A chord broken as a pianist's hands break it: the bass struck with the chord and held through
+    it, the upper notes one at a time from ``start`` and on each of ``clock``'s half beats clear of
+    both ends, low to high and back down, each ringing until it is picked again or the chord ends."""
+    bass = [(stem, pitch, velocity) for stem, pitch, velocity in played if stem == "bass"]
+    upper = sorted((note for note in played if note[0] != "bass"), key=lambda note: note[1])
+    broken = struck(bass, start, end, clock, "held")
+    if not upper:
+        return broken
+    times = [start, *map(float, clock.between(start, end, CLEAR_OF_EDGES, per_beat=2))]
+    order = [*range(len(upper)), *range(len(upper) - 2, 0, -1)]  # 0 1 2 1 0 1 2 1 ... for three
+    picks = [order[index % len(order)] for index in range(len(times))]
+    for index, (time, pick) in enumerate(zip(times, picks, strict=True)):
+        again = next((times[later] for later in range(index + 1, len(times)) if picks[later] == pick), end)
+        stem, pitch, velocity = upper[pick]
+        broken.append((stem, Note(pitch, time, again - time, velocity)))
+    return broken
 
 
 def play(score: Score, vocal: np.ndarray, sample_rate: int, soundfont: str, instrument: str) -> dict[str, np.ndarray]:
@@ -291,10 +319,10 @@ def _at_level(played: np.ndarray, vocal: np.ndarray, level_db: float) -> np.ndar
 def symbols(score: Score) -> list[tuple[float, str]]:
     """A ``chord_score``'s chord chart: (onset in the score's time, chord symbol) wherever
     the symbol changes (``vocals2song/chord_names.py``, spelt in the key its notes fit best, the
-    sung note counted where it completes the chord); a chord struck again is not a change."""
-    upper: dict[float, set[int]] = {}
-    for note in score.parts["other"]:
-        upper.setdefault(note.start, set()).add(note.pitch)
+    sung note counted where it completes the chord), each bass note named with the upper notes
+    struck while it sounds (all of a broken chord's); a chord struck again is not a change."""
+    upper = sorted(score.parts["other"], key=lambda note: note.start)
+    onsets = [note.start for note in upper]
     names = chord_names.spelling(_durations(score))
     sung = sorted(score.parts["vocals"], key=lambda note: note.start)
     starts = [note.start for note in sung]
@@ -302,7 +330,8 @@ def symbols(score: Score) -> list[tuple[float, str]]:
     for note in sorted(score.parts["bass"], key=lambda note: note.start):
         at = bisect.bisect_right(starts, note.start) - 1  # the sung note sounding (or last sung)
         melody = sung[at].pitch if at >= 0 else None
-        named.append((note.start, chord_names.name(note.pitch, upper.get(note.start, set()), names, melody)))
+        first, last = (bisect.bisect_left(onsets, at - 1e-9) for at in (note.start, note.start + note.duration))
+        named.append((note.start, chord_names.name(note.pitch, {n.pitch for n in upper[first:last]}, names, melody)))
     return [(start, name) for index, (start, name) in enumerate(named) if index == 0 or name != named[index - 1][1]]
 
 

@@ -45,10 +45,12 @@ On the dev chorales all four score 0.553-0.555 song chroma (led 0.553 / LSD 16.2
 consonant ones mixed two chords (Db-F-A, C-F-G) in 8%, the chordal ones' upper voices leapt more
 than four semitones in 6.0% of their moves and followed the melody's in 67% (led 2.8% and 45%;
 docs/model-notes.md, "Chords a listener can stand", "One chord at a time", "Voices that hold")."""
-RHYTHMS = ("held", "beat")
+RHYTHMS = ("held", "beat", "arpeggio")
 """When a chord is struck (``trainer/chords.py``); the first is the default: "held" once with each
 sung note and held through it, "beat" struck again on every beat of the sung tempo while it lasts
-(``vocals2song/beat.py``), so a long note gets a pulse under it."""
+(``vocals2song/beat.py``), so a long note gets a pulse under it, "arpeggio" broken: the bass
+held through the chord, the upper notes one at a time on the half beats, low to high and back,
+each ringing until picked again (a pianist's hands; docs/model-notes.md, "Broken chords")."""
 CHANGES = ("note", "half", "bar")
 """How often the chords change (``trainer/chords.py``, the harmonic rhythm); the first is the
 default: "note" a chord under each sung note (as the chorales are set), "half" one a half bar
@@ -286,8 +288,9 @@ class Accompanist:
         chord of stacked thirds), "led" (the same classes, each placed near the chord before's
         notes: fewer leaps), "consonant" (chordal without the stacked thirds) or "hedged" (every
         class above the mean, louder the likelier: clusters).
-      rhythm: when the played chords are struck: "held" (with each sung note, held through it) or
-        "beat" (struck again on every beat of the sung tempo while it lasts).
+      rhythm: when the played chords are struck: "held" (with each sung note, held through it),
+        "beat" (struck again on every beat of the sung tempo while it lasts) or "arpeggio" (broken:
+        the bass held, the upper notes one at a time on the half beats).
       changes: how often the chords change: "note" (under each sung note), "half" (each half
         bar) or "bar" (each bar of the sung meter).
       instrument: what plays the chords: "strings" (cello and string ensemble), "organ", "piano",

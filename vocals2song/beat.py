@@ -105,11 +105,11 @@ class Clock:
         slope = (self.times[-1] - self.times[-2]) / (self.beats_at[-1] - self.beats_at[-2])
         return self.times[-1] + (beats - self.beats_at[-1]) * slope
 
-    def between(self, start: float, end: float, margin: float = 0.0) -> np.ndarray:
-        """The file's whole beats more than ``margin`` beats after ``start`` and before ``end``
-        (seconds), in seconds."""
-        whole = np.arange(np.floor(self.beats(start) + margin) + 1, np.ceil(self.beats(end) - margin))
-        return np.array([self.seconds(at) for at in whole])
+    def between(self, start: float, end: float, margin: float = 0.0, per_beat: int = 1) -> np.ndarray:
+        """The file's whole beats (or ``per_beat`` steps a beat: 2 for half beats) more than
+        ``margin`` beats after ``start`` and before ``end`` (seconds), in seconds."""
+        low, high = (self.beats(start) + margin) * per_beat, (self.beats(end) - margin) * per_beat
+        return np.array([self.seconds(at / per_beat) for at in np.arange(np.floor(low) + 1, np.ceil(high))])
 
     def tempi(self) -> tuple[tuple[float, float], ...]:
         """The file's tempo map, (beat, beats a minute): one step per pair of pins."""
