@@ -37,7 +37,7 @@ def test_the_quickstart_notebook_runs_and_makes_a_song(tmp_path):
     assert len(audio_players) == 5  # vocal, true mixture, generated song, the released model's song, with a band
     if render.can_render(render.TRAIN_SOUNDFONT):  # the released model played chords: its lead sheet
         assert re.search(r"^[A-G][b#]? (major|minor), [34]/4, \d+ beats a minute$", text, re.MULTILINE), text
-        assert "piano on the beat, with drums" in text
+        assert "piano, broken chords a half bar, with drums" in text
     images = [output for output in outputs if "image/png" in output.get("data", {})]
     assert len(images) == 2  # losses, spectrogram pair
     assert "oracle" in text and "silence" in text  # the evaluation table with its baselines
