@@ -169,6 +169,16 @@ FOUR_BARS += [(74, 1, C_MAJOR), (72, 3, C_MAJOR), (71, 1, G_MAJOR), (72, 4, C_MA
 """Four bars of 4/4 at 120 beats a minute: (pitch, beats, the harmoniser's prediction)."""
 
 
+def test_a_bars_triad_keeps_its_third_under_a_passing_note_a_semitone_from_it():
+    """Under one sung F5 a C major chord leaves out its E (a semitone from the note it sounds
+    under); a bar's triad keeps it whatever note passes over it."""
+    for voicing in ("led", "chordal", "consonant"):
+        under_f = chords.chord(C_MAJOR, melody_pitch=77, voicing=voicing)
+        bar = chords.chord(C_MAJOR, melody_pitch=77, voicing=voicing, under_note=False)
+        assert {pitch % 12 for stem, pitch, _ in under_f if stem == "other"} == {0, 7}, voicing
+        assert {pitch % 12 for stem, pitch, _ in bar if stem == "other"} == {0, 4, 7}, voicing
+
+
 def test_the_chords_change_under_each_note_each_half_bar_or_each_bar():
     """ "note" plays a chord under each of the nine notes; "half" one on every half bar (two
     beats) and "bar" one on each bar line, each the triad that fits the bar's predictions and sung

@@ -96,10 +96,12 @@ def highest_below(pitch_class: int, ceiling: int) -> int:
 
 
 def chord(
-    scores: np.ndarray, melody_pitch: int, voicing: str, previous: tuple[int, ...] = ()
+    scores: np.ndarray, melody_pitch: int, voicing: str, previous: tuple[int, ...] = (), under_note: bool = True
 ) -> list[tuple[str, int, int]]:
     """One melody note's 12 pitch-class scores -> ``(stem, pitch, velocity)`` to play under it;
-    ``previous``: the upper notes of the chord before, which a "led" voicing moves from."""
+    ``previous``: the upper notes of the chord before, which a "led" voicing moves from;
+    ``under_note``: the chord sounds under this one sung note, so no class a semitone from it is
+    played (False for a (half) bar's triad: the notes sung over it pass, its third stays)."""
     z = (scores - scores.mean()) / (scores.std() + 1e-9)
     order = [int(k) for k in np.argsort(-z)]
     low, high = BASS_REGISTER
@@ -107,7 +109,8 @@ def chord(
     notes = [("bass", bass + SEMITONES if bass < low else bass, BASS_VELOCITY)]
     quietest, loudest = VELOCITIES
     led = previous if voicing == "led" else ()
-    for pitch_class in upper_classes(z, order, melody_pitch % SEMITONES, voicing):
+    melody_class = melody_pitch % SEMITONES if under_note else None
+    for pitch_class in upper_classes(z, order, melody_class, voicing):
         velocity = quietest + (loudest - quietest) * min(z[pitch_class] / z[order[0]], 1.0)
         notes.append(("other", placed(pitch_class, melody_pitch, led), round(velocity)))
     return notes
@@ -126,18 +129,19 @@ def placed(pitch_class: int, melody_pitch: int, previous: tuple[int, ...]) -> in
     return min(range(pitch, floor - 1, -SEMITONES), key=lambda p: min(abs(p - q) for q in previous))  # ties: higher
 
 
-def upper_classes(z: np.ndarray, order: list[int], melody_class: int, voicing: str) -> list[int]:
+def upper_classes(z: np.ndarray, order: list[int], melody_class: int | None, voicing: str) -> list[int]:
     """The pitch classes under the melody, likeliest first: "hedged" every class scoring above the
     mean; "consonant" the likeliest, then the next ones that sit at least a tone from every class
-    taken and from the melody's (doubling it is fine), at most ``MAX_UPPER``; "chordal" (and
-    "led", which places them differently) those of them that make one ``chord_names.tertian``
-    chord with the classes taken before."""
+    taken and from the melody's (doubling it is fine; no melody class, no such rule), at most
+    ``MAX_UPPER``; "chordal" (and "led", which places them differently) those of them that make
+    one ``chord_names.tertian`` chord with the classes taken before."""
     likely = [k for k in order if z[k] > 0]
     if flags.check_choice("voicing", voicing, VOICINGS) == "hedged":
         return likely
     taken = likely[:1]
     for pitch_class in likely[1:]:
-        if len(taken) < MAX_UPPER and all(_apart(pitch_class, k) != 1 for k in (*taken, melody_class)):
+        near = (*taken, melody_class) if melody_class is not None else taken
+        if len(taken) < MAX_UPPER and all(_apart(pitch_class, k) != 1 for k in near):
             if voicing == "consonant" or chord_names.tertian({*taken, pitch_class}):
                 taken.append(pitch_class)
     return taken
@@ -175,7 +179,7 @@ def chord_score(
         spans = bar_spans(sung, predictions, changes)
     previous: tuple[int, ...] = ()
     for start, end, scores, melody_pitch in spans:
-        played = chord(scores, melody_pitch, voicing, previous)
+        played = chord(scores, melody_pitch, voicing, previous, under_note=changes == "note")
         previous = tuple(pitch for stem, pitch, _ in played if stem == "other")
         for stem, note in struck(played, start, end, clock, rhythm):
             parts[stem].append(note)
