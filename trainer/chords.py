@@ -204,9 +204,10 @@ def note_spans(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: 
 
 def bar_spans(sung: tuple[Note, ...], predictions: np.ndarray, changes: str) -> list[Span]:
     """A chord a bar ("bar") or a half bar ("half") of the sung meter (``timeline``), from the first
-    sung note to the last's end, held through rests inside it: the mean of the predictions of the
-    notes sounding in it, each weighted by how long it sounds there, under its lowest sung note so
-    that no voice crosses the melody. A (half) bar without a sung note has no chord."""
+    sung note to the last's end, held through rests inside it: the ``triad`` that fits the mean of
+    the predictions of the notes sounding in it, each weighted by how long it sounds there, and
+    the time each pitch class is sung there; voiced under its lowest sung note so that no voice
+    crosses the melody. A (half) bar without a sung note has no chord."""
     clock, meters, _ = timeline(Score("chords", {"vocals": sung}))
     first, last = sung[0].start, max(note.start + note.duration for note in sung)
     starts = meter.bar_starts(meters, clock.beats(last))
@@ -233,15 +234,10 @@ def triad(scores: np.ndarray, sung: np.ndarray) -> np.ndarray:
     "How often the chords change")."""
     z = (scores - scores.mean()) / (scores.std() + 1e-9)
     share = sung / max(float(sung.sum()), 1e-9)
-    fit = {
-        (root, shape): float(np.mean(z[[(root + step) % SEMITONES for step in shape]]))
-        + MELODY_FIT * float(share[[(root + step) % SEMITONES for step in shape]].sum())
-        for root in range(SEMITONES)
-        for shape in TRIADS
-    }
-    root, shape = max(fit, key=fit.get)
+    candidates = [[(root + step) % SEMITONES for step in shape] for root in range(SEMITONES) for shape in TRIADS]
+    best = max(candidates, key=lambda classes: np.mean(z[classes]) + MELODY_FIT * share[classes].sum())
     chosen = np.zeros(SEMITONES)
-    chosen[[(root + step) % SEMITONES for step in shape]] = ROOT_POSITION
+    chosen[best] = ROOT_POSITION
     return chosen
 
 

@@ -54,9 +54,10 @@ each ringing until picked again (a pianist's hands; docs/model-notes.md, "Broken
 CHANGES = ("note", "half", "bar")
 """How often the chords change (``trainer/chords.py``, the harmonic rhythm); the first is the
 default: "note" a chord under each sung note (as the chorales are set), "half" one a half bar
-where a bar's beats halve (one a bar in 3/4), "bar" one a bar: each from its sung notes'
-predictions weighted by how long they sound in it, for a song that wants fewer changes and a
-lead sheet a guitarist can play (docs/model-notes.md, "How often the chords change")."""
+where a bar's beats halve (one a bar in 3/4), "bar" one a bar: each the triad that best fits its
+sung notes and their predictions (``chords.triad``), root in the bass, for a song that wants
+fewer changes and a lead sheet a guitarist can play (docs/model-notes.md, "How often the chords
+change")."""
 INSTRUMENTS = {
     "strings": {"bass": 42, "other": 48},
     "organ": {"bass": 19, "other": 19},

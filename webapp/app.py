@@ -1,8 +1,8 @@
 """The web app: one page to record or upload a vocal, and a JSON API for generation jobs.
 
 ``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``, and for a model
-that plays chords ``voicing``, ``rhythm``, ``instrument`` and ``drums``) checks the upload the way
-the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its state, progress and the
+that plays chords ``voicing``, ``rhythm``, ``changes``, ``instrument`` and ``drums``) checks the
+upload the way the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its state, progress and the
 song's tracks (each generated stem, the played chords and drums, and the vocal when the song keeps
 it, with their URLs);
 ``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav`` and, from a model that
