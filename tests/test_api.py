@@ -97,14 +97,14 @@ def test_library_progress_is_logged_bare_and_quiet_silences_it(musdb_root, tmp_p
 def test_a_song_its_chord_chart_and_its_midi_through_the_api(accompaniment_model, tmp_path):
     """generate_song keeps what the song is made of; chord_chart reads the chords it played as
     symbols where they change, and write_midi writes them with the melody (the chart as markers);
-    a model that plays no chords has an empty chart and writes no MIDI."""
+    a model that plays no chords has an empty chart and writes no MIDI; a chart's text given to
+    generate_song is what plays."""
     import mido
     from test_melody import sung_notes
 
     take = sung_notes([(67, 0.6), (69, 0.5), (71, 0.5), (72, 0.8), (74, 0.4), (72, 0.6), (67, 1.0)])
-    song = vocals2song.generate_song(
-        vocals2song.load_model(with_harmoniser(accompaniment_model, str(tmp_path / "e"))), take, 44100
-    )
+    model = vocals2song.load_model(with_harmoniser(accompaniment_model, str(tmp_path / "e")))
+    song = vocals2song.generate_song(model, take, 44100)
     assert song.mix.shape == take.shape and set(song.stems) == {"accompaniment", "chords"}
     chart = vocals2song.chord_chart(song)
     starts = [seconds for seconds, _ in chart]
@@ -120,3 +120,5 @@ def test_a_song_its_chord_chart_and_its_midi_through_the_api(accompaniment_model
     plain = vocals2song.generate_song(vocals2song.load_model(accompaniment_model), take, 44100)
     assert plain.chords is None and vocals2song.chord_chart(plain) == [] and vocals2song.lead_sheet(plain) == ""
     assert vocals2song.write_midi(plain, str(tmp_path / "plain.mid")) is None and not (tmp_path / "plain.mid").exists()
+    charted = vocals2song.generate_song(model, take, 44100, chart="| Am | Dm G7 | C |")
+    assert [name for _, name in vocals2song.chord_chart(charted)][:3] == ["Am", "Dm", "G7"]

@@ -37,6 +37,18 @@ def test_the_meter_and_the_first_downbeat_are_found_from_where_the_long_notes_fa
         assert found.downbeat == pytest.approx(0.6 + upbeat * period, abs=0.15 * period)
 
 
+def test_a_meter_a_user_writes_keeps_its_beats_and_takes_the_downbeat_from_the_notes():
+    """The 3/4 melody after an upbeat: asked for 3 beats, the found downbeat; for 6 (a meter the
+    counts do not know), 6 beats from the 3/4 downbeat; for 4, four beats wherever 4/4 fits best."""
+    lengths, _, upbeat = MELODIES["3/4 after a one-beat upbeat"]
+    onsets, held = sung(lengths, 0.8, 0)
+    assert meter.find(onsets, held, 0.8, beats=3) == meter.find(onsets, held, 0.8)
+    six = meter.find(onsets, held, 0.8, beats=6)
+    assert six.beats == 6 and six.downbeat == pytest.approx(0.6 + upbeat * 0.8, abs=0.12)
+    assert meter.find(onsets, held, 0.8, beats=4).beats == 4
+    assert meter.find(onsets[:3], held[:3], 0.8, beats=3).beats == 3
+
+
 def test_too_few_notes_read_as_4_4_after_an_upbeat_and_a_first_bar_runs_to_the_downbeat():
     found = meter.find(np.array([1.0, 1.5, 2.0]), np.array([0.4, 0.4, 0.4]), 0.5)
     assert found == meter.Meter(4, 1.5)

@@ -32,6 +32,7 @@ import itertools
 
 import numpy as np
 
+from trainer.chart import Chart, WrittenChord
 from trainer.config import (
     CHANGES,
     CHORD_LEVEL_DB,
@@ -60,6 +61,8 @@ MAX_UPPER = 3
 LED_SPAN = 16
 """Semitones under the melody's note below which a "led" voicing places no upper note."""
 BASS_VELOCITY = 80
+WRITTEN_VELOCITY = 85
+"""Each upper note of a chord a user wrote: all alike, where a predicted chord's are louder the likelier."""
 MELODY_VELOCITY = 90
 """The transcribed melody's velocity in a written MIDI file (a take's dynamics are not transcribed)."""
 CONCERT_A = 440
@@ -104,16 +107,33 @@ def chord(
     played (False for a (half) bar's triad: the notes sung over it pass, its third stays)."""
     z = (scores - scores.mean()) / (scores.std() + 1e-9)
     order = [int(k) for k in np.argsort(-z)]
-    low, high = BASS_REGISTER
-    bass = highest_below(order[0], high)
-    notes = [("bass", bass + SEMITONES if bass < low else bass, BASS_VELOCITY)]
     quietest, loudest = VELOCITIES
-    led = previous if voicing == "led" else ()
     melody_class = melody_pitch % SEMITONES if under_note else None
-    for pitch_class in upper_classes(z, order, melody_class, voicing):
-        velocity = quietest + (loudest - quietest) * min(z[pitch_class] / z[order[0]], 1.0)
-        notes.append(("other", placed(pitch_class, melody_pitch, led), round(velocity)))
-    return notes
+    upper = [
+        (pitch_class, round(quietest + (loudest - quietest) * min(z[pitch_class] / z[order[0]], 1.0)))
+        for pitch_class in upper_classes(z, order, melody_class, voicing)
+    ]
+    return voiced(order[0], upper, melody_pitch, previous if voicing == "led" else ())
+
+
+def written(harmony: WrittenChord, melody_pitch: int, led: tuple[int, ...]) -> list[tuple[str, int, int]]:
+    """A chart's chord (``trainer/chart.py``) as ``chord``'s notes: its bass, and every class of
+    it above at ``WRITTEN_VELOCITY``, placed as ``voiced`` places them; no voicing rule leaves a
+    note out (the user named them)."""
+    bass, classes = harmony
+    return voiced(bass, [(pitch_class, WRITTEN_VELOCITY) for pitch_class in classes], melody_pitch, led)
+
+
+def voiced(
+    bass_class: int, upper: list[tuple[int, int]], melody_pitch: int, led: tuple[int, ...]
+) -> list[tuple[str, int, int]]:
+    """A chord's notes as ``(stem, pitch, velocity)``: ``bass_class`` in ``BASS_REGISTER``, each
+    upper (pitch class, velocity) under the melody or, given ``led`` (the chord before's upper
+    notes), near them (``placed``)."""
+    low, high = BASS_REGISTER
+    bass = highest_below(bass_class, high)
+    notes = [("bass", bass + SEMITONES if bass < low else bass, BASS_VELOCITY)]
+    return notes + [("other", placed(pitch_class, melody_pitch, led), velocity) for pitch_class, velocity in upper]
 
 
 def placed(pitch_class: int, melody_pitch: int, previous: tuple[int, ...]) -> int:
@@ -160,10 +180,12 @@ def chord_score(
     rhythm: str = RHYTHMS[0],
     drift: np.ndarray | None = None,
     changes: str = CHANGES[0],
+    chart: Chart | None = None,
 ) -> Score:
     """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
     one second): the melody as ``vocals`` and the chords as ``bass`` and ``other``, a chord under
-    each note or each (half) bar as ``changes`` says (``note_spans``, ``bar_spans``), struck as
+    each note or each (half) bar as ``changes`` says (``note_spans``, ``bar_spans``), or a user's
+    ``chart``'s chords on the bar lines (``chart_spans``; its meter the score's), struck as
     ``rhythm`` says (``strikes``); with the take's ``drift`` per frame (``melody.drift``), bends
     that follow it (``bends``)."""
     sung = tuple(
@@ -173,22 +195,40 @@ def chord_score(
     parts: dict[str, list[Note]] = {"vocals": list(sung), "bass": [], "other": []}
     onsets = np.array([note.start for note in sung])
     clock = beat.follow(onsets, beat.beat_seconds(onsets))
-    if flags.check_choice("changes", changes, CHANGES) == "note":
-        spans = note_spans(notes, predictions, frame_seconds)
-    else:
-        spans = bar_spans(sung, predictions, changes)
+    bar_beats = chart.beats if chart else None
     previous: tuple[int, ...] = ()
-    for start, end, scores, melody_pitch in spans:
-        played = chord(scores, melody_pitch, voicing, previous, under_note=changes == "note")
+    for start, end, harmony, melody_pitch in _spans(notes, sung, predictions, frame_seconds, changes, chart):
+        led = previous if voicing == "led" else ()
+        if chart:
+            played = written(harmony, melody_pitch, led)
+        else:
+            played = chord(harmony, melody_pitch, voicing, previous, under_note=changes == "note")
         previous = tuple(pitch for stem, pitch, _ in played if stem == "other")
         for stem, note in struck(played, start, end, clock, rhythm):
             parts[stem].append(note)
-    score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
+    score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}}, bar_beats=bar_beats)
     return dataclasses.replace(score, bends=bends(drift, frame_seconds)) if drift is not None else score
 
 
 Span = tuple[float, float, np.ndarray, int]
 """A chord's (start, end) in seconds, its 12 pitch-class scores and the sung pitch it sits under."""
+
+
+def _spans(
+    notes: list[MelodyNote],
+    sung: tuple[Note, ...],
+    predictions: np.ndarray,
+    frame_seconds: float,
+    changes: str,
+    chart: Chart | None,
+) -> list[Span] | list[WrittenSpan]:
+    """Where ``chord_score``'s chords sound and what each is: a ``chart``'s, or the predictions'
+    as ``changes`` says."""
+    if chart:
+        return chart_spans(sung, chart)
+    if flags.check_choice("changes", changes, CHANGES) == "note":
+        return note_spans(notes, predictions, frame_seconds)
+    return bar_spans(sung, predictions, changes)
 
 
 def note_spans(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float) -> list[Span]:
@@ -208,10 +248,8 @@ def bar_spans(sung: tuple[Note, ...], predictions: np.ndarray, changes: str) -> 
     the predictions of the notes sounding in it, each weighted by how long it sounds there, and
     the time each pitch class is sung there; voiced under its lowest sung note so that no voice
     crosses the melody. A (half) bar without a sung note has no chord."""
-    clock, meters, _ = timeline(Score("chords", {"vocals": sung}))
-    first, last = sung[0].start, max(note.start + note.duration for note in sung)
-    starts = meter.bar_starts(meters, clock.beats(last))
-    lengths = [*np.diff(starts), meters[-1][1]]
+    clock, starts, lengths = _bar_grid(sung, None)
+    first, last = sung[0].start, _end(sung)
     halves = [at + length / 2 for at, length in zip(starts, lengths, strict=True) if round(length) % 2 == 0]
     changes_at = map(clock.seconds, [*starts, *(halves if changes == "half" else [])])
     edges = sorted({first, last, *(t for t in changes_at if first < t < last)})
@@ -223,6 +261,55 @@ def bar_spans(sung: tuple[Note, ...], predictions: np.ndarray, changes: str) -> 
             lowest = min(note.pitch for note, weight in zip(sung, weights, strict=True) if weight > 0)
             spans.append((begin, end, triad(weights @ predictions / weights.sum(), weights @ classes), lowest))
     return spans
+
+
+WrittenSpan = tuple[float, float, WrittenChord, int]
+"""A chart's chord's (start, end) in seconds, the chord and the sung pitch it sits under."""
+
+
+def chart_spans(sung: tuple[Note, ...], chart: Chart) -> list[WrittenSpan]:
+    """A ``chart``'s chords on the sung bars (``timeline``, in the chart's meter when it gives
+    one), its first bar the first sung note's: each bar shared evenly by its chords, each held
+    from the first sung note to the last's end and voiced under the lowest note sung while it
+    sounds (the take's lowest across a rest). Bars past the chart's last play nothing; the chart's
+    bars past the take's end are not played."""
+    clock, starts, lengths = _bar_grid(sung, chart.beats)
+    first, last = sung[0].start, _end(sung)
+    opening = _bar_of(clock, starts, first)
+    spans = []
+    for at, length, written_chords in zip(starts[opening:], lengths[opening:], chart.bars, strict=False):
+        for index, harmony in enumerate(written_chords):
+            share = length / len(written_chords)
+            begin, end = (clock.seconds(at + share * k) for k in (index, index + 1))
+            begin, end = max(begin, first), min(end, last)
+            if end > begin:
+                sounding = [note.pitch for note in sung if note.start < end and note.start + note.duration > begin]
+                spans.append((begin, end, harmony, min(sounding or [note.pitch for note in sung])))
+    return spans
+
+
+def _bar_grid(sung: tuple[Note, ...], bar_beats: int | None) -> tuple[beat.Clock, list[float], list[float]]:
+    """The sung clock, and the beat each bar starts on and its length in beats, to the bar of the
+    last note's end (``timeline``; ``bar_beats`` to a bar when a chart says)."""
+    clock, meters, _ = timeline(Score("chords", {"vocals": sung}, bar_beats=bar_beats))
+    starts = meter.bar_starts(meters, _last_beat(clock, sung))
+    return clock, starts, [*np.diff(starts), meters[-1][1]]
+
+
+def _last_beat(clock: beat.Clock, sung: tuple[Note, ...]) -> float:
+    """The beat the last sung note ends on, a hair early: a note that ends on a bar line leaves
+    the bar after it empty."""
+    return clock.beats(_end(sung)) - 1e-6
+
+
+def _bar_of(clock: beat.Clock, starts: list[float], seconds: float) -> int:
+    """The index of the bar (of ``starts``, in beats) that holds ``seconds``."""
+    return max(0, bisect.bisect_right(starts, clock.beats(seconds)) - 1)
+
+
+def _end(sung: tuple[Note, ...]) -> float:
+    """When the last sung note ends."""
+    return max(note.start + note.duration for note in sung)
 
 
 def triad(scores: np.ndarray, sung: np.ndarray) -> np.ndarray:
@@ -239,6 +326,25 @@ def triad(scores: np.ndarray, sung: np.ndarray) -> np.ndarray:
     chosen = np.zeros(SEMITONES)
     chosen[best] = ROOT_POSITION
     return chosen
+
+
+def frame_classes(score: Score, frames: int, frame_seconds: float) -> np.ndarray:
+    """The pitch classes a ``chord_score``'s chords sound in each of ``frames`` frames ``(frames,
+    12)``, a class counted once for each note of it (bass and upper), each frame without a chord
+    holding the nearest frame's that has one: the U-Net's harmony input when a user's chart, not
+    the harmoniser, chose the chords (``harmoniser.frame_harmony``'s shape)."""
+    harmony = np.zeros((frames, SEMITONES), np.float32)
+    for note in (*score.parts["bass"], *score.parts["other"]):
+        first, end = (round(t / frame_seconds) for t in (note.start, note.start + note.duration))
+        harmony[first:end, note.pitch % SEMITONES] += 1
+    sounding = np.flatnonzero(harmony.any(axis=1))
+    if len(sounding) == 0:
+        return harmony
+    at = np.arange(frames)
+    right = np.minimum(np.searchsorted(sounding, at), len(sounding) - 1)
+    left = np.maximum(right - 1, 0)
+    nearest = np.where(np.abs(sounding[left] - at) <= np.abs(sounding[right] - at), sounding[left], sounding[right])
+    return harmony[nearest]
 
 
 def bends(drift: np.ndarray, frame_seconds: float) -> tuple[tuple[float, float], ...]:
@@ -382,14 +488,14 @@ def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...], flo
     onsets, lengths = np.array([note.start for note in sung]), np.array([note.duration for note in sung])
     period = beat.beat_seconds(onsets)
     clock = beat.follow(onsets, period)
-    found = meter.find(onsets, lengths, period)
+    found = meter.find(onsets, lengths, period, score.bar_beats)
     return clock, meter.signatures(found, round(clock.beats(found.downbeat))), period
 
 
 def _bars(score: Score) -> tuple[beat.Clock, list[float]]:
-    """A ``chord_score``'s clock and the beats its bars start on, to the bar of its last sung note."""
+    """A ``chord_score``'s clock and the beats its bars start on, to the bar its last sung note ends in."""
     clock, meters, _ = timeline(score)
-    return clock, meter.bar_starts(meters, clock.beats(max(note.start for note in score.parts["vocals"])))
+    return clock, meter.bar_starts(meters, _last_beat(clock, score.parts["vocals"]))
 
 
 def bar_lines(score: Score) -> list[float]:
@@ -399,9 +505,11 @@ def bar_lines(score: Score) -> list[float]:
 
 
 def bar_chart(score: Score) -> tuple[str, ...]:
-    """A ``chord_score``'s chord chart a bar at a time, as a lead sheet writes it: each bar the
-    chord sounding at its first beat, then every change within it ("C", "F G7")."""
+    """A ``chord_score``'s chord chart a bar at a time, as a lead sheet writes it: from the bar of
+    the first sung note (the first a ``chart`` reads), each bar the chord sounding at its first
+    beat, then every change within it ("C", "F G7")."""
     clock, starts = _bars(score)
+    starts = starts[_bar_of(clock, starts, min(note.start for note in score.parts["vocals"])) :]
     changes = [(round(clock.beats(start) * 2) / 2, name) for start, name in symbols(score)]
     if not changes:
         return ()

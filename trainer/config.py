@@ -326,6 +326,9 @@ class GenerateOptions:
       stems: a folder for each generated stem's .wav (``drums.wav``...) and ``song.wav``: time-aligned,
         at the input's rate and length, not normalised apart (they sum to the accompaniment);
         with a folder of vocals, one subfolder per file.
+      chart: a chord chart to play instead of the predicted chords: a lead sheet as ``generate``
+        writes it beside a song (.txt), edited or written by hand ("| C | F G7 | C |"; a meter in
+        its first line, "3/4", replaces the sung one); see ``trainer/chart.py``.
       accompanist: where the harmony comes from and how it is played (``Accompanist``).
     """
 
@@ -335,6 +338,7 @@ class GenerateOptions:
     phase: str = dataclasses.field(default="auto", metadata={"choices": PHASES})
     no_vocals: bool = dataclasses.field(default=False, metadata={"flag": "no-vocals"})
     stems: str | None = None
+    chart: str | None = None
     accompanist: Accompanist = Accompanist()
 
 

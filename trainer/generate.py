@@ -21,7 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from trainer import chords, drums, harmoniser, picture
+from trainer import chart, chords, drums, harmoniser, picture
+from trainer.chart import Chart
 from trainer.config import CHORDS_STEM, DRUM_STYLES, DRUMS_STEM, INSTRUMENT_CHOICES, PHASES, GenerateOptions
 from trainer.export import ExportedModel
 from vocals2song import audio, codec, melody, scores, storage
@@ -195,11 +196,16 @@ class Song:
 
 
 def generate(
-    model: ExportedModel, waveform: np.ndarray, sample_rate: int, phase: str = "auto", vocals: bool = True
+    model: ExportedModel,
+    waveform: np.ndarray,
+    sample_rate: int,
+    phase: str = "auto",
+    vocals: bool = True,
+    chart: Chart | None = None,
 ) -> np.ndarray:
     """Vocals ``(channels, samples)`` at ``sample_rate`` -> song, same shape and rate: the
     ``mix`` of ``generate_song``."""
-    return generate_song(model, waveform, sample_rate, phase, vocals).mix
+    return generate_song(model, waveform, sample_rate, phase, vocals, chart=chart).mix
 
 
 def generate_song(
@@ -209,6 +215,7 @@ def generate_song(
     phase: str = "auto",
     vocals: bool = True,
     progress: Callable[[float], None] | None = None,
+    chart: Chart | None = None,
 ) -> Song:
     """Vocals ``(channels, samples)`` at ``sample_rate`` -> the song and its generated stems.
 
@@ -217,16 +224,19 @@ def generate_song(
     generated frames are bounded (``features.BOUND_STD``, ``CEILING_STD``); the input
     vocal is added back unchanged; a limiter touches only samples that would clip.
     ``vocals=False`` leaves the vocal out (accompaniment models only).
-    ``progress`` receives the fraction done, from 0 to 1."""
+    ``progress`` receives the fraction done, from 0 to 1. ``chart``: a user's chords to play
+    instead of the predicted ones (``trainer/chart.py``; a model that plays chords)."""
     mode = _phase_mode(model, phase)
     if not vocals and not model.makes_accompaniment:
         raise ValueError(
             f"this model generates the {model.target}, vocals included: --no-vocals needs an accompaniment model"
         )
+    if chart and not model.plays_chords:
+        raise ValueError("a chord chart is played by a model that plays chords (--chords add or only)")
     config = model.spectral
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
     tuning = _tuning(model, mono)
-    made, arranged = _generated_in_its_tuning(model, mono, tuning, mode, progress)
+    made, arranged = _generated_in_its_tuning(model, mono, tuning, mode, progress, chart)
     stems = {stem: _as_input(x, config.sample_rate, sample_rate, waveform.shape) for stem, x in made.items()}
     generated = np.sum(list(stems.values()), axis=0)
     song = waveform + generated if model.makes_accompaniment and vocals else generated
@@ -245,7 +255,12 @@ def _tuning(model: ExportedModel, mono: np.ndarray) -> float:
 
 
 def _generated_in_its_tuning(
-    model: ExportedModel, mono: np.ndarray, offset: float, mode: str, progress: Callable[[float], None] | None
+    model: ExportedModel,
+    mono: np.ndarray,
+    offset: float,
+    mode: str,
+    progress: Callable[[float], None] | None,
+    chart: Chart | None,
 ) -> tuple[dict[str, np.ndarray], Score | None]:
     """``_generated_stems`` for a take sung ``offset`` semitones off A = 440 Hz: the take is
     resampled to 440 (where the training takes were, and the transcriber's candidates are) and
@@ -254,41 +269,59 @@ def _generated_in_its_tuning(
     stretches time by the same factor as pitch, so the chords' score is shrunk back to the take's
     clock (2.3% for a take 40 cents sharp: 1.4 s by the end of a minute)."""
     config = model.spectral
-    stems, arranged = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress)
+    stems, arranged = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress, chart)
     back = {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}
     return back, arranged and scores.stretched(arranged, 2.0 ** (-offset / SEMITONES))
 
 
 def _generated_stems(
-    model: ExportedModel, mono: np.ndarray, mode: str, progress: Callable[[float], None] | None
+    model: ExportedModel,
+    mono: np.ndarray,
+    mode: str,
+    progress: Callable[[float], None] | None,
+    chart: Chart | None,
 ) -> tuple[dict[str, np.ndarray], Score | None]:
     """The mono take ``(1, samples)`` at the model's rate -> each generated stem's waveform there:
     the generator's and the played parts', as ``stem_names`` lists them (a played part is silent
-    when no note was heard); and the chords' score when they were played."""
+    when no note was heard; the chords a ``chart``'s when given); and the chords' score when they
+    were played."""
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
     drift = take_drift(model, spectrum)
     notes = take_notes(model, spectrum, drift)
     predicted = harmoniser.note_predictions(model.harmoniser, notes) if notes else None  # notes need a harmoniser
+    frame_seconds = config.hop_length / config.sample_rate
+    arranged = None
+    if model.plays_chords and notes:
+        arranged = chords.chord_score(
+            notes, predicted, frame_seconds, model.voicing, model.rhythm, drift, model.changes, chart
+        )
+        arranged = drums.with_drums(arranged, model.drums)
     stems = {}
     if model.chords != "only":
-        frames = spectrum.shape[1]
-        harmony = harmoniser.frame_harmony(predicted, notes, frames) if model.harmony == "notes" else None
+        harmony = _unet_harmony(model, notes, predicted, arranged if chart else None, spectrum.shape[1])
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony, drift)
-    arranged = None
     if model.plays_chords:
         played = dict.fromkeys((CHORDS_STEM, DRUMS_STEM), np.zeros_like(mono[0]))
-        if notes:
-            frame_seconds = config.hop_length / config.sample_rate
-            arranged = chords.chord_score(
-                notes, predicted, frame_seconds, model.voicing, model.rhythm, drift, model.changes
-            )
-            arranged = drums.with_drums(arranged, model.drums)
+        if arranged:
             played = chords.play(arranged, mono[0], config.sample_rate, TRAIN_SOUNDFONT, model.instrument)
         stems |= {name: played[name][np.newaxis] for name in stem_names(model) if name in played}
     if progress:
         progress(1.0)
     return stems, arranged
+
+
+def _unet_harmony(
+    model: ExportedModel, notes: list, predicted: np.ndarray | None, charted: Score | None, frames: int
+) -> np.ndarray | None:
+    """The pitch classes the U-Net reads per frame, with ``--harmony notes`` (else None: its own
+    head's): the harmoniser's, or the chords of a user's chart as played (``charted``), so that
+    the U-Net's accompaniment does not play the harmony the chart replaced."""
+    if model.harmony != "notes":
+        return None
+    if charted is not None:
+        return chords.frame_classes(charted, frames, model.spectral.hop_length / model.spectral.sample_rate)
+    return harmoniser.frame_harmony(predicted, notes, frames)
 
 
 def _generator_stems(
@@ -405,13 +438,31 @@ def write_chart(song: Song, path: str) -> str | None:
     return path
 
 
+def read_chart(model: ExportedModel, options: GenerateOptions) -> Chart | None:
+    """``options.chart`` read (``chart.read``) before any audio is, or None without one;
+    GenerationError when the model plays no chords or when the chart is the file the song's lead
+    sheet would overwrite."""
+    if not options.chart:
+        return None
+    if not model.plays_chords:
+        raise GenerationError(f"--chart {options.chart}: this model plays no chords (--chords add or only)")
+    written = chart.read(options.chart)
+    if os.path.abspath(options.chart) == os.path.abspath(os.path.splitext(options.output)[0] + ".txt"):
+        raise GenerationError(
+            f"--chart {options.chart} is where the lead sheet of {options.output} is written: "
+            "give the chart or the song another name"
+        )
+    return written
+
+
 def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     """One file (``options.vocals``) in, ``options.output`` and a PNG beside it (same name, .png)
     out, and the melody and chords as MIDI (.mid) and their chart (.txt) when chords were played; with
     ``options.stems`` each generated stem too (``write_stems``)."""
     started = time.monotonic()
+    written_chart = read_chart(model, options)
     waveform, rate = read_vocals(options.vocals)
-    song = generate_song(model, waveform, rate, options.phase, not options.no_vocals)
+    song = generate_song(model, waveform, rate, options.phase, not options.no_vocals, chart=written_chart)
     audio.write(options.output, song.mix, rate)
     written = write_stems(song, options.stems, rate) if options.stems else {}
     png = os.path.splitext(options.output)[0] + ".png"
@@ -432,6 +483,7 @@ def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generat
     names = sorted(os.path.basename(p) for p in fs.ls(resolved, detail=False) if fs.isfile(p))
     if not names:
         raise GenerationError(f"{options.vocals}: no files to generate from")
+    read_chart(model, options)  # a chart that cannot be played stops the folder before its first song
     results = []
     for index, name in enumerate(names, start=1):
         stem = os.path.splitext(name)[0]
@@ -444,7 +496,7 @@ def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generat
         try:
             result = generate_file(model, one)
             log.info("[%d/%d] %s -> %s (%.1f s)", index, len(names), name, one.output, result.seconds)
-        except audio.AudioError as error:
+        except (audio.AudioError, GenerationError) as error:
             result = Generated(one.vocals, None, None, 0.0, str(error))
             log.error("[%d/%d] %s: FAILED: %s", index, len(names), name, error)
         results.append(result)

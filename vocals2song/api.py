@@ -117,14 +117,16 @@ def generate(
 ) -> tuple[np.ndarray, int]:
     """Vocals ``(channels, samples)`` -> ``(song, sample_rate)``, same shape and rate.
     ``options``: ``phase`` ("auto", "predicted", "griffinlim", "source"), ``vocals=False`` for the
-    accompaniment alone. ``model`` may be a path (or None: the released model).
+    accompaniment alone, ``chart`` a chord chart's text to play instead of the predicted chords
+    (``generate --chart``: "| Am | Dm G7 | C |", a meter such as "3/4" on a line of its own).
+    ``model`` may be a path (or None: the released model).
 
     >>> song, rate = vocals2song.generate(model, vocal, 44100)  # doctest: +SKIP
     """
     from trainer import generate as generation
 
     model = _model(model)
-    return generation.generate(model, waveform, sample_rate, **options), sample_rate
+    return generation.generate(model, waveform, sample_rate, **_with_chart(options)), sample_rate
 
 
 def generate_song(model: ExportedModel | str | None, waveform: np.ndarray, sample_rate: int, **options: Any) -> Song:
@@ -134,11 +136,19 @@ def generate_song(model: ExportedModel | str | None, waveform: np.ndarray, sampl
     heard and the chords played under it, when the model plays chords; ``chord_chart`` and
     ``write_midi`` read it). Same options as ``generate``.
 
-    >>> song = vocals2song.generate_song(None, vocal, 44100)  # doctest: +SKIP
+    >>> song = vocals2song.generate_song(None, vocal, 44100, chart="| C | F G7 | C |")  # doctest: +SKIP
     """
     from trainer import generate as generation
 
-    return generation.generate_song(_model(model), waveform, sample_rate, **options)
+    return generation.generate_song(_model(model), waveform, sample_rate, **_with_chart(options))
+
+
+def _with_chart(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with a ``chart`` given as text read into a Chart (``trainer/chart.py``)."""
+    from trainer import chart
+
+    text = options.get("chart")
+    return {**options, "chart": chart.parse(text, "chart")} if isinstance(text, str) else options
 
 
 def chord_chart(song: Song) -> list[tuple[float, str]]:

@@ -7,7 +7,8 @@ chord's and a fifth or a third it leaves out (a voicing of at most three upper n
 C-E-Bb is "C7", C-G-Bb "C7(no3)"); an exact match before one without its fifth, before one
 without its third; the bass as root before an inversion (written as a slash chord, "C/E"); the
 commoner quality before the rarer. A chord no quality names is spelled as its notes from the
-bass up ("C-D-E").
+bass up ("C-D-E"). ``read`` reads a symbol back: what a user writes in a chord chart
+(``trainer/chart.py``).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ QUALITIES = (
 TERTIAN = ("", "m", "7", "m7", "6", "dim", "m7b5", "dim7")
 """The qualities built of stacked thirds without a semitone between their notes: the chords a
 chorale's harmony holds (``tertian``); suspensions, augmented and power chords are not among them."""
+ALIASES = {"maj": "", "M": "", "min": "m", "-": "m", "M7": "maj7", "min7": "m7", "-7": "m7", "o": "dim", "+": "aug"}
+"""Suffixes people write for a quality ``QUALITIES`` spells otherwise."""
+NO_THIRD = "(no3)"
 OMISSIONS = {frozenset(): 0, frozenset({7}): 1, frozenset({4}): 2, frozenset({3}): 2}
 """Intervals above the root a chord may leave out and keep its quality's name, and how much that
 costs against other readings: nothing, the fifth (written as the quality: C-E-Bb is "C7"), or the
@@ -122,7 +126,7 @@ def _best(sounding: set[int], bass: int) -> tuple[int, bool, int, int, str] | No
             missing = {(k - root) % SEMITONES for k in template - sounding}
             rank = OMISSIONS.get(frozenset(missing))
             if rank is not None:
-                candidates.append((rank, root != bass, order, root, suffix + ("(no3)" if rank == 2 else "")))
+                candidates.append((rank, root != bass, order, root, suffix + (NO_THIRD if rank == 2 else "")))
     return min(candidates) if candidates else None
 
 
@@ -141,3 +145,42 @@ def tertian(classes: set[int] | frozenset[int]) -> bool:
 def _from(bass: int, sounding: set[int]) -> list[int]:
     """The sounding classes upward from the bass."""
     return sorted(sounding, key=lambda k: (k - bass) % SEMITONES)
+
+
+class SymbolError(ValueError):
+    """A chord symbol ``read`` cannot read; the message names it and what is known."""
+
+
+def read(symbol: str) -> tuple[int, tuple[int, ...]]:
+    """A chord symbol -> (its bass's pitch class, its pitch classes from the root up): every
+    symbol ``name`` writes ("Am", "G7/B", "C7(no3)", "C-D-E") and the suffixes of ``ALIASES``
+    ("Cmaj", "Dmin7"); notes as ``PITCH_NAMES``, ``FLATS`` or ``SHARPS`` spell them. SymbolError
+    names a symbol it cannot read."""
+    body, _, over = symbol.partition("/")
+    spelt = body.split("-")
+    if len(spelt) > 1 and all(note in {*PITCH_NAMES, *FLATS, *SHARPS} for note in spelt):
+        classes = tuple(_pitch_class(note, symbol) for note in spelt)
+        return classes[0], classes
+    root, suffix = _root(body, symbol)
+    no_third = suffix.endswith(NO_THIRD)
+    suffix = ALIASES.get(suffix.removesuffix(NO_THIRD), suffix.removesuffix(NO_THIRD))
+    intervals = dict(QUALITIES).get(suffix)
+    if intervals is None:
+        known = ", ".join(repr(s) for s, _ in QUALITIES)
+        raise SymbolError(f"{symbol!r}: unknown chord quality {suffix!r}; known are {known} (and {', '.join(ALIASES)})")
+    classes = tuple((root + step) % SEMITONES for step in intervals if not (no_third and step in (3, 4)))
+    return (_pitch_class(over, symbol) if over else root), classes
+
+
+def _root(body: str, symbol: str) -> tuple[int, str]:
+    """A symbol's root's pitch class and the suffix after it ("Bbm7" -> 10, "m7")."""
+    length = 2 if body[1:2] in ("#", "b") else 1
+    return _pitch_class(body[:length], symbol), body[length:]
+
+
+def _pitch_class(note: str, symbol: str) -> int:
+    """A note's pitch class ("Eb" -> 3) in any of the spellings; SymbolError naming ``symbol`` if none."""
+    for spelt in (PITCH_NAMES, FLATS, SHARPS):
+        if note in spelt:
+            return spelt.index(note)
+    raise SymbolError(f"{symbol!r}: {note!r} is not a note (C, C#, Db ... B)")

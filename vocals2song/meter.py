@@ -47,18 +47,21 @@ class Meter:
     downbeat: float
 
 
-def find(onsets: np.ndarray, lengths: np.ndarray, period: float) -> Meter:
+def find(onsets: np.ndarray, lengths: np.ndarray, period: float, beats: int | None = None) -> Meter:
     """The likeliest meter of notes starting at ``onsets`` and lasting ``lengths`` (seconds) at a
     beat of ``period`` seconds; 4/4 with an upbeat (the commonest) when there are fewer than
-    ``MIN_NOTES``."""
+    ``MIN_NOTES``. ``beats``, when a user wrote the meter (a chord chart's), fixes the beats to a
+    bar and leaves the downbeat to the notes: the likeliest under it where ``SHARES`` knows it,
+    else the one the likeliest meter reads (a 2/4 or 6/4 bar line falls on a 4/4 or 3/4 one)."""
     places = beat.places(onsets, period)
     beat_zero = float(onsets[0]) - places[0] * period
     if len(onsets) < MIN_NOTES:
-        return Meter(4, beat_zero + period)
+        return Meter(beats or 4, beat_zero + period)
     kinds = np.searchsorted(LENGTHS, np.asarray(lengths, np.float64) / period)
     on_a_beat = places == np.round(places)
-    beats, first = max(OPENINGS, key=lambda opening: _log_likelihood(opening, places, kinds, on_a_beat))
-    return Meter(beats, beat_zero + (beats - first) % beats * period)
+    openings = [opening for opening in OPENINGS if opening[0] == beats] or list(OPENINGS)
+    bar, first = max(openings, key=lambda opening: _log_likelihood(opening, places, kinds, on_a_beat))
+    return Meter(beats or bar, beat_zero + (bar - first) % bar * period)
 
 
 def _log_likelihood(opening: tuple[int, int], places: np.ndarray, kinds: np.ndarray, on_a_beat: np.ndarray) -> float:

@@ -45,6 +45,7 @@ class Score:
     parts: dict[str, tuple[Note, ...]]  # stem -> notes, stems from STEM_PARTS
     meter: tuple[float, float] | None = None  # (quarters to a bar, quarters to the first downbeat), when written
     bends: tuple[tuple[float, float], ...] = ()  # (quarter, semitones): a tuning every pitched part follows
+    bar_beats: int | None = None  # a played score's beats to a bar when its user wrote them (a chord chart)
 
     @property
     def quarters(self) -> float:
@@ -59,17 +60,16 @@ def stretched(score: Score, factor: float) -> Score:
 
 def warped(score: Score, clock: Callable[[float], float]) -> Score:
     """``score`` with every note's onset and end, and every bend, moved to ``clock`` of it (increasing)."""
-    return Score(
-        score.name,
-        {
+    return dataclasses.replace(
+        score,
+        parts={
             stem: tuple(
                 dataclasses.replace(n, start=clock(n.start), duration=clock(n.start + n.duration) - clock(n.start))
                 for n in notes
             )
             for stem, notes in score.parts.items()
         },
-        score.meter,
-        tuple((clock(time), semitones) for time, semitones in score.bends),
+        bends=tuple((clock(time), semitones) for time, semitones in score.bends),
     )
 
 

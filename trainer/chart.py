@@ -1,0 +1,106 @@
+"""A chord chart a user writes, or corrects, to be played under a take (``vocals2song generate
+--chart``).
+
+Why: the harmoniser proposes one harmony of a melody where a composer could write several (Bach's
+other settings of the dev tunes agree with the played ones no better than the released model,
+docs/model-notes.md, "The composer's alternative, reproducible"), and a singer often knows the
+chords of their song. ``generate`` writes the chords it played as a lead sheet
+(``chords.lead_sheet``: a head line, then "| C | F G7 | C |"); the same text, edited or written
+from scratch, is read here and played on the take's bar lines instead of the predicted chords
+(``chords.chart_spans``).
+
+The text: lines that start with "|" hold bars between bar lines, any number to a line; a bar's
+chords share it evenly ("F G7" in 4/4: two beats each); "%" repeats the bar before; "-" or "N.C."
+is a bar without chords. Chord symbols are what ``chord_names.read`` reads ("Am", "G7/B",
+"Bbmaj7"). Any other line is a comment but for a meter in it ("3/4"), which replaces the one read
+off the sung notes; where the bars start stays the notes' to say. The first bar is the one the
+first sung note falls in (an upbeat's short bar, as the lead sheet writes it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from vocals2song import chord_names, storage
+
+MAX_BYTES = 64 * 1024
+"""A chart is a page of text; a larger file is refused before it is read."""
+METER = re.compile(r"\b(\d{1,2})/4\b")
+BEATS_RANGE = (2, 12)
+"""Beats to a bar a chart may ask for."""
+REPEAT = "%"
+NO_CHORD = ("-", "N.C.", "NC")
+
+WrittenChord = tuple[int, tuple[int, ...]]
+"""A chord as ``chord_names.read`` reads it: its bass's pitch class and its classes."""
+
+
+class ChartError(ValueError):
+    """A chart that cannot be played; the message names the file, the line and the problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    """A chord chart: each bar's chords (none for a bar without), and the beats to a bar when
+    its head line says (else the sung notes' meter)."""
+
+    bars: tuple[tuple[WrittenChord, ...], ...]
+    beats: int | None = None
+
+
+def read(path: str) -> Chart:
+    """The chart in the text file ``path`` (local or gs://); ChartError naming it when it is too
+    large, not text or not a chart (``parse``)."""
+    fs, resolved = storage.filesystem(path)
+    if not fs.exists(resolved):
+        raise ChartError(f"{path}: no such chart")
+    size = fs.size(resolved)
+    if size > MAX_BYTES:
+        raise ChartError(f"{path}: {size} bytes; a chart is at most {MAX_BYTES}")
+    try:
+        text = fs.cat_file(resolved).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ChartError(f"{path}: not a text file ({error.reason} at byte {error.start})") from None
+    return parse(text, path)
+
+
+def parse(text: str, source: str = "chart") -> Chart:
+    """A chart's text (see the module's docstring) -> Chart; ChartError naming ``source``, the line
+    and the problem: an unknown chord, a "%" with no bar before it, a meter out of
+    ``BEATS_RANGE``, no bars at all."""
+    bars: list[tuple[WrittenChord, ...]] = []
+    beats = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        where = f"{source}, line {number}"
+        if not line.strip().startswith("|"):
+            found = METER.search(line)
+            beats = _beats(int(found.group(1)), where) if found and beats is None else beats
+            continue
+        for cell in line.strip().strip("|").split("|"):
+            bars.append(_bar(cell.split(), bars, where))
+    if not bars:
+        raise ChartError(f"{source}: no bars (a chart's bars are lines like '| C | F G7 | C |')")
+    return Chart(tuple(bars), beats)
+
+
+def _beats(beats: int, where: str) -> int:
+    """A head line's beats to a bar, checked against ``BEATS_RANGE``."""
+    low, high = BEATS_RANGE
+    if not low <= beats <= high:
+        raise ChartError(f"{where}: {beats}/4: a chart's bars have {low} to {high} beats")
+    return beats
+
+
+def _bar(symbols: list[str], before: list[tuple[WrittenChord, ...]], where: str) -> tuple[WrittenChord, ...]:
+    """One bar's chords from its symbols (``REPEAT``: the bar ``before`` it again)."""
+    if symbols == [REPEAT]:
+        if not before:
+            raise ChartError(f"{where}: '{REPEAT}' repeats the bar before, and there is none")
+        return before[-1]
+    if not symbols or all(symbol in NO_CHORD for symbol in symbols):
+        return ()
+    try:
+        return tuple(chord_names.read(symbol) for symbol in symbols)
+    except chord_names.SymbolError as error:
+        raise ChartError(f"{where}: {error}") from None
