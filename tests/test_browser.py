@@ -234,7 +234,8 @@ def test_the_stems_mix_live_a_muted_stem_leaves_the_mix_and_a_stem_downloads(
 
 def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_midi(chords_server, browser, vocal_file):
     """The chord choices appear with the model's defaults; a job run with "beat", changing each
-    half bar, on the organ with drums says so in its state, and the page links the melody and its chords as MIDI."""
+    half bar, on the organ with drums says so in its state, and the page links the melody and its chords as MIDI;
+    the lead sheet, edited, plays its chords under the same take."""
     path, seconds = vocal_file
     page = browser.new_page()
     page.goto(chords_server)
@@ -266,8 +267,19 @@ def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_m
     assert page.get_attribute("#midi", "href").endswith(f"/api/jobs/{job['id']}/song.mid")
     page.wait_for_selector("#chart-box:not([hidden])")
     with urllib.request.urlopen(f"{chords_server}/api/jobs/{job['id']}/song.txt") as response:
-        assert page.inner_text("#chart").strip() == response.read().decode().strip()  # the lead sheet, shown
+        assert page.input_value("#chart").strip() == response.read().decode().strip()  # the lead sheet, shown
     assert page.get_attribute("#chart-download", "href").endswith(f"/api/jobs/{job['id']}/song.txt")
+    head = page.input_value("#chart").splitlines()[0]
+    page.fill("#chart", f"{head}\n| Am | Dm G7 | C |\n")  # the listener's own chords, under the same take
+    with page.expect_response(lambda response: response.url.endswith("/api/jobs")) as resubmitted:
+        page.click("#play-chart")
+    again = resubmitted.value.json()
+    assert again["options"]["chart"] == f"{head}\n| Am | Dm G7 | C |"
+    page.wait_for_selector("#chart-box:not([hidden])", timeout=60_000)
+    with urllib.request.urlopen(f"{chords_server}/api/jobs/{again['id']}/song.txt") as response:
+        sheet = response.read().decode()
+    assert page.input_value("#chart").strip() == sheet.strip() and sheet.splitlines()[1].startswith("| Am | Dm G7")
+    page.screenshot(path=os.path.join(ARTIFACTS, "chart.png"), full_page=True)
 
 
 def test_the_listening_page_from_disk_rates_every_version_and_downloads_what_the_report_unblinds(

@@ -323,7 +323,8 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
     """With a harmoniser the job publishes song.mid (melody, bass and chords tracks) after the
     picture, struck as the page chose, and the played chords and drums are tracks of the mixer; a
     take in which no note is heard, or a model that plays no chords, has none to offer, and the
-    page is told why."""
+    page is told why; a chart sent with the take is what plays, and one that cannot be played is
+    refused naming its line."""
     import mido
 
     folder = with_harmoniser(accompaniment_model, str(tmp_path / "export"))
@@ -385,6 +386,11 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         assert every_beat.status_code == 400 and "changes must be one of note, half, bar" in every_beat.json()["error"]
         banjo = post(chording, wav_bytes(sung(1.0, RATE, 1)), instrument="banjo")
         assert banjo.status_code == 400 and "instrument must be one of strings, organ" in banjo.json()["error"]
+        charted = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2)), chart="| Am | Dm G7 | C |").json()["id"])
+        assert charted["options"]["chart"] == "| Am | Dm G7 | C |"
+        assert chording.get(f"/api/jobs/{charted['id']}/song.txt").text.splitlines()[1].startswith("| Am | Dm G7")
+        unplayable = post(chording, wav_bytes(sung(1.0, RATE, 1)), chart="C major\n| C | Q7 |")
+        assert unplayable.status_code == 400 and unplayable.json()["error"].startswith("chart, line 2: 'Q7'")
         monkeypatch.setattr(melody, "transcribe", lambda *args: [])  # a take in which no note is heard
         unheard = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
         assert unheard["state"] == webjobs.DONE and webjobs.MIDI_FILE not in unheard["ready"], unheard
@@ -392,6 +398,8 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
             missing = chording.get(f"/api/jobs/{unheard['id']}/{name}")
             assert missing.status_code == 404 and "no sung note was heard" in missing.json()["error"]
     assert client.get("/api/config").json()["plays_chords"] is False
+    no_chords = post(client, wav_bytes(sung(1.0, RATE, 1)), chart="| C |")
+    assert no_chords.status_code == 400 and "plays no chords: it cannot play a chart" in no_chords.json()["error"]
     plain = wait(client, post(client, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
     assert webjobs.MIDI_FILE not in plain["ready"]
     for name in ("song.mid", "song.txt"):

@@ -1,15 +1,16 @@
 """The web app: one page to record or upload a vocal, and a JSON API for generation jobs.
 
 ``POST /api/jobs`` (multipart: ``audio`` file, optional ``phase`` and ``vocals``, and for a model
-that plays chords ``voicing``, ``rhythm``, ``changes``, ``instrument`` and ``drums``) checks the
-upload the way the CLI checks a file, then queues a job; ``GET /api/jobs/{id}`` gives its state, progress and the
-song's tracks (each generated stem, the played chords and drums, and the vocal when the song keeps
-it, with their URLs);
+that plays chords ``voicing``, ``rhythm``, ``changes``, ``instrument``, ``drums`` and ``chart``, a
+chord chart's text to play instead of the predicted chords, as ``generate --chart`` reads it)
+checks the upload the way the CLI checks a file, and the chart before it, then queues a job;
+``GET /api/jobs/{id}`` gives its state, progress and the song's tracks (each generated stem, the
+played chords and drums, and the vocal when the song keeps it, with their URLs);
 ``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav`` and, from a model that
 plays chords, ``/song.mid`` (the melody and its chords) and ``/song.txt`` (their lead sheet)
 give the results. The tracks sum to the song. The page (``static/``) polls the job and shows the
-player, a mixer of the tracks (Web Audio), the picture and the lead sheet; it needs no network
-beyond this server.
+player, a mixer of the tracks (Web Audio), the picture and the lead sheet, which the listener may
+edit and play again under the same take; it needs no network beyond this server.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
-from trainer import export, generate, picture
+from trainer import chart, export, generate, picture
 from trainer.config import DRUM_STYLES
 from trainer.export import ExportedModel
 from vocals2song import audio
@@ -130,8 +131,9 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             raise audio.AudioError(str(error).replace(upload, shown)) from error
         finally:
             os.remove(upload)  # the decoded waveform is all the job needs
+        written = chart.parse(options["chart"]) if options.get("chart") else None
         song = generate.generate_song(
-            played(model, options), waveform, sample_rate, options["phase"], options["vocals"], progress
+            played(model, options), waveform, sample_rate, options["phase"], options["vocals"], progress, written
         )
         tracks = dict(song.stems)
         if VOCAL_TRACK in track_names(model, options["vocals"]):
@@ -258,7 +260,7 @@ def _job_routes(model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs
             return _error(411, "send the upload with a Content-Length")
         if int(length) > settings.max_upload_bytes + FORM_OVERHEAD:
             return _error(413, f"the upload is over the {settings.max_upload_mb:g} MB limit")
-        async with request.form(max_files=1, max_fields=len(CHOSEN) + 2) as form:
+        async with request.form(max_files=1, max_fields=len(CHOSEN) + 3) as form:
             return await _submit(form, model, settings, jobs, options)
 
     return router
@@ -336,6 +338,22 @@ def _chord_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
     return router
 
 
+def _chart_refusal(text: str, plays_chords: bool) -> str | None:
+    """Why a job's chord chart cannot be played (``chart.parse``'s reason, naming the line), or None
+    (no chart, or one that reads)."""
+    if not text:
+        return None
+    if not plays_chords:
+        return "this model plays no chords: it cannot play a chart"
+    if len(text.encode()) > chart.MAX_BYTES:
+        return f"the chart is over {chart.MAX_BYTES} bytes"
+    try:
+        chart.parse(text)
+    except chart.ChartError as error:
+        return str(error)
+    return None
+
+
 async def _submit(form, model: ExportedModel, settings: Settings, jobs: jobs_module.Jobs, options: dict):
     """Checks the form's options and the upload's header, then queues the job (or says why not)."""
     upload = form.get("audio")
@@ -350,6 +368,10 @@ async def _submit(form, model: ExportedModel, settings: Settings, jobs: jobs_mod
     keep_vocals = str(form.get("vocals", "true")).lower() not in ("false", "0", "off", "no")
     if not keep_vocals and not options["can_drop_vocals"]:
         return _error(400, f"this model generates the {model.target}, vocals included: it cannot drop them")
+    written = "\n".join(str(form.get("chart") or "").strip().splitlines())  # a browser's form sends CRLF
+    refused = _chart_refusal(written, options["plays_chords"])
+    if refused:
+        return _error(400, refused)
     job_id, directory = jobs.new_directory()
     path = os.path.join(directory, UPLOAD_NAME)
     shown = os.path.basename(upload.filename or "the upload")
@@ -358,7 +380,8 @@ async def _submit(form, model: ExportedModel, settings: Settings, jobs: jobs_mod
         if size == 0:
             raise HTTPException(422, f"{shown}: is empty (0 bytes)")
         seconds = _check_header(path, shown, settings.limits)
-        job = jobs.submit(job_id, directory, path, shown, seconds, {**chosen, "vocals": keep_vocals})
+        chosen = {**chosen, "vocals": keep_vocals, **({"chart": written} if written else {})}
+        job = jobs.submit(job_id, directory, path, shown, seconds, chosen)
     except HTTPException as error:
         jobs.discard(directory)
         return _error(error.status_code, error.detail)

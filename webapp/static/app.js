@@ -117,7 +117,7 @@ async function poll(id) {
   if (job.ready.includes("song.txt")) {
     const sheet = await fetch(`/api/jobs/${id}/song.txt`);
     if (sheet.ok) {
-      $("chart").textContent = await sheet.text();
+      $("chart").value = await sheet.text();
       $("chart-download").href = `/api/jobs/${id}/song.txt`;
       $("chart-box").hidden = false;
     }
@@ -216,13 +216,15 @@ async function downloadMix() {
   link.click();
 }
 
-async function generate() {
+// A chart (the lead sheet as the listener edited it) plays its chords under the same take.
+async function generate(chart) {
   showError("");
   $("result").hidden = true;
   $("mixer").hidden = true;
   $("midi-line").hidden = true;
   $("chart-box").hidden = true;
   $("generate").disabled = true;
+  $("play-chart").disabled = true;
   $("progress").hidden = false;
   $("progress").value = 0;
   $("status").textContent = "Uploading\u2026";
@@ -232,6 +234,7 @@ async function generate() {
   form.append("vocals", $("vocals").checked ? "true" : "false");
   if (!$("chord-options").hidden) {
     for (const name of chordChoices) form.append(name, $(name).value);
+    if (typeof chart === "string") form.append("chart", chart);
   }
   try {
     const response = await fetch("/api/jobs", { method: "POST", body: form });
@@ -243,6 +246,7 @@ async function generate() {
     $("status").textContent = "";
   } finally {
     $("generate").disabled = false;
+    $("play-chart").disabled = false;
     $("progress").hidden = true;
   }
 }
@@ -271,7 +275,8 @@ async function start() {
     const file = event.target.files[0];
     if (file) choose(file, file.name);
   });
-  $("generate").addEventListener("click", generate);
+  $("generate").addEventListener("click", () => generate());
+  $("play-chart").addEventListener("click", () => generate($("chart").value));
   $("mix-play").addEventListener("click", playMix);
   $("mix-stop").addEventListener("click", stopMix);
   $("mix-download").addEventListener("click", downloadMix);
