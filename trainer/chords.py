@@ -494,8 +494,8 @@ def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...], flo
 
 def _bars(score: Score) -> tuple[beat.Clock, list[float]]:
     """A ``chord_score``'s clock and the beats its bars start on, to the bar its last sung note ends in."""
-    clock, meters, _ = timeline(score)
-    return clock, meter.bar_starts(meters, _last_beat(clock, score.parts["vocals"]))
+    clock, starts, _ = _bar_grid(score.parts["vocals"], score.bar_beats)
+    return clock, starts
 
 
 def bar_lines(score: Score) -> list[float]:
