@@ -27,6 +27,9 @@ def _two_cpu_devices() -> None:
 
 _two_cpu_devices()
 
+LEAD_SHEET_HEAD = r"[A-G][b#]? (major|minor), [34]/4, (no pickup|pickup of [\d.]+ beats?), \d+ beats a minute"
+"""A lead sheet's head line (``chords.lead_sheet``) for a take at A = 440 Hz."""
+
 TRACKS = 6  # 4 in train/, 2 in test/
 SECONDS = 5.0
 SEGMENT_SECONDS = 2.0  # short segments keep the STFTs and the tests small

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import sung, with_harmoniser
+from conftest import LEAD_SHEET_HEAD, sung, with_harmoniser
 
 import vocals2song
 from trainer import config as train_config
@@ -114,7 +114,7 @@ def test_a_song_its_chord_chart_and_its_midi_through_the_api(accompaniment_model
     markers = [m.text for track in mido.MidiFile(tmp_path / "song.mid").tracks for m in track if m.type == "marker"]
     assert markers == [symbol for _, symbol in chart]
     head, *bars = vocals2song.lead_sheet(song).splitlines()
-    assert re.fullmatch(r"[A-G][b#]? (major|minor), [34]/4, \d+ beats a minute", head), head
+    assert re.fullmatch(LEAD_SHEET_HEAD, head), head
     in_bars = " ".join(bars).replace("|", " ").split()  # each bar opens with the chord it holds
     assert [name for i, name in enumerate(in_bars) if i == 0 or name != in_bars[i - 1]] == markers
     plain = vocals2song.generate_song(vocals2song.load_model(accompaniment_model), take, 44100)

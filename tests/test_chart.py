@@ -61,11 +61,14 @@ def test_every_symbol_a_chord_chart_names_reads_back_as_its_notes():
 def test_a_chart_reads_bars_repeats_rests_and_a_meter():
     """Bars between bar lines over several lines, "%" the bar before, "-" and "N.C." a bar
     without chords, two chords sharing a bar; the head line's meter; comments ignored."""
-    text = "My song, in G, 3/4 (sung slowly)\n\n| G | C D7 | % |\n| - | Em | N.C. |\n"
+    text = "My song, in G, 3/4 (sung slowly), pickup of 2 beats\n\n| G | C D7 | % |\n| - | Em | N.C. |\n"
     read = chart.parse(text, "song.txt")
     g, c, d7, em = (chord_names.read(symbol) for symbol in ("G", "C", "D7", "Em"))
-    assert read == chart.Chart(((g,), (c, d7), (c, d7), (), (em,), ()), 3)
-    assert chart.parse("| C |").beats is None
+    assert read == chart.Chart(((g,), (c, d7), (c, d7), (), (em,), ()), 3, 2.0)
+    assert chart.parse("| C |").meter == (None, None)
+    assert chart.parse("4/4, no pickup\n| C |").meter == (4, 0.0)
+    assert chart.parse("pickup of 1.5 beats\n| C |").meter == (None, 1.5)
+    assert chart.parse("pickup of 1 beat\n| C |").meter == (None, 1.0)
 
 
 @pytest.mark.parametrize(
@@ -75,6 +78,7 @@ def test_a_chart_reads_bars_repeats_rests_and_a_meter():
         ("4/4\n| % | C |", r"song.txt, line 2: '%' repeats the bar before, and there is none"),
         ("13/4\n| C |", r"song.txt, line 1: 13/4: a chart's bars have 2 to 12 beats"),
         ("C major, 4/4\nC F G C\n", r"song.txt: no bars"),
+        ("3/4, pickup of 3 beats\n| C |", r"song.txt: a pickup of 3 beats is a bar or more of 3/4"),
     ],
 )
 def test_a_chart_that_cannot_be_played_is_refused_naming_the_file_and_line(text, problem):
@@ -131,10 +135,25 @@ def test_a_charts_meter_replaces_the_sung_one():
     three = chords.chord_score(notes, predictions, FRAME, "led", chart=chart.parse("3/4\n| C | F | G | C | Am | F |"))
     assert chords.bar_lines(three) == pytest.approx([0.0, 1.5, 3.0, 4.5, 6.0, 7.5])
     assert [at for at, *_ in _chords_at(three)] == pytest.approx([0.0, 1.5, 3.0, 4.5, 6.0, 7.5])
-    sheet = ["C major, 3/4, 120 beats a minute", "| C | F | G | C |", "| Am | F |"]
+    sheet = ["C major, 3/4, no pickup, 120 beats a minute", "| C | F | G | C |", "| Am | F |"]
     assert chords.lead_sheet(three).splitlines() == sheet
     four = chords.chord_score(notes, predictions, FRAME, "led", chart=chart.parse("| C | F | G | C | Am | F |"))
     assert chords.bar_lines(four) == pytest.approx([0.0, 2.0, 4.0, 6.0])
+
+
+def test_a_charts_pickup_moves_the_bar_lines():
+    """The four bars start on their first note ("no pickup", as the lead sheet says); charted with
+    a pickup of one beat, the first bar is that beat and the bars start a beat later, the chords
+    with them, and the lead sheet says so."""
+    notes, predictions = _four_bars()
+    barred = chords.chord_score(notes, predictions, FRAME, "led", changes="bar")
+    assert chords.pickup(barred) == "no pickup" and ", no pickup, " in chords.lead_sheet(barred)
+    moved = chords.chord_score(
+        notes, predictions, FRAME, "led", chart=chart.parse("pickup of 1 beat\n| C | F | G | C | C |")
+    )
+    assert chords.bar_lines(moved) == pytest.approx([0.0, 0.5, 2.5, 4.5, 6.5])
+    assert [at for at, *_ in _chords_at(moved)] == pytest.approx([0.0, 0.5, 2.5, 4.5, 6.5])
+    assert chords.lead_sheet(moved).splitlines()[0] == "C major, 4/4, pickup of 1 beat, 120 beats a minute"
 
 
 def test_the_unet_reads_the_charts_chords_not_the_harmonisers():

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 import soundfile
-from conftest import sung, vocal_in_song, with_harmoniser
+from conftest import LEAD_SHEET_HEAD, sung, vocal_in_song, with_harmoniser
 from fastapi.testclient import TestClient
 from PIL import Image
 
@@ -334,7 +334,7 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         sheet = chording.get(f"/api/jobs/{job['id']}/song.txt")
         assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/plain")
         head, *bar_lines = sheet.text.splitlines()
-        assert re.fullmatch(r"[A-G][b#]? (major|minor), [34]/4, \d+ beats a minute", head), head
+        assert re.fullmatch(LEAD_SHEET_HEAD, head), head
         assert bar_lines and all(line.startswith("| ") and line.endswith(" |") for line in bar_lines)
         midi = chording.get(f"/api/jobs/{job['id']}/song.mid")
         assert midi.status_code == 200 and midi.headers["content-type"] == "audio/midi"

@@ -12,9 +12,10 @@ from scratch, is read here and played on the take's bar lines instead of the pre
 The text: lines that start with "|" hold bars between bar lines, any number to a line; a bar's
 chords share it evenly ("F G7" in 4/4: two beats each); "%" repeats the bar before; "-" or "N.C."
 is a bar without chords. Chord symbols are what ``chord_names.read`` reads ("Am", "G7/B",
-"Bbmaj7"). Any other line is a comment but for a meter in it ("3/4"), which replaces the one read
-off the sung notes; where the bars start stays the notes' to say. The first bar is the one the
-first sung note falls in (an upbeat's short bar, as the lead sheet writes it).
+"Bbmaj7"). Any other line is a comment but for a meter in it ("3/4") and a pickup ("pickup of 1
+beat", "no pickup": the beats sung before the first downbeat), which replace what the sung notes
+say (the lead sheet writes both). The first bar is the one the first sung note falls in (a
+pickup's short bar).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from vocals2song import chord_names, storage
 MAX_BYTES = 64 * 1024
 """A chart is a page of text; a larger file is refused before it is read."""
 METER = re.compile(r"\b(\d{1,2})/4\b")
+PICKUP = re.compile(r"\b(?:pickup of (\d{1,2}(?:\.5)?) beats?|(no) pickup)\b")
 BEATS_RANGE = (2, 12)
 """Beats to a bar a chart may ask for."""
 REPEAT = "%"
@@ -42,11 +44,17 @@ class ChartError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Chart:
-    """A chord chart: each bar's chords (none for a bar without), and the beats to a bar when
-    its head line says (else the sung notes' meter)."""
+    """A chord chart: each bar's chords (none for a bar without), the beats to a bar and the
+    pickup (beats before the first downbeat) when its head line says (else the sung notes')."""
 
     bars: tuple[tuple[WrittenChord, ...], ...]
     beats: int | None = None
+    pickup: float | None = None
+
+    @property
+    def meter(self) -> tuple[int | None, float | None]:
+        """(beats to a bar, pickup) as ``Score.charted`` holds them."""
+        return self.beats, self.pickup
 
 
 def read(path: str) -> Chart:
@@ -70,18 +78,21 @@ def parse(text: str, source: str = "chart") -> Chart:
     and the problem: an unknown chord, a "%" with no bar before it, a meter out of
     ``BEATS_RANGE``, no bars at all."""
     bars: list[tuple[WrittenChord, ...]] = []
-    beats = None
+    beats = pickup = None
     for number, line in enumerate(text.splitlines(), start=1):
         where = f"{source}, line {number}"
         if not line.strip().startswith("|"):
-            found = METER.search(line)
+            found, picked = METER.search(line), PICKUP.search(line)
             beats = _beats(int(found.group(1)), where) if found and beats is None else beats
+            pickup = (0.0 if picked.group(2) else float(picked.group(1))) if picked and pickup is None else pickup
             continue
         for cell in line.strip().strip("|").split("|"):
             bars.append(_bar(cell.split(), bars, where))
     if not bars:
         raise ChartError(f"{source}: no bars (a chart's bars are lines like '| C | F G7 | C |')")
-    return Chart(tuple(bars), beats)
+    if pickup is not None and beats is not None and pickup >= beats:
+        raise ChartError(f"{source}: a pickup of {pickup:g} beats is a bar or more of {beats}/4")
+    return Chart(tuple(bars), beats, pickup)
 
 
 def _beats(beats: int, where: str) -> int:

@@ -195,7 +195,7 @@ def chord_score(
     parts: dict[str, list[Note]] = {"vocals": list(sung), "bass": [], "other": []}
     onsets = np.array([note.start for note in sung])
     clock = beat.follow(onsets, beat.beat_seconds(onsets))
-    bar_beats = chart.beats if chart else None
+    charted = chart.meter if chart else (None, None)
     previous: tuple[int, ...] = ()
     for start, end, harmony, melody_pitch in _spans(notes, sung, predictions, frame_seconds, changes, chart):
         led = previous if voicing == "led" else ()
@@ -206,7 +206,7 @@ def chord_score(
         previous = tuple(pitch for stem, pitch, _ in played if stem == "other")
         for stem, note in struck(played, start, end, clock, rhythm):
             parts[stem].append(note)
-    score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}}, bar_beats=bar_beats)
+    score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}}, charted=charted)
     return dataclasses.replace(score, bends=bends(drift, frame_seconds)) if drift is not None else score
 
 
@@ -248,7 +248,7 @@ def bar_spans(sung: tuple[Note, ...], predictions: np.ndarray, changes: str) -> 
     the predictions of the notes sounding in it, each weighted by how long it sounds there, and
     the time each pitch class is sung there; voiced under its lowest sung note so that no voice
     crosses the melody. A (half) bar without a sung note has no chord."""
-    clock, starts, lengths = _bar_grid(sung, None)
+    clock, starts, lengths = _bar_grid(sung, (None, None))
     first, last = sung[0].start, _end(sung)
     halves = [at + length / 2 for at, length in zip(starts, lengths, strict=True) if round(length) % 2 == 0]
     changes_at = map(clock.seconds, [*starts, *(halves if changes == "half" else [])])
@@ -273,7 +273,7 @@ def chart_spans(sung: tuple[Note, ...], chart: Chart) -> list[WrittenSpan]:
     from the first sung note to the last's end and voiced under the lowest note sung while it
     sounds (the take's lowest across a rest). Bars past the chart's last play nothing; the chart's
     bars past the take's end are not played."""
-    clock, starts, lengths = _bar_grid(sung, chart.beats)
+    clock, starts, lengths = _bar_grid(sung, chart.meter)
     first, last = sung[0].start, _end(sung)
     opening = _bar_of(clock, starts, first)
     spans = []
@@ -288,10 +288,12 @@ def chart_spans(sung: tuple[Note, ...], chart: Chart) -> list[WrittenSpan]:
     return spans
 
 
-def _bar_grid(sung: tuple[Note, ...], bar_beats: int | None) -> tuple[beat.Clock, list[float], list[float]]:
+def _bar_grid(
+    sung: tuple[Note, ...], charted: tuple[int | None, float | None]
+) -> tuple[beat.Clock, list[float], list[float]]:
     """The sung clock, and the beat each bar starts on and its length in beats, to the bar of the
-    last note's end (``timeline``; ``bar_beats`` to a bar when a chart says)."""
-    clock, meters, _ = timeline(Score("chords", {"vocals": sung}, bar_beats=bar_beats))
+    last note's end (``timeline``; the beats to a bar and the pickup a chart says, ``Score.charted``)."""
+    clock, meters, _ = timeline(Score("chords", {"vocals": sung}, charted=charted))
     starts = meter.bar_starts(meters, _last_beat(clock, sung))
     return clock, starts, [*np.diff(starts), meters[-1][1]]
 
@@ -488,13 +490,13 @@ def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...], flo
     onsets, lengths = np.array([note.start for note in sung]), np.array([note.duration for note in sung])
     period = beat.beat_seconds(onsets)
     clock = beat.follow(onsets, period)
-    found = meter.find(onsets, lengths, period, score.bar_beats)
+    found = meter.find(onsets, lengths, period, *score.charted)
     return clock, meter.signatures(found, round(clock.beats(found.downbeat))), period
 
 
 def _bars(score: Score) -> tuple[beat.Clock, list[float]]:
     """A ``chord_score``'s clock and the beats its bars start on, to the bar its last sung note ends in."""
-    clock, starts, _ = _bar_grid(score.parts["vocals"], score.bar_beats)
+    clock, starts, _ = _bar_grid(score.parts["vocals"], score.charted)
     return clock, starts
 
 
@@ -524,17 +526,29 @@ def bar_chart(score: Score) -> tuple[str, ...]:
 
 def lead_sheet(score: Score, tuning: float = 0.0) -> str:
     """A ``chord_score``'s chart as text a guitarist reads: a line naming the key, the meter, the
-    sung tempo and, off A = 440 Hz, where the take's A is (``concert_pitch``; ``tuning`` as
-    ``Song.tuning``), then ``bar_chart``'s bars, ``BARS_A_LINE`` to a line ("| C | F G7 | C |")."""
+    pickup (``pickup``), the sung tempo and, off A = 440 Hz, where the take's A is
+    (``concert_pitch``; ``tuning`` as ``Song.tuning``), then ``bar_chart``'s bars, ``BARS_A_LINE``
+    to a line ("| C | F G7 | C |"): what ``trainer/chart.py`` reads back."""
     _, meters, period = timeline(score)
     durations = _durations(score)
     key = chord_names.key(durations)
     key_text = f"{chord_names.spelling(durations)[key[0]]} {'minor' if key[1] else 'major'}" if key else "no key"
     pitch = concert_pitch(score, tuning)
-    head = f"{key_text}, {meters[-1][1]}/4, {60.0 / period:.0f} beats a minute" + (f", {pitch}" if pitch else "")
+    head = f"{key_text}, {meters[-1][1]}/4, {pickup(score)}, {60.0 / period:.0f} beats a minute"
+    head += f", {pitch}" if pitch else ""
     bars = bar_chart(score)
     lines = [" | ".join(bars[first : first + BARS_A_LINE]) for first in range(0, len(bars), BARS_A_LINE)]
     return "\n".join([head, *(f"| {line} |" for line in lines)]) + "\n"
+
+
+def pickup(score: Score) -> str:
+    """How many beats of a ``chord_score`` are sung before its first downbeat, as a lead sheet says
+    it ("pickup of 1 beat", "pickup of 1.5 beats", "no pickup")."""
+    clock, meters, _ = timeline(score)
+    first = clock.beats(min(note.start for note in score.parts["vocals"]))
+    downbeat, length = meters[-1]  # the meter's bars: from this beat on (a lead's short bar before it)
+    beats = round(2 * ((downbeat - first) % length)) / 2 % length
+    return f"pickup of {beats:g} beat{'s' if beats != 1 else ''}" if beats else "no pickup"
 
 
 def concert_pitch(score: Score, tuning: float) -> str | None:

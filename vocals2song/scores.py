@@ -45,7 +45,8 @@ class Score:
     parts: dict[str, tuple[Note, ...]]  # stem -> notes, stems from STEM_PARTS
     meter: tuple[float, float] | None = None  # (quarters to a bar, quarters to the first downbeat), when written
     bends: tuple[tuple[float, float], ...] = ()  # (quarter, semitones): a tuning every pitched part follows
-    bar_beats: int | None = None  # a played score's beats to a bar when its user wrote them (a chord chart)
+    charted: tuple[int | None, float | None] = (None, None)  # a played score's beats to a bar and pickup
+    # (beats sung before the first downbeat) when its user wrote them in a chord chart; None: read off the melody
 
     @property
     def quarters(self) -> float:
