@@ -136,3 +136,24 @@ def test_render_scores_through_the_python_api(tmp_path):
     summary = vocals2song.render_scores(out, scores_dir=str(folder), soundfont=SOUNDFONT, tempo_range=(120.0, 120.0))
     assert summary["tracks"] == 1 and summary["failures"] == []
     assert len(os.listdir(os.path.join(out, "train"))) == 1
+
+
+def test_a_track_ends_every_note_it_starts():
+    """A note shorter than a tick is left out (its off would sort before its on, and a held string
+    would keep FluidSynth rendering for as long as it is let), every other note's off comes after
+    its on, and the track ends by releasing every note of its channel."""
+    note = scores.Note
+    notes = (note(60, 0.0, 1.0), note(64, 1.0, 1e-15), note(67, 1.0, 0.5), note(60, 1.0, 1.0))
+    arrangement = render.Arrangement("t", 0, 60.0, {"other": 48}, 0)
+    track = render.midi_track(notes, "other", arrangement, 0, channel=0)
+    sounding, tick = {}, 0
+    for message in track:
+        tick += message.time
+        if message.type == "note_on":
+            sounding[message.note] = sounding.get(message.note, 0) + 1
+        elif message.type == "note_off":
+            assert sounding.get(message.note, 0) > 0, (message, tick)
+            sounding[message.note] -= 1
+    assert not any(sounding.values()) and 64 not in sounding
+    assert track[-1].type == "control_change" and track[-1].control == render.ALL_NOTES_OFF
+    assert tick == 2 * render.TICKS

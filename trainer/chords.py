@@ -80,6 +80,8 @@ BEND_SECONDS = 0.25
 over ``melody.DRIFT_SECONDS``, so it moves a cent or two between steps."""
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
+SHORTEST_CHORD = 0.05
+"""Seconds: a chart's chord cut shorter than this by the take's first or last note is not played."""
 CLEAR_OF_EDGES = 0.25
 """With ``rhythm`` "beat", a chord is struck again on a beat at least this many beats after it
 started and before it ends (no stutter against a note that starts just off the beat)."""
@@ -282,7 +284,7 @@ def chart_spans(sung: tuple[Note, ...], chart: Chart) -> list[WrittenSpan]:
             share = length / len(written_chords)
             begin, end = (clock.seconds(at + share * k) for k in (index, index + 1))
             begin, end = max(begin, first), min(end, last)
-            if end > begin:
+            if end - begin >= SHORTEST_CHORD:
                 sounding = [note.pitch for note in sung if note.start < end and note.start + note.duration > begin]
                 spans.append((begin, end, harmony, min(sounding or [note.pitch for note in sung])))
     return spans

@@ -46,6 +46,9 @@ SHIFTS = tuple(range(-5, 7))  # twelve transpositions, one per key, none further
 STEMS = (*STEM_PARTS, "mixture")
 """The files of a rendered track (MUSDB18-HQ's)."""
 TICKS = 480
+ALL_NOTES_OFF = 123
+"""The MIDI controller that releases every note of a channel: each track ends with it, so that no
+note left sounding keeps FluidSynth rendering past the file's end."""
 
 
 class RenderError(RuntimeError):
@@ -180,8 +183,12 @@ def midi_track(
             continue
         velocity = min(127, max(1, note.velocity + rng.randint(-jitter, jitter)))
         start, end = round(note.start * TICKS), round((note.start + note.duration) * TICKS)
+        if end <= start:  # its off would sort before its on and never end it (FluidSynth would render on)
+            continue
         events.append((start, 1, mido.Message("note_on", note=pitch, velocity=velocity, channel=channel)))
         events.append((end, 0, mido.Message("note_off", note=pitch, velocity=0, channel=channel)))
+    last = max((tick for tick, _, _ in events), default=0)
+    events.append((last, 2, mido.Message("control_change", control=ALL_NOTES_OFF, value=0, channel=channel)))
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempi[0][1] if tempi else arrangement.tempo)))
     if not drums:
