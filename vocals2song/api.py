@@ -165,14 +165,14 @@ def chord_chart(song: Song) -> list[tuple[float, str]]:
 
 
 def lead_sheet(song: Song) -> str:
-    """The chords a song plays as a lead sheet: a line naming the key, the meter and the sung
-    tempo (and, off A = 440 Hz, where the take's A is), then the chords four bars to a line, each
-    bar opening with the chord it holds (what ``generate`` writes beside a song as .txt); empty
-    when it played none. The example is the
+    """The chords a song plays as a lead sheet: a line naming the key, the meter, the pickup and
+    the sung tempo (and, off A = 440 Hz, where the take's A is), then the chords four bars to a
+    line, each bar opening with the chord it holds (what ``generate`` writes beside a song as .txt,
+    and what ``chart=`` reads back, edited); empty when it played none. The example is the
     released model on a dev chorale's soprano (bwv116.6, +4).
 
     >>> print(vocals2song.lead_sheet(song).splitlines()[0])  # doctest: +SKIP
-    Db major, 4/4, 75 beats a minute
+    Db major, 4/4, pickup of 1 beat, 75 beats a minute
     """
     from trainer import chords
 
