@@ -6,7 +6,7 @@ import types
 import numpy as np
 import pytest
 from conftest import with_harmoniser
-from test_chords import FOUR_BARS
+from test_chords import C_MAJOR, FOUR_BARS
 
 from trainer import chart, chords, generate
 from trainer.config import GenerateOptions
@@ -154,6 +154,31 @@ def test_a_charts_pickup_moves_the_bar_lines():
     assert chords.bar_lines(moved) == pytest.approx([0.0, 0.5, 2.5, 4.5, 6.5])
     assert [at for at, *_ in _chords_at(moved)] == pytest.approx([0.0, 0.5, 2.5, 4.5, 6.5])
     assert chords.lead_sheet(moved).splitlines()[0] == "C major, 4/4, pickup of 1 beat, 120 beats a minute"
+
+
+@pytest.mark.parametrize(
+    "beats",
+    [
+        (0.5, 0.5, 1, 1, 1, 1, 2, 1, 1, 2, 4),  # two eighths before the first downbeat
+        (1, 2, 1, 2, 1, 3, 2, 1, 2, 1, 3),  # 3/4 after a one-beat upbeat
+        (0.5, 1, 1, 2, 1, 1, 1, 1, 2, 2, 1, 1, 2, 4),  # 4/4 after an eighth
+        (2, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1, 4),
+    ],
+)
+def test_a_lead_sheet_read_back_keeps_its_bar_lines(beats):
+    """Lines sung at 86 a minute from 0.07 s (the file's lead squeezes the beats before the first
+    sung one after half a beat): the lead sheet's meter and pickup, read back as a chart, put the
+    bars where they were, and the pickup is counted in sung beats (two eighths: one beat)."""
+    period, notes, at = 0.7, [], 0.07
+    for index, length in enumerate(beats):
+        notes.append(MelodyNote(67 + 2 * (index % 3), round(at / 0.01), round((at + length * period) / 0.01) - 3))
+        at += length * period
+    predictions = np.stack([C_MAJOR] * len(notes))
+    barred = chords.chord_score(notes, predictions, 0.01, "led", changes="bar")
+    read = chords.chord_score(notes, predictions, 0.01, "led", chart=chart.parse(chords.lead_sheet(barred)))
+    assert chords.bar_lines(read) == pytest.approx(chords.bar_lines(barred))
+    if beats[0] == 0.5 and beats[1] == 0.5:
+        assert chords.pickup(barred) == "pickup of 1 beat"
 
 
 def test_the_unet_reads_the_charts_chords_not_the_harmonisers():

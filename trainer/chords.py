@@ -487,13 +487,16 @@ def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...], flo
     (``beat.follow``: a lead beat or two before the first, then the tempo the singer takes from
     beat to beat), the time signatures of the meter ``meter.find`` reads off the sung notes, its
     first downbeat on a bar line, and the sung beat's period at one tempo (``beat.beat_seconds``), in
-    seconds, that both counted in."""
+    seconds, that both counted in. A chart's meter and pickup (``Score.charted``) stand where it
+    gives them: the pickup counted in sung beats from the first sung note, as ``pickup`` counts it."""
     sung = score.parts["vocals"]
     onsets, lengths = np.array([note.start for note in sung]), np.array([note.duration for note in sung])
     period = beat.beat_seconds(onsets)
     clock = beat.follow(onsets, period)
-    found = meter.find(onsets, lengths, period, *score.charted)
-    return clock, meter.signatures(found, round(clock.beats(found.downbeat))), period
+    beats, pickup = score.charted
+    found = meter.find(onsets, lengths, period, beats)
+    downbeat = clock.beats(found.downbeat if pickup is None else float(onsets[0]) + pickup * period)
+    return clock, meter.signatures(found, round(downbeat)), period
 
 
 def _bars(score: Score) -> tuple[beat.Clock, list[float]]:
@@ -545,11 +548,13 @@ def lead_sheet(score: Score, tuning: float = 0.0) -> str:
 
 def pickup(score: Score) -> str:
     """How many beats of a ``chord_score`` are sung before its first downbeat, as a lead sheet says
-    it ("pickup of 1 beat", "pickup of 1.5 beats", "no pickup")."""
-    clock, meters, _ = timeline(score)
-    first = clock.beats(min(note.start for note in score.parts["vocals"]))
+    it ("pickup of 1 beat", "pickup of 1.5 beats", "no pickup"): sung beats (``timeline``'s
+    period), to the half beat; the file's lead may squeeze two of its beats into one sung one."""
+    clock, meters, period = timeline(score)
+    first = min(note.start for note in score.parts["vocals"])
     downbeat, length = meters[-1]  # the meter's bars: from this beat on (a lead's short bar before it)
-    beats = round(2 * ((downbeat - first) % length)) / 2 % length
+    bar = downbeat + length * np.ceil((clock.beats(first) - downbeat) / length - 1e-6)  # the first at or after it
+    beats = round(2 * (clock.seconds(bar) - first) / period) / 2
     return f"pickup of {beats:g} beat{'s' if beats != 1 else ''}" if beats else "no pickup"
 
 

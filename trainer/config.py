@@ -327,8 +327,9 @@ class GenerateOptions:
         at the input's rate and length, not normalised apart (they sum to the accompaniment);
         with a folder of vocals, one subfolder per file.
       chart: a chord chart to play instead of the predicted chords: a lead sheet as ``generate``
-        writes it beside a song (.txt), edited or written by hand ("| C | F G7 | C |"; a meter in
-        its first line, "3/4", replaces the sung one); see ``trainer/chart.py``.
+        writes it beside a song (.txt), edited or written by hand ("| C | F G7 | C |"; a meter,
+        "3/4", and a pickup, "pickup of 1 beat", in its head line replace the sung ones); see
+        ``trainer/chart.py``.
       accompanist: where the harmony comes from and how it is played (``Accompanist``).
     """
 

@@ -47,17 +47,12 @@ class Meter:
     downbeat: float
 
 
-def find(
-    onsets: np.ndarray, lengths: np.ndarray, period: float, beats: int | None = None, pickup: float | None = None
-) -> Meter:
+def find(onsets: np.ndarray, lengths: np.ndarray, period: float, beats: int | None = None) -> Meter:
     """The likeliest meter of notes starting at ``onsets`` and lasting ``lengths`` (seconds) at a
     beat of ``period`` seconds; 4/4 with an upbeat (the commonest) when there are fewer than
-    ``MIN_NOTES``. What a user wrote (a chord chart's head line) stands: ``beats`` to a bar (the
-    downbeat then the likeliest under it where ``SHARES`` knows it, else the one the likeliest
-    meter reads: a 2/4 or 6/4 bar line falls on a 4/4 or 3/4 one), and ``pickup``, the beats sung
-    before the first downbeat."""
-    if pickup is not None:
-        return Meter(beats or find(onsets, lengths, period).beats, float(onsets[0]) + pickup * period)
+    ``MIN_NOTES``. ``beats``, when a user wrote the meter (a chord chart's), fixes the beats to a
+    bar and leaves the downbeat to the notes: the likeliest under it where ``SHARES`` knows it,
+    else the one the likeliest meter reads (a 2/4 or 6/4 bar line falls on a 4/4 or 3/4 one)."""
     places = beat.places(onsets, period)
     beat_zero = float(onsets[0]) - places[0] * period
     if len(onsets) < MIN_NOTES:
