@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -14,6 +15,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # class asks a gRPC endpoint about every bucket, which the test emulator does not serve
 # (each call then waits 60 s). Set before anything imports gcsfs.
 os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+# numba caches librosa's compiled gufuncs beside librosa; two test workers compiling the same one
+# at once on a fresh install can each write half of its cache, and the next call segfaults
+# (numba#10128; seen on a clean clone's run). Each worker keeps a cache of its own (the processes
+# it starts share it). Set before anything imports numba.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+        tempfile.gettempdir(), f"vocals2song-numba-{os.environ['PYTEST_XDIST_WORKER']}"
+    )
 
 
 def _two_cpu_devices() -> None:
