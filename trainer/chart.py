@@ -76,7 +76,7 @@ def read(path: str) -> Chart:
 def parse(text: str, source: str = "chart") -> Chart:
     """A chart's text (see the module's docstring) -> Chart; ChartError naming ``source``, the line
     and the problem: an unknown chord, a "%" with no bar before it, a meter out of
-    ``BEATS_RANGE``, no bars at all."""
+    ``BEATS_RANGE``, a pickup of a bar or more of it, no bars at all."""
     bars: list[tuple[WrittenChord, ...]] = []
     beats = pickup = None
     for number, line in enumerate(text.splitlines(), start=1):
