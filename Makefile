@@ -41,7 +41,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100 --export_step best_valid
 
-.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model ceiling listening-test serve dataset-dataflow train-vertex bench soak bench-scale clean
+.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model ceiling chart-oracle listening-test serve dataset-dataflow train-vertex bench soak bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -205,6 +205,14 @@ ceiling: install
 	$(BIN)/python -m benchmarks.ceiling --data_dir $(RELEASE)/dataset --songs_dir $(RELEASE)/bach-songs \
 		> $(RELEASE)/ceiling.md
 	cat $(RELEASE)/ceiling.md
+
+# What a right chord chart is worth: each dev take played from triads read off its true
+# accompaniment a bar, a half bar and a beat at a time, beside the released model (~12 min after
+# `make model`; docs/model-notes.md, "Your own chords").
+chart-oracle: install
+	bash infra/install_debian.sh --require render
+	$(BIN)/python -m benchmarks.chart_oracle --data_dir $(RELEASE)/dataset > $(RELEASE)/chart-oracle.md
+	cat $(RELEASE)/chart-oracle.md
 
 # A blind listening test of the released model against the originals, an anchor and Bach's other
 # settings (README, "Generate and evaluate"); send $(RELEASE)/listening/listen/ to the listeners. A test

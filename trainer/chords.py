@@ -190,10 +190,7 @@ def chord_score(
     ``chart``'s chords on the bar lines (``chart_spans``; its meter the score's), struck as
     ``rhythm`` says (``strikes``); with the take's ``drift`` per frame (``melody.drift``), bends
     that follow it (``bends``)."""
-    sung = tuple(
-        Note(note.pitch, note.first * frame_seconds, (note.end - note.first) * frame_seconds, MELODY_VELOCITY)
-        for note in notes
-    )
+    sung = sung_notes(notes, frame_seconds)
     parts: dict[str, list[Note]] = {"vocals": list(sung), "bass": [], "other": []}
     onsets = np.array([note.start for note in sung])
     clock = beat.follow(onsets, beat.beat_seconds(onsets))
@@ -210,6 +207,14 @@ def chord_score(
             parts[stem].append(note)
     score = Score("chords", {"drums": (), **{stem: tuple(n) for stem, n in parts.items()}}, charted=charted)
     return dataclasses.replace(score, bends=bends(drift, frame_seconds)) if drift is not None else score
+
+
+def sung_notes(notes: list[MelodyNote], frame_seconds: float) -> tuple[Note, ...]:
+    """Transcribed notes (frames) as a score's melody in seconds."""
+    return tuple(
+        Note(note.pitch, note.first * frame_seconds, (note.end - note.first) * frame_seconds, MELODY_VELOCITY)
+        for note in notes
+    )
 
 
 Span = tuple[float, float, np.ndarray, int]
@@ -250,7 +255,7 @@ def bar_spans(sung: tuple[Note, ...], predictions: np.ndarray, changes: str) -> 
     the predictions of the notes sounding in it, each weighted by how long it sounds there, and
     the time each pitch class is sung there; voiced under its lowest sung note so that no voice
     crosses the melody. A (half) bar without a sung note has no chord."""
-    clock, starts, lengths = _bar_grid(sung, (None, None))
+    clock, starts, lengths = bar_grid(sung, (None, None))
     first, last = sung[0].start, _end(sung)
     halves = [at + length / 2 for at, length in zip(starts, lengths, strict=True) if round(length) % 2 == 0]
     changes_at = map(clock.seconds, [*starts, *(halves if changes == "half" else [])])
@@ -275,9 +280,9 @@ def chart_spans(sung: tuple[Note, ...], chart: Chart) -> list[WrittenSpan]:
     from the first sung note to the last's end and voiced under the lowest note sung while it
     sounds (the take's lowest across a rest). Bars past the chart's last play nothing; the chart's
     bars past the take's end are not played."""
-    clock, starts, lengths = _bar_grid(sung, chart.meter)
+    clock, starts, lengths = bar_grid(sung, chart.meter)
     first, last = sung[0].start, _end(sung)
-    opening = _bar_of(clock, starts, first)
+    opening = bar_of(clock, starts, first)
     spans = []
     for at, length, written_chords in zip(starts[opening:], lengths[opening:], chart.bars, strict=False):
         for index, harmony in enumerate(written_chords):
@@ -290,7 +295,7 @@ def chart_spans(sung: tuple[Note, ...], chart: Chart) -> list[WrittenSpan]:
     return spans
 
 
-def _bar_grid(
+def bar_grid(
     sung: tuple[Note, ...], charted: tuple[int | None, float | None]
 ) -> tuple[beat.Clock, list[float], list[float]]:
     """The sung clock, and the beat each bar starts on and its length in beats, to the bar of the
@@ -306,7 +311,7 @@ def _last_beat(clock: beat.Clock, sung: tuple[Note, ...]) -> float:
     return clock.beats(_end(sung)) - 1e-6
 
 
-def _bar_of(clock: beat.Clock, starts: list[float], seconds: float) -> int:
+def bar_of(clock: beat.Clock, starts: list[float], seconds: float) -> int:
     """The index of the bar (of ``starts``, in beats) that holds ``seconds``."""
     return max(0, bisect.bisect_right(starts, clock.beats(seconds)) - 1)
 
@@ -501,7 +506,7 @@ def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...], flo
 
 def _bars(score: Score) -> tuple[beat.Clock, list[float]]:
     """A ``chord_score``'s clock and the beats its bars start on, to the bar its last sung note ends in."""
-    clock, starts, _ = _bar_grid(score.parts["vocals"], score.charted)
+    clock, starts, _ = bar_grid(score.parts["vocals"], score.charted)
     return clock, starts
 
 
@@ -516,7 +521,7 @@ def bar_chart(score: Score) -> tuple[str, ...]:
     the first sung note (the first a ``chart`` reads), each bar the chord sounding at its first
     beat, then every change within it ("C", "F G7")."""
     clock, starts = _bars(score)
-    starts = starts[_bar_of(clock, starts, min(note.start for note in score.parts["vocals"])) :]
+    starts = starts[bar_of(clock, starts, min(note.start for note in score.parts["vocals"])) :]
     changes = [(round(clock.beats(start) * 2) / 2, name) for start, name in symbols(score)]
     if not changes:
         return ()

@@ -28,12 +28,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import librosa
 import numpy as np
 
 from trainer import generate
+from trainer.chart import Chart
 from trainer.export import ExportedModel
 from vocals2song import codec, inspection, storage
 from vocals2song.features import spectrum_to_audio
@@ -106,6 +107,10 @@ class Case:
     samples: int
 
 
+Made = Callable[[ExportedModel, Case], dict[str, np.ndarray]]
+"""What fills a model's row: its stems for a case, as complex spectra (``model_stems``)."""
+
+
 def cases(model: ExportedModel, data_dir: str, split: str, per_track: int | None = None) -> Iterator[Case]:
     """The split's segments as Cases, cut to their valid frames; only the first ``per_track``
     of each track when given."""
@@ -127,12 +132,13 @@ def cases(model: ExportedModel, data_dir: str, split: str, per_track: int | None
         yield Case(segment.track, *cut, targets, segment.valid_samples)
 
 
-def model_stems(model: ExportedModel, case: Case) -> dict[str, np.ndarray]:
-    """The model's stems for the case's vocal through `generate`, as complex spectra; played
-    chords and drums count as part of the one accompaniment they are played with."""
+def model_stems(model: ExportedModel, case: Case, chart: Chart | None = None) -> dict[str, np.ndarray]:
+    """The model's stems for the case's vocal through `generate` (playing ``chart`` when given),
+    as complex spectra; played chords and drums count as part of the one accompaniment they are
+    played with."""
     config = model.spectral
     vocal = codec.istft(case.vocals[np.newaxis], config, case.samples)
-    song = generate.generate_song(model, vocal, config.sample_rate, vocals=False)
+    song = generate.generate_song(model, vocal, config.sample_rate, vocals=False, chart=chart)
     made = {model.stems[0]: np.sum(list(song.stems.values()), axis=0)} if model.plays_chords else song.stems
     return {stem: codec.stft(x, config)[0][:, : case.vocals.shape[1]] for stem, x in made.items()}
 
@@ -194,15 +200,19 @@ def _stem_metrics(model: ExportedModel, truth: np.ndarray, estimate: np.ndarray,
     }
 
 
-def evaluate(model: ExportedModel, data_dir: str, split: str = "test", per_track: int | None = None) -> dict:
+def evaluate(
+    model: ExportedModel, data_dir: str, split: str = "test", per_track: int | None = None, made: Made | None = None
+) -> dict:
     """Metrics per track and overall (mean over segments) for the model, baselines and oracle;
-    ``per_track`` limits the segments scored per track (the first ones)."""
+    ``per_track`` limits the segments scored per track (the first ones). ``made`` (a ``Made``):
+    the model's row, ``model_stems`` unless a benchmark plays something else through the model
+    (``benchmarks/chart_oracle.py``)."""
     if not model.makes_accompaniment:
         raise ValueError(f"evaluate scores accompaniment models; this one makes {model.target} from {model.source}")
     rows: dict[str, list[dict]] = {}
 
     def add(case: Case, donor: Case) -> None:
-        scored = score(model, case, _systems(model, case, donor))
+        scored = score(model, case, _systems(model, case, donor, made or model_stems))
         rows.setdefault(case.track, []).append(scored)
         song = scored["model"]["song"]
         log.info(
@@ -245,9 +255,9 @@ def levels(stems: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     return {**LEVELS, **({stem: STEM_METRICS for stem in stems} if len(stems) > 1 else {})}
 
 
-def _systems(model: ExportedModel, case: Case, donor: Case) -> dict[str, dict[str, np.ndarray]]:
+def _systems(model: ExportedModel, case: Case, donor: Case, made: Made) -> dict[str, dict[str, np.ndarray]]:
     return {
-        "model": model_stems(model, case),
+        "model": made(model, case),
         "silence": {stem: np.zeros_like(truth) for stem, truth in case.stems.items()},
         "average": average_stems(model, case),
         "retrieval": {stem: retrieved(donor.stems[stem], truth) for stem, truth in case.stems.items()},
