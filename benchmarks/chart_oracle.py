@@ -96,6 +96,7 @@ def table(rows: dict[str, dict], released: dict) -> str:
     for name, metrics in {"released model (harmoniser)": released, **rows}.items():
         model = metrics["overall"]["model"]
         pairing = "-" if metrics is released else "{:+.3f} (se {:.3f}), ahead on {}".format(*paired(metrics, released))
+        pairing += f" of {len(released['tracks'])}" if metrics is not released else ""
         lines.append(
             f"| {name} | {model['song']['chroma']:.4f} | {model['song']['lsd_db']:.2f} | "
             f"{model['accompaniment']['frame_excess_db']:.1f} | {pairing} |"

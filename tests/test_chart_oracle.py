@@ -64,4 +64,4 @@ def test_the_table_pairs_each_resolution_with_the_released_model(ahead):
     other = metrics([0.6, 0.6, 0.9] if ahead else [0.4, 0.5, 0.6])
     mean, error, count = chart_oracle.paired(other, released)
     assert mean == pytest.approx(0.1 if ahead else -0.1) and count == (2 if ahead else 0) and error >= 0
-    assert f"{mean:+.3f}" in chart_oracle.table({"true triads, beat": other}, released)
+    assert f"{mean:+.3f} (se {error:.3f}), ahead on {count} of 3 |" in chart_oracle.table({"beat": other}, released)
