@@ -218,6 +218,8 @@ def test_generate_plays_a_chart_and_writes_it_back(accompaniment_model, tmp_path
     plain = export.load_model(os.path.join(accompaniment_model, "export"))
     with pytest.raises(generate.GenerationError, match="this model plays no chords"):
         generate.generate_file(plain, options)
+    with pytest.raises(generate.GenerationError, match="a chord chart: this model plays no chords"):
+        generate.generate_song(plain, sung(1.0, 44100, 1), 44100, chart=chart.parse("| C |"))
     (tmp_path / "song.txt").write_text("| C |\n")
     clash = GenerateOptions(str(tmp_path / "missing.wav"), str(tmp_path / "song.wav"), chart=str(tmp_path / "song.txt"))
     with pytest.raises(generate.GenerationError, match="is where the lead sheet of .*song.wav is written"):

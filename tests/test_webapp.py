@@ -391,6 +391,8 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         assert chording.get(f"/api/jobs/{charted['id']}/song.txt").text.splitlines()[1].startswith("| Am | Dm G7")
         unplayable = post(chording, wav_bytes(sung(1.0, RATE, 1)), chart="C major\n| C | Q7 |")
         assert unplayable.status_code == 400 and unplayable.json()["error"].startswith("chart, line 2: 'Q7'")
+        huge = post(chording, wav_bytes(sung(1.0, RATE, 1)), chart="| C |\n" * 12000)
+        assert huge.status_code == 400 and "bytes; a chart is at most 65536" in huge.json()["error"]
         monkeypatch.setattr(melody, "transcribe", lambda *args: [])  # a take in which no note is heard
         unheard = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2))).json()["id"])
         assert unheard["state"] == webjobs.DONE and webjobs.MIDI_FILE not in unheard["ready"], unheard

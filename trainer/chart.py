@@ -63,14 +63,19 @@ def read(path: str) -> Chart:
     fs, resolved = storage.filesystem(path)
     if not fs.exists(resolved):
         raise ChartError(f"{path}: no such chart")
-    size = fs.size(resolved)
-    if size > MAX_BYTES:
-        raise ChartError(f"{path}: {size} bytes; a chart is at most {MAX_BYTES}")
+    check_size(fs.size(resolved), path)
     try:
         text = fs.cat_file(resolved).decode("utf-8")
     except UnicodeDecodeError as error:
         raise ChartError(f"{path}: not a text file ({error.reason} at byte {error.start})") from None
     return parse(text, path)
+
+
+def check_size(size: int, source: str) -> None:
+    """ChartError naming ``source`` when a chart of ``size`` bytes is over ``MAX_BYTES``: checked
+    before a file is read (``read``) and before a posted chart is parsed (the web app)."""
+    if size > MAX_BYTES:
+        raise ChartError(f"{source}: {size} bytes; a chart is at most {MAX_BYTES}")
 
 
 def parse(text: str, source: str = "chart") -> Chart:

@@ -231,8 +231,8 @@ def generate_song(
         raise ValueError(
             f"this model generates the {model.target}, vocals included: --no-vocals needs an accompaniment model"
         )
-    if chart and not model.plays_chords:
-        raise ValueError("a chord chart is played by a model that plays chords (--chords add or only)")
+    if chart:
+        _check_plays_chords(model, "a chord chart")
     config = model.spectral
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
     tuning = _tuning(model, mono)
@@ -438,14 +438,19 @@ def write_chart(song: Song, path: str) -> str | None:
     return path
 
 
+def _check_plays_chords(model: ExportedModel, what: str) -> None:
+    """GenerationError naming ``what`` (a chart) when ``model`` plays no chords to play it with."""
+    if not model.plays_chords:
+        raise GenerationError(f"{what}: this model plays no chords (--chords add or only)")
+
+
 def read_chart(model: ExportedModel, options: GenerateOptions) -> Chart | None:
     """``options.chart`` read (``chart.read``) before any audio is, or None without one;
     GenerationError when the model plays no chords or when the chart is the file the song's lead
     sheet would overwrite."""
     if not options.chart:
         return None
-    if not model.plays_chords:
-        raise GenerationError(f"--chart {options.chart}: this model plays no chords (--chords add or only)")
+    _check_plays_chords(model, f"--chart {options.chart}")
     written = chart.read(options.chart)
     if os.path.abspath(options.chart) == os.path.abspath(os.path.splitext(options.output)[0] + ".txt"):
         raise GenerationError(

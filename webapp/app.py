@@ -345,9 +345,8 @@ def _chart_refusal(text: str, plays_chords: bool) -> str | None:
         return None
     if not plays_chords:
         return "this model plays no chords: it cannot play a chart"
-    if len(text.encode()) > chart.MAX_BYTES:
-        return f"the chart is over {chart.MAX_BYTES} bytes"
     try:
+        chart.check_size(len(text.encode()), "chart")
         chart.parse(text)
     except chart.ChartError as error:
         return str(error)
