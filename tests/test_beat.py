@@ -43,20 +43,20 @@ def test_the_beats_fall_where_the_sung_quarters_start_even_when_the_take_opens_o
     ("first", "lead", "lead_tempo"),
     [
         (0.5, (0.5, 1), 120.0),  # more than half a beat in: one lead beat
-        (0.3, (1.1, 2), 60.0 * 2 / 1.1),  # less: two, so never over twice the tempo
+        (0.07, (0.07, 1), 60.0 / 0.07),  # less: one short beat, so the first sung beat is on the grid
         (-0.3, (0.5, 1), 120.0),  # a beat before the file starts: the next one counts
-        (0.81, (0.0, 0), None),  # on the grid already
+        (0.83, (0.0, 0), 60.0 / 0.83),  # within ON_THE_GRID: on the grid already, its first beat 0.83 s
     ],
 )
-def test_a_files_beats_fall_on_the_sung_ones_after_a_lead_of_at_most_twice_the_tempo(first, lead, lead_tempo):
+def test_a_files_beats_fall_on_the_sung_ones_after_a_lead_of_one_beat(first, lead, lead_tempo):
     """Quarters at 75 a minute whose beat falls at ``first``: the file opens with ``lead``
-    (seconds, beats) at ``lead_tempo``, then every sung beat after the lead is one of its beats."""
+    (seconds, beats) at ``lead_tempo``, then every sung beat from the first is one of its beats."""
     assert beat.lead(first, 0.8) == pytest.approx(lead)
     onsets = first + 0.8 * np.arange(1 if first < 0 else 0, 10)
     clock = beat.follow(onsets, 0.8)
     in_file = np.array([clock.beats(t) for t in onsets if t >= lead[0]])
     assert np.allclose(in_file, np.round(in_file), atol=0.01) and np.allclose(np.diff(in_file), 1.0)
-    assert clock.tempi()[0][1] == pytest.approx(lead_tempo or 75.0, rel=0.02)
+    assert clock.tempi()[0][1] == pytest.approx(lead_tempo, rel=0.02)
     assert clock.tempi()[-1][1] == pytest.approx(75.0)
 
 

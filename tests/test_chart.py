@@ -12,6 +12,7 @@ from trainer import chart, chords, generate
 from trainer.config import GenerateOptions
 from vocals2song import chord_names, render
 from vocals2song.melody import MelodyNote
+from vocals2song.scores import Note, Score
 
 FRAME = 0.02
 """Seconds a frame: FOUR_BARS' notes are 25 frames a beat, 120 beats a minute."""
@@ -78,6 +79,7 @@ def test_a_chart_reads_bars_repeats_rests_and_a_meter():
         ("4/4\n| % | C |", r"song.txt, line 2: '%' repeats the bar before, and there is none"),
         ("13/4\n| C |", r"song.txt, line 1: 13/4: a chart's bars have 2 to 12 beats"),
         ("C major, 4/4\nC F G C\n", r"song.txt: no bars"),
+        ("4/4\n| - | N.C. | % |", r"song.txt: every bar rests, so there is nothing to play"),
         ("3/4, pickup of 3 beats\n| C |", r"song.txt: a pickup of 3 beats is a bar or more of 3/4"),
     ],
 )
@@ -111,6 +113,32 @@ def test_a_lead_sheet_read_back_plays_the_chords_it_names():
         scores = (barred, charted)
         both = [sorted((round(n.start, 6), n.pitch, round(n.duration, 6)) for n in x.parts[part]) for x in scores]
         assert both[0] == both[1], part
+
+
+def test_a_charts_rests_are_played_as_rests_and_written_back_as_rests():
+    """ "| C | - | G N.C. | C |" under the four bars of 4/4 (2 s each): nothing sounds in the second
+    bar nor in the second half of the third; the lead sheet writes those rests ("N.C.") where they
+    are, and read back it plays the same notes."""
+    notes, predictions = _four_bars()
+    score = chords.chord_score(notes, predictions, FRAME, "led", chart=chart.parse("| C | - | G N.C. | C |"))
+    assert [(at, bass) for at, bass, _ in _chords_at(score)] == [(0.0, 0), (4.0, 7), (6.0, 0)]
+    assert chords.bar_chart(score) == ("C", "N.C.", "G N.C.", "C")
+    again = chords.chord_score(notes, predictions, FRAME, "led", chart=chart.parse(chords.lead_sheet(score)))
+    assert _chords_at(again) == _chords_at(score)
+
+
+def test_a_breath_between_chords_is_no_rest():
+    """A gap under ``NO_CHORD_SECONDS`` between one chord's end and the next is not written as a
+    rest; one as long is."""
+    sung = (Note(72, 0.0, 4.0, 90),)
+
+    def bass(*spans: tuple[float, float]) -> Score:
+        notes = tuple(Note(48, start, end - start) for start, end in spans)
+        return Score("s", {"vocals": sung, "bass": notes, "other": ()})
+
+    short, long = bass((0, 1.0), (1.4, 4.0)), bass((0, 1.0), (1.5, 3.0))
+    assert [name for _, name in chords.symbols(short)].count("N.C.") == 0
+    assert [(at, name) for at, name in chords.symbols(long) if name == "N.C."] == [(1.0, "N.C."), (3.0, "N.C.")]
 
 
 def test_a_charts_chords_share_their_bar_and_keep_every_note_written():
@@ -166,9 +194,9 @@ def test_a_charts_pickup_moves_the_bar_lines():
     ],
 )
 def test_a_lead_sheet_read_back_keeps_its_bar_lines(beats):
-    """Lines sung at 86 a minute from 0.07 s (the file's lead squeezes the beats before the first
-    sung one after half a beat): the lead sheet's meter and pickup, read back as a chart, put the
-    bars where they were, and the pickup is counted in sung beats (two eighths: one beat)."""
+    """Lines sung at 86 a minute from 0.07 s (the file's lead: one beat of 0.07 s): the lead
+    sheet's meter and pickup, read back as a chart, put the bars where they were, and the pickup
+    is counted in sung beats (two eighths: one beat)."""
     period, notes, at = 0.7, [], 0.07
     for index, length in enumerate(beats):
         notes.append(MelodyNote(67 + 2 * (index % 3), round(at / 0.01), round((at + length * period) / 0.01) - 3))
@@ -179,6 +207,21 @@ def test_a_lead_sheet_read_back_keeps_its_bar_lines(beats):
     assert chords.bar_lines(read) == pytest.approx(chords.bar_lines(barred))
     if beats[0] == 0.5 and beats[1] == 0.5:
         assert chords.pickup(barred) == "pickup of 1 beat"
+
+
+def test_a_chart_without_a_pickup_starts_a_whole_bar_on_the_first_sung_note():
+    """A line sung from 0.07 s in, whatever the notes suggest: a chart saying "4/4, no pickup" puts
+    its first bar line on the first sung note and the next one four sung beats later (the file's
+    lead, a beat of 0.07 s, is a bar of its own before them)."""
+    period, notes, at = 0.7, [], 0.07
+    for index, length in enumerate((1, 1, 2, 1, 1, 2, 1, 1, 1, 1, 4)):
+        notes.append(MelodyNote(67 + 2 * (index % 3), round(at / 0.01), round((at + length * period) / 0.01) - 3))
+        at += length * period
+    predictions = np.stack([C_MAJOR] * len(notes))
+    score = chords.chord_score(notes, predictions, 0.01, "led", chart=chart.parse("4/4, no pickup\n| C | F | G | C |"))
+    lines = chords.bar_lines(score)
+    assert lines[:4] == pytest.approx([0.0, 0.07, 0.07 + 4 * period, 0.07 + 8 * period], abs=0.02)
+    assert chords.pickup(score) == "no pickup"
 
 
 def test_the_unet_reads_the_charts_chords_not_the_harmonisers():

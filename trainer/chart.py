@@ -11,11 +11,11 @@ from scratch, is read here and played on the take's bar lines instead of the pre
 
 The text: lines that start with "|" hold bars between bar lines, any number to a line; a bar's
 chords share it evenly ("F G7" in 4/4: two beats each); "%" repeats the bar before; "-" or "N.C."
-is a bar without chords. Chord symbols are what ``chord_names.read`` reads ("Am", "G7/B",
-"Bbmaj7"). Any other line is a comment but for a meter in it ("3/4") and a pickup ("pickup of 1
-beat", "no pickup": the beats sung before the first downbeat), which replace what the sung notes
-say (the lead sheet writes both). The first bar is the one the first sung note falls in (a
-pickup's short bar).
+is a bar without chords, or a share of one ("C N.C.": C for two beats of 4/4, then nothing).
+Chord symbols are what ``chord_names.read`` reads ("Am", "G7/B", "Bbmaj7"). Any other line is a
+comment but for a meter in it ("3/4") and a pickup ("pickup of 1 beat", "no pickup": the beats
+sung before the first downbeat), which replace what the sung notes say (the lead sheet writes
+both). The first bar is the one the first sung note falls in (a pickup's short bar).
 """
 
 from __future__ import annotations
@@ -32,10 +32,14 @@ PICKUP = re.compile(r"\b(?:pickup of (\d{1,2}(?:\.5)?) beats?|(no) pickup)\b")
 BEATS_RANGE = (2, 12)
 """Beats to a bar a chart may ask for."""
 REPEAT = "%"
-NO_CHORD = ("-", "N.C.", "NC")
+NO_CHORD_SYMBOL = "N.C."
+"""What a lead sheet writes where no chord sounds (``chords.symbols``)."""
+NO_CHORD = ("-", NO_CHORD_SYMBOL, "NC")
 
 WrittenChord = tuple[int, tuple[int, ...]]
 """A chord as ``chord_names.read`` reads it: its bass's pitch class and its classes."""
+Bar = tuple[WrittenChord | None, ...]
+"""A bar's chords in order, sharing it evenly; None for a share without one ("C N.C.")."""
 
 
 class ChartError(ValueError):
@@ -47,7 +51,7 @@ class Chart:
     """A chord chart: each bar's chords (none for a bar without), the beats to a bar and the
     pickup (beats before the first downbeat) when its head line says (else the sung notes')."""
 
-    bars: tuple[tuple[WrittenChord, ...], ...]
+    bars: tuple[Bar, ...]
     beats: int | None = None
     pickup: float | None = None
 
@@ -81,8 +85,8 @@ def check_size(size: int, source: str) -> None:
 def parse(text: str, source: str = "chart") -> Chart:
     """A chart's text (see the module's docstring) -> Chart; ChartError naming ``source``, the line
     and the problem: an unknown chord, a "%" with no bar before it, a meter out of
-    ``BEATS_RANGE``, a pickup of a bar or more of it, no bars at all."""
-    bars: list[tuple[WrittenChord, ...]] = []
+    ``BEATS_RANGE``, a pickup of a bar or more of it, no bars at all or none with a chord."""
+    bars: list[Bar] = []
     beats = pickup = None
     for number, line in enumerate(text.splitlines(), start=1):
         where = f"{source}, line {number}"
@@ -95,6 +99,8 @@ def parse(text: str, source: str = "chart") -> Chart:
             bars.append(_bar(cell.split(), bars, where))
     if not bars:
         raise ChartError(f"{source}: no bars (a chart's bars are lines like '| C | F G7 | C |')")
+    if not any(harmony for bar in bars for harmony in bar):
+        raise ChartError(f"{source}: every bar rests, so there is nothing to play (no chords at all: --chords none)")
     if pickup is not None and beats is not None and pickup >= beats:
         raise ChartError(f"{source}: a pickup of {pickup:g} beats is a bar or more of {beats}/4")
     return Chart(tuple(bars), beats, pickup)
@@ -108,8 +114,9 @@ def _beats(beats: int, where: str) -> int:
     return beats
 
 
-def _bar(symbols: list[str], before: list[tuple[WrittenChord, ...]], where: str) -> tuple[WrittenChord, ...]:
-    """One bar's chords from its symbols (``REPEAT``: the bar ``before`` it again)."""
+def _bar(symbols: list[str], before: list[Bar], where: str) -> Bar:
+    """One bar's chords from its symbols (``REPEAT``: the bar ``before`` it again; a ``NO_CHORD``
+    among chords: a share of the bar without one, as ``chords.symbols`` writes a gap)."""
     if symbols == [REPEAT]:
         if not before:
             raise ChartError(f"{where}: '{REPEAT}' repeats the bar before, and there is none")
@@ -117,6 +124,6 @@ def _bar(symbols: list[str], before: list[tuple[WrittenChord, ...]], where: str)
     if not symbols or all(symbol in NO_CHORD for symbol in symbols):
         return ()
     try:
-        return tuple(chord_names.read(symbol) for symbol in symbols)
+        return tuple(None if symbol in NO_CHORD else chord_names.read(symbol) for symbol in symbols)
     except chord_names.SymbolError as error:
         raise ChartError(f"{where}: {error}") from None

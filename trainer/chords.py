@@ -32,7 +32,7 @@ import itertools
 
 import numpy as np
 
-from trainer.chart import Chart, WrittenChord
+from trainer.chart import NO_CHORD_SYMBOL, Chart, WrittenChord
 from trainer.config import (
     CHANGES,
     CHORD_LEVEL_DB,
@@ -82,6 +82,10 @@ HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
 SHORTEST_CHORD = 0.05
 """Seconds: a chart's chord cut shorter than this by the take's first or last note is not played."""
+NO_CHORD_SECONDS = 0.5
+"""A gap this long between a chord's end and the next chord (or the last sung note's end) is
+written ``NO_CHORD_SYMBOL`` (``symbols``), as a chart's bar without chords is played; a shorter
+one is a breath."""
 CLEAR_OF_EDGES = 0.25
 """With ``rhythm`` "beat", a chord is struck again on a beat at least this many beats after it
 started and before it ends (no stutter against a note that starts just off the beat)."""
@@ -286,6 +290,8 @@ def chart_spans(sung: tuple[Note, ...], chart: Chart) -> list[WrittenSpan]:
     spans = []
     for at, length, written_chords in zip(starts[opening:], lengths[opening:], chart.bars, strict=False):
         for index, harmony in enumerate(written_chords):
+            if harmony is None:
+                continue
             share = length / len(written_chords)
             begin, end = (clock.seconds(at + share * k) for k in (index, index + 1))
             begin, end = max(begin, first), min(end, last)
@@ -435,7 +441,8 @@ def symbols(score: Score) -> list[tuple[float, str]]:
     """A ``chord_score``'s chord chart: (onset in the score's time, chord symbol) wherever
     the symbol changes (``vocals2song/chord_names.py``, spelt in the key its notes fit best, the
     sung note counted where it completes the chord), each bass note named with the upper notes
-    struck while it sounds (all of a broken chord's); a chord struck again is not a change."""
+    struck while it sounds (all of a broken chord's), and ``NO_CHORD_SYMBOL`` where none sounds for
+    ``NO_CHORD_SECONDS`` or more before the song's end; a chord struck again is not a change."""
     upper = sorted(score.parts["other"], key=lambda note: note.start)
     onsets = [note.start for note in upper]
     names = chord_names.spelling(_durations(score))
@@ -447,7 +454,20 @@ def symbols(score: Score) -> list[tuple[float, str]]:
         melody = sung[at].pitch if at >= 0 else None
         first, last = (bisect.bisect_left(onsets, at - 1e-9) for at in (note.start, note.start + note.duration))
         named.append((note.start, chord_names.name(note.pitch, {n.pitch for n in upper[first:last]}, names, melody)))
+    named = sorted(named + _silences(score))
     return [(start, name) for index, (start, name) in enumerate(named) if index == 0 or name != named[index - 1][1]]
+
+
+def _silences(score: Score) -> list[tuple[float, str]]:
+    """(start, ``NO_CHORD_SYMBOL``) for each stretch of ``NO_CHORD_SECONDS`` or more after a bass note
+    and before the next one (or the last sung note's end) that no bass note sounds in."""
+    bass = sorted((note.start, note.start + note.duration) for note in score.parts["bass"])
+    if not bass:
+        return []
+    ends = np.maximum.accumulate([end for _, end in bass])
+    nexts = [start for start, _ in bass[1:]] + [_end(score.parts["vocals"])]
+    gaps = zip(ends, nexts, strict=True)
+    return [(float(end), NO_CHORD_SYMBOL) for end, following in gaps if following - end >= NO_CHORD_SECONDS]
 
 
 def write_midi(score: Score, tuning: float, path: str, instrument: str) -> None:
@@ -489,7 +509,7 @@ def _durations(score: Score) -> np.ndarray:
 
 def timeline(score: Score) -> tuple[beat.Clock, tuple[tuple[int, int], ...], float]:
     """A ``chord_score``'s beats and bars in a file: a clock pinned to the sung beats
-    (``beat.follow``: a lead beat or two before the first, then the tempo the singer takes from
+    (``beat.follow``: a lead beat before the first, then the tempo the singer takes from
     beat to beat), the time signatures of the meter ``meter.find`` reads off the sung notes, its
     first downbeat on a bar line, and the sung beat's period at one tempo (``beat.beat_seconds``), in
     seconds, that both counted in. A chart's meter and pickup (``Score.charted``) stand where it
@@ -519,12 +539,11 @@ def bar_lines(score: Score) -> list[float]:
 def bar_chart(score: Score) -> tuple[str, ...]:
     """A ``chord_score``'s chord chart a bar at a time, as a lead sheet writes it: from the bar of
     the first sung note (the first a ``chart`` reads), each bar the chord sounding at its first
-    beat, then every change within it ("C", "F G7")."""
+    beat, then every change within it ("C", "F G7"), or "-" for a bar without one (so a lead
+    sheet always has bars to read back)."""
     clock, starts = _bars(score)
     starts = starts[bar_of(clock, starts, min(note.start for note in score.parts["vocals"])) :]
     changes = [(round(clock.beats(start) * 2) / 2, name) for start, name in symbols(score)]
-    if not changes:
-        return ()
     bars, sounding = [], None
     for first, end in zip(starts, (*starts[1:], np.inf), strict=True):
         inside = [name for at, name in changes if first <= at < end]
@@ -554,7 +573,7 @@ def lead_sheet(score: Score, tuning: float = 0.0) -> str:
 def pickup(score: Score) -> str:
     """How many beats of a ``chord_score`` are sung before its first downbeat, as a lead sheet says
     it ("pickup of 1 beat", "pickup of 1.5 beats", "no pickup"): sung beats (``timeline``'s
-    period), to the half beat; the file's lead may squeeze two of its beats into one sung one."""
+    period), to the half beat: the file's lead beat may be shorter or longer than a sung one."""
     clock, meters, period = timeline(score)
     first = min(note.start for note in score.parts["vocals"])
     downbeat, length = meters[-1]  # the meter's bars: from this beat on (a lead's short bar before it)

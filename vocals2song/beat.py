@@ -10,7 +10,7 @@ is; then the onsets are fitted to the half-beat grid it implies. On the dev chor
 the true tempo, 92% within 6%, none an octave off (docs/model-notes.md, "Chords a listener can
 stand"). The beats themselves follow the singer (``follow``): counted from the gaps between
 onsets at that tempo (half a beat off when that puts more onsets on a beat: an eighth-note
-upbeat), opening with a lead of one or two beats up to the first sung beat, then pinned to the
+upbeat), opening with a lead of one beat up to the first sung beat, then pinned to the
 sung onsets, so they stay the sung ones over a whole take (on the dev takes 85% of onsets within
 0.1 beat of ``song.mid``'s half-beat grid, 61% at one tempo; "Bar lines"); the chords'
 re-strikes (``--rhythm beat``) fall on them too. Only the grid depends on all this: a note's
@@ -32,8 +32,9 @@ SPREAD_OCTAVES = 0.05
 SHORTEST_GAP = 0.1
 """Seconds: closer onsets are a split note, not a rhythm."""
 MIN_ONSETS = 4
-ON_THE_GRID = 0.02
-"""A beat this close to a file's start (in beats) is taken to be on it: no lead tempo."""
+ON_THE_GRID = 0.05
+"""A beat this close to a file's start (in beats) is taken to be on it: no lead, so no lead
+tempo more than 1 / ON_THE_GRID times the beat's."""
 ANCHOR_BEATS = 2.0
 """A followed clock (``follow``) is pinned to a sung onset at most every this many beats."""
 
@@ -41,13 +42,15 @@ ANCHOR_BEATS = 2.0
 def lead(first: float, period: float) -> tuple[float, int]:
     """(seconds, beats) of a file's opening before the first sung beat at or after 0, for sung
     beats ``period`` seconds apart, one of them at ``first``: that beat's time, counted as one
-    beat (two when it comes in less than half a beat), so a sequencer's grid falls on the sung
-    beats after it at a lead tempo at most twice the beat's. (0, 0) when a beat falls within
-    ``ON_THE_GRID`` of 0."""
+    beat, so the file's beat 1 is that sung beat and a sequencer's grid falls on every sung beat
+    (the lead's tempo is the beat's times ``period / seconds``: up to ``1 / ON_THE_GRID``). (0, 0)
+    when a beat falls within ``ON_THE_GRID`` of 0. A lead of two beats at most twice the tempo
+    put the first sung beat between grid lines whenever it came in less than half a beat: 17 of
+    the 37 dev takes (docs/model-notes.md, "Bar lines")."""
     seconds = first % period
     if min(seconds, period - seconds) < ON_THE_GRID * period:
         return 0.0, 0
-    return (seconds, 1) if seconds >= period / 2 else (seconds + period, 2)
+    return seconds, 1
 
 
 def beat_seconds(onsets: np.ndarray, default: float = 1.0) -> float:
