@@ -11,7 +11,7 @@ the true tempo, 92% within 6%, none an octave off (docs/model-notes.md, "Chords 
 stand"). The beats themselves follow the singer (``follow``): counted from the gaps between
 onsets at that tempo (half a beat off when that puts more onsets on a beat: an eighth-note
 upbeat), opening with a lead of one beat up to the first sung beat, then pinned to the
-sung onsets, so they stay the sung ones over a whole take (on the dev takes 85% of onsets within
+sung onsets, so they stay the sung ones over a whole take (on the dev takes 87% of onsets within
 0.1 beat of ``song.mid``'s half-beat grid, 61% at one tempo; "Bar lines"); the chords'
 re-strikes (``--rhythm beat``) fall on them too. Only the grid depends on all this: a note's
 time in seconds does not.
