@@ -41,9 +41,9 @@ def page_seconds(model_dir: str, seconds: float) -> tuple[float, float]:
     import httpx
 
     from benchmarks.bench_soak import start_server, vocal_wav, wait_until_up
-    from benchmarks.fixtures import free_port
+    from benchmarks.fixtures import free_ports
 
-    port = free_port()
+    (port,) = free_ports()
     with tempfile.TemporaryDirectory(prefix="bench-page-") as scratch:
         server = start_server(model_dir, port, scratch, keep_seconds=600.0)
         try:

@@ -121,9 +121,9 @@ def soak(model_dir: str, jobs: int = 200, clients: int = 8, vocal_seconds: float
     import httpx
     import psutil
 
-    from benchmarks.fixtures import free_port
+    from benchmarks.fixtures import free_ports
 
-    port, result, lock = free_port(), SoakResult(), threading.Lock()
+    (port,), result, lock = free_ports(), SoakResult(), threading.Lock()
     data = vocal_wav(vocal_seconds)
     with tempfile.TemporaryDirectory(prefix="soak-") as scratch:
         server = start_server(model_dir, port, scratch, keep_seconds)

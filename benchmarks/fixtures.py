@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -46,8 +47,12 @@ def release_train_config(data_dir: str, model_dir: str, variable: str = "RELEASE
     return config_from_options(data_dir, model_dir, **{**flags.pick(args, option_names()), **overrides})
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now (for servers tests and benchmarks start)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int = 1) -> list[int]:
+    """``count`` different TCP ports on 127.0.0.1 that nothing listens on now (for servers tests
+    and benchmarks start): all bound at once, so two asked for together are never the same one,
+    as two probes in a row can be once the first is closed."""
+    with contextlib.ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]

@@ -214,9 +214,9 @@ def _wait_for(port: int, process: subprocess.Popen, seconds: float = 30.0) -> No
 def gcs_emulator(directory: str, bucket: str) -> Iterator[dict[str, str]]:
     """Starts the emulator (with ``bucket``) and the proxy in another process, and sets the
     environment every client reads; yields that environment and restores it afterwards."""
-    from benchmarks.fixtures import free_port
+    from benchmarks.fixtures import free_ports
 
-    port, proxy_port = free_port(), free_port()
+    port, proxy_port = free_ports(2)
     ca, cert, key = write_test_ca(directory)
     process = subprocess.Popen(
         [sys.executable, __file__, bucket, str(port), str(proxy_port), cert, key],

@@ -19,7 +19,7 @@ import pytest
 import soundfile
 from conftest import sung, with_harmoniser
 
-from benchmarks.fixtures import free_port
+from benchmarks.fixtures import free_ports
 from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
 from vocals2song import render
 from webapp import app as webapp
@@ -75,7 +75,7 @@ def _serve(model):
     """The app served by uvicorn on 127.0.0.1 in a thread, as `vocals2song serve` runs it."""
     import uvicorn
 
-    port = free_port()
+    (port,) = free_ports()
     config = uvicorn.Config(webapp.create_app(model), host="127.0.0.1", port=port, log_level="warning")
     served = uvicorn.Server(config)
     thread = threading.Thread(target=served.run, daemon=True)

@@ -150,3 +150,17 @@ def test_make_models_recipes_parse_and_fit_their_data_sets(dataset, train):
     assert config.input.features.bins <= spectral.bins
     if config.input.features.frequency != "linear":  # its rows fit the bins
         features.log_frequency_maps(config.input.features, spectral.sample_rate, spectral.n_fft)
+
+
+def test_ports_asked_for_together_are_different_and_free():
+    """Servers started side by side (the emulator and its proxy, two training workers) get ports
+    no other is given and nothing listens on."""
+    import socket
+
+    from benchmarks.fixtures import free_ports
+
+    ports = free_ports(16)
+    assert len(set(ports)) == 16
+    for port in ports:
+        with socket.socket() as server:
+            server.bind(("127.0.0.1", port))

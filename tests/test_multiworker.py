@@ -14,7 +14,7 @@ import types
 import pytest
 import tensorflow as tf
 
-from benchmarks.fixtures import free_port
+from benchmarks.fixtures import free_ports
 from trainer import distribute
 from vocals2song.manifest import read_manifest
 
@@ -34,7 +34,7 @@ def command(dataset_dir: str, model_dir: str, steps: int, checkpoint_every: int)
 
 def launch(argv: list[str]) -> list[subprocess.Popen]:
     """A chief and a worker on loopback ports, as Vertex AI's TF_CONFIG describes them."""
-    chief, worker = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    chief, worker = (f"127.0.0.1:{port}" for port in free_ports(2))
     assert chief != worker
     cluster = {"chief": [chief], "worker": [worker]}
     processes = []
