@@ -48,6 +48,18 @@ HARMONICS = 6
 HARMONIC_DECAY = 0.85
 """Weight of harmonic h is HARMONIC_DECAY**(h-1): the fundamental counts most, so a pitch an
 octave below (whose even harmonics are the true ones) does not win."""
+SUB_OCTAVE = (0.5, 1.5, 2.5)
+"""Multiples of a candidate where the pitch an octave below it has its 1st, 3rd and 5th harmonics:
+all three sounding say the candidate is that pitch's 2nd harmonic. A bright voice (a source
+falling 6 dB an octave, a singer's formant) has harmonics so even that the octave above scores as
+well as the sung pitch: the dev chorales' melodies sung so an octave down (a belted tenor) were
+read an octave up on 1.5% of their frames, through a phone's high-pass on 3.4%, and the flips
+split them into a fifth more notes (docs/model-notes.md, "Takes sung like a person")."""
+SUB_OCTAVE_WEIGHT = 0.25
+"""How much the weakest of the three (dB above the frame's median) counts against a candidate ..."""
+SUB_OCTAVE_CLOSE_DB, SUB_OCTAVE_CLOSE_WEIGHT = 20.0, 0.5
+"""... and how much more it counts for what it comes within ``SUB_OCTAVE_CLOSE_DB`` of the
+candidate's own fundamental (a soundfont voice's faint partials below its pitch stay faint)."""
 DYNAMIC_RANGE_DB = 60.0
 """Bins more than this below a frame's loudest count as that floor: without it, a clean tone's
 window sidelobes (80-200 dB down, far above the frame's median bin) summed over a low
@@ -174,25 +186,31 @@ def pitch_track(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(bins, frames)`` magnitude -> (MIDI pitch per frame, -1 in rests; level per frame in
     dB). Each candidate scores the sum of its harmonics' levels above the frame's median bin,
-    so harmonics that are absent (a wrong octave's odd ones) count against it. ``offsets``: the
+    so harmonics that are absent (a wrong octave's odd ones) count against it, less what the
+    octave below it sounds of its own (``SUB_OCTAVE``: the octave above's error). ``offsets``: the
     take's tuning per frame in semitones (``drift``), which every candidate follows."""
-    bins = magnitude.shape[0]
     db = 20.0 * np.log10(np.maximum(magnitude, 1e-10))
     db = np.maximum(db, db.max(axis=0, keepdims=True) - DYNAMIC_RANGE_DB)
     above = db - np.median(db, axis=0, keepdims=True)
     candidates = np.arange(LOWEST, HIGHEST + 1)
     shift = np.zeros(magnitude.shape[1]) if offsets is None else offsets
     f0 = librosa.midi_to_hz(candidates[:, np.newaxis] + shift[np.newaxis])  # (candidates, frames)
-    frames = np.arange(magnitude.shape[1])
-    salience = np.zeros(f0.shape)
-    for harmonic in range(1, HARMONICS + 1):
-        index = np.round(harmonic * f0 * n_fft / sample_rate).astype(int)
-        salience += HARMONIC_DECAY ** (harmonic - 1) * np.where(
-            index < bins, above[np.minimum(index, bins - 1), frames], 0
-        )
+    bins = f0 * n_fft / sample_rate
+    salience = sum(HARMONIC_DECAY ** (h - 1) * _above_at(above, h * bins) for h in range(1, HARMONICS + 1))
+    below = np.maximum(np.min([_above_at(above, m * bins) for m in SUB_OCTAVE], axis=0), 0)
+    close = np.maximum(below - (_above_at(above, bins) - SUB_OCTAVE_CLOSE_DB), 0)
+    salience = salience - SUB_OCTAVE_WEIGHT * below - SUB_OCTAVE_CLOSE_WEIGHT * close
     level = 10.0 * np.log10(np.sum(np.square(magnitude, dtype=np.float64), axis=0) + 1e-20)
     pitch = candidates[np.argmax(salience, axis=0)]
     return np.where(level > max(level.max() + VOICED_DB, SILENT_DB), pitch, -1), level
+
+
+def _above_at(above: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """``above`` (bins, frames) read at fractional ``bins`` (candidates, frames), rounded to the
+    nearest bin; 0 (the median) past the top bin."""
+    index = np.round(bins).astype(int)
+    top = above.shape[0]
+    return np.where(index < top, above[np.minimum(index, top - 1), np.arange(above.shape[1])], 0)
 
 
 def notes_from_track(pitch: np.ndarray, level: np.ndarray) -> list[MelodyNote]:
