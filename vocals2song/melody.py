@@ -196,9 +196,10 @@ def pitch_track(
     shift = np.zeros(magnitude.shape[1]) if offsets is None else offsets
     f0 = librosa.midi_to_hz(candidates[:, np.newaxis] + shift[np.newaxis])  # (candidates, frames)
     bins = f0 * n_fft / sample_rate
-    salience = sum(HARMONIC_DECAY ** (h - 1) * _above_at(above, h * bins) for h in range(1, HARMONICS + 1))
+    harmonics = [_above_at(above, h * bins) for h in range(1, HARMONICS + 1)]
+    salience = sum(HARMONIC_DECAY**h * reading for h, reading in enumerate(harmonics))
     below = np.maximum(np.min([_above_at(above, m * bins) for m in SUB_OCTAVE], axis=0), 0)
-    close = np.maximum(below - (_above_at(above, bins) - SUB_OCTAVE_CLOSE_DB), 0)
+    close = np.maximum(below - (harmonics[0] - SUB_OCTAVE_CLOSE_DB), 0)
     salience = salience - SUB_OCTAVE_WEIGHT * below - SUB_OCTAVE_CLOSE_WEIGHT * close
     level = 10.0 * np.log10(np.sum(np.square(magnitude, dtype=np.float64), axis=0) + 1e-20)
     pitch = candidates[np.argmax(salience, axis=0)]
