@@ -206,8 +206,28 @@ def test_the_chords_change_under_each_note_each_half_bar_or_each_bar():
     assert chords.bar_chart(bar) == ("C", "G", "C", "C")
     broken = chords.chord_score(notes, predictions, 0.02, "led", "arpeggio", changes="bar")
     assert chords.bar_chart(broken) == ("C", "G", "C", "C")  # a broken chord is named by all its notes
-    with pytest.raises(ValueError, match="changes must be one of note, half, bar"):
-        chords.chord_score(notes, predictions, 0.02, "led", changes="beat")
+    with pytest.raises(ValueError, match="changes must be one of beat, note, half, bar"):
+        chords.chord_score(notes, predictions, 0.02, "led", changes="sometimes")
+
+
+def test_a_run_of_short_notes_shares_one_chord_a_beat_and_a_longer_note_keeps_its_own():
+    """ "beat": a quarter, two beats of eighths, a half note (a beat half a second) get four
+    chords where "note" plays six: each pair of eighths one chord from both notes' predictions
+    (the pair C then G: its bass the G both share), voiced under the pair's lower note."""
+    line = [(72, 2, C_MAJOR), (74, 1, C_MAJOR), (76, 1, G_MAJOR), (77, 1, G_MAJOR), (79, 1, G_MAJOR), (72, 4, C_MAJOR)]
+    notes, start = [], 0
+    for pitch, eighths, _ in line:
+        notes.append(MelodyNote(pitch, start, start + eighths * 12))
+        start += eighths * 12 + 1
+    predictions = np.stack([prediction for *_, prediction in line])
+    played = {name: chords.chord_score(notes, predictions, 0.02, "led", changes=name) for name in ("note", "beat")}
+    bass = {changes: sorted(score.parts["bass"], key=lambda n: n.start) for changes, score in played.items()}
+    assert len(bass["note"]) == 6 and len(bass["beat"]) == 4
+    assert [note.start for note in bass["beat"]] == pytest.approx([notes[i].first * 0.02 for i in (0, 1, 3, 5)])
+    assert [note.pitch % 12 for note in bass["note"]] == [0, 0, 7, 7, 7, 0]
+    assert [note.pitch % 12 for note in bass["beat"]] == [0, 7, 7, 0]
+    pair = [note.pitch for note in played["beat"].parts["other"] if note.start == pytest.approx(notes[1].first * 0.02)]
+    assert pair and max(pair) < 74
 
 
 def test_the_songs_picture_draws_the_melody_and_its_chords_as_a_piano_roll():

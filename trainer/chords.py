@@ -18,10 +18,12 @@ default, places those classes near the chord before's notes instead of right und
 the inner voices hold where the melody leaps (half the leaps for a thousandth of song chroma,
 "Voices that hold").
 
-A chord sounds under each sung note (``changes`` "note"), as the chorales are set, or one a half
-bar or a bar of the sung meter ("half", "bar"): the triad that best fits the (half) bar's
-predictions and sung notes, root in the bass; the mean prediction voiced as it is named what the
-bar's chords share, half of them slash chords ("How often the chords change").
+A chord sounds under each sung note, a run of notes shorter than a beat sharing one a beat
+(``changes`` "beat"), or under every sung note ("note"), as the chorales are set, or one a half
+bar or a bar of the sung meter ("half", "bar", as a song's lead sheet writes them): the triad
+that best fits the (half) bar's predictions and sung notes, root in the bass; the mean
+prediction voiced as it is named what the bar's chords share, half of them slash chords ("How
+often the chords change"). Which suits a song and which a chorale: "Songs" in the model notes.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ BEND_SECONDS = 0.25
 over ``melody.DRIFT_SECONDS``, so it moves a cent or two between steps."""
 HOLD_FRAMES = 8
 """A chord is held across a gap to the next melody note shorter than this (0.19 s at a 1024 hop)."""
+SHORT_BEATS = 0.9
+"""With ``changes`` "beat", a note to the next onset shorter than this many beats shares its beat's
+chord with the short notes before it (a quarter sung a little short still gets its own)."""
 SHORTEST_CHORD = 0.05
 """Seconds: a chart's chord cut shorter than this by the take's first or last note is not played."""
 NO_CHORD_SECONDS = 0.5
@@ -205,7 +210,7 @@ def chord_score(
         if chart:
             played = written(harmony, melody_pitch, led)
         else:
-            played = chord(harmony, melody_pitch, voicing, previous, under_note=changes == "note")
+            played = chord(harmony, melody_pitch, voicing, previous, under_note=changes in ("note", "beat"))
         previous = tuple(pitch for stem, pitch, _ in played if stem == "other")
         for stem, note in struck(played, start, end, clock, rhythm):
             parts[stem].append(note)
@@ -239,18 +244,51 @@ def _spans(
         return chart_spans(sung, chart)
     if flags.check_choice("changes", changes, CHANGES) == "note":
         return note_spans(notes, predictions, frame_seconds)
+    if changes == "beat":
+        return note_spans(notes, predictions, frame_seconds, beat_groups(sung))
     return bar_spans(sung, predictions, changes)
 
 
-def note_spans(notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float) -> list[Span]:
-    """A chord under each sung note from its own prediction, held to the next note across a gap
-    shorter than ``HOLD_FRAMES``."""
+def note_spans(
+    notes: list[MelodyNote], predictions: np.ndarray, frame_seconds: float, groups: list[list[int]] | None = None
+) -> list[Span]:
+    """A chord under each sung note, or each of ``groups`` of consecutive notes (``beat_groups``),
+    from its notes' predictions weighted by their lengths, voiced under its lowest note and held
+    to the next note across a gap shorter than ``HOLD_FRAMES``."""
     spans = []
-    for index, note in enumerate(notes):
-        following = notes[index + 1].first if index + 1 < len(notes) else note.end
-        end = following if following - note.end < HOLD_FRAMES else note.end
-        spans.append((note.first * frame_seconds, end * frame_seconds, predictions[index], note.pitch))
+    for group in groups or [[index] for index in range(len(notes))]:
+        first, last = notes[group[0]], notes[group[-1]]
+        following = notes[group[-1] + 1].first if group[-1] + 1 < len(notes) else last.end
+        end = following if following - last.end < HOLD_FRAMES else last.end
+        harmony = predictions[group[0]] if len(group) == 1 else _weighted(predictions[group], notes, group)
+        lowest = min(notes[index].pitch for index in group)
+        spans.append((first.first * frame_seconds, end * frame_seconds, harmony, lowest))
     return spans
+
+
+def _weighted(predictions: np.ndarray, notes: list[MelodyNote], group: list[int]) -> np.ndarray:
+    """The mean of a group's notes' ``predictions``, each weighted by how long it is sung."""
+    lengths = np.array([max(notes[index].end - notes[index].first, 1) for index in group], np.float64)
+    return lengths @ predictions / lengths.sum()
+
+
+def beat_groups(sung: tuple[Note, ...]) -> list[list[int]]:
+    """The sung notes' indices in runs that share a chord: a note shorter than ``SHORT_BEATS`` (to
+    the next onset, on the sung clock) joins the note before when that one is short too and both
+    start in the same beat (each onset on its nearest half beat), so a run of eighths or a
+    melisma is one chord a beat, and a longer note keeps its own."""
+    onsets = np.array([note.start for note in sung])
+    clock = beat.follow(onsets, beat.beat_seconds(onsets))
+    places = np.array([clock.beats(at) for at in [*onsets, _end(sung)]])
+    short = np.diff(places) < SHORT_BEATS
+    beats_in = np.floor(np.round(places[:-1] * 2) / 2)
+    groups: list[list[int]] = []
+    for index in range(len(sung)):
+        if index and short[index] and short[index - 1] and beats_in[index] == beats_in[index - 1]:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def bar_spans(sung: tuple[Note, ...], predictions: np.ndarray, changes: str) -> list[Span]:

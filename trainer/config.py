@@ -51,9 +51,12 @@ sung note and held through it, "beat" struck again on every beat of the sung tem
 (``vocals2song/beat.py``), so a long note gets a pulse under it, "arpeggio" broken: the bass
 held through the chord, the upper notes one at a time on the half beats, low to high and back,
 each ringing until picked again (a pianist's hands; docs/model-notes.md, "Broken chords")."""
-CHANGES = ("note", "half", "bar")
+CHANGES = ("beat", "note", "half", "bar")
 """How often the chords change (``trainer/chords.py``, the harmonic rhythm); the first is the
-default: "note" a chord under each sung note (as the chorales are set), "half" one a half bar
+default: "beat" a chord under each sung note, but a run of notes shorter than a beat shares one
+chord a beat (the chorales' song chroma of "note", a tenth fewer chords on songs and half as many
+under a reel's eighths; docs/model-notes.md, "Songs"), "note" a chord under every sung note (as the
+chorales are set), "half" one a half bar
 where a bar's beats halve (one a bar in 3/4), "bar" one a bar: each the triad that best fits its
 sung notes and their predictions (``chords.triad``), root in the bass, for a song that wants
 fewer changes and a lead sheet a guitarist can play (docs/model-notes.md, "How often the chords
@@ -292,8 +295,9 @@ class Accompanist:
       rhythm: when the played chords are struck: "held" (with each sung note, held through it),
         "beat" (struck again on every beat of the sung tempo while it lasts) or "arpeggio" (broken:
         the bass held, the upper notes one at a time on the half beats).
-      changes: how often the chords change: "note" (under each sung note), "half" (each half
-        bar) or "bar" (each bar of the sung meter).
+      changes: how often the chords change: "beat" (under each sung note, one a beat under a run
+        of shorter notes), "note" (under every sung note), "half" (each half bar) or "bar" (each
+        bar of the sung meter: what a song's lead sheet writes).
       instrument: what plays the chords: "strings" (cello and string ensemble), "organ", "piano",
         "guitar" (acoustic bass and nylon guitar) or "choir"; piano and guitar fade under a long
         note, "--rhythm beat" strikes them again.

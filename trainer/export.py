@@ -301,8 +301,9 @@ def load_model(
     the generator's accompaniment, "only" instead of it, "none" not at all; "auto" adds them when
     the export ships a harmoniser, makes an accompaniment and FluidSynth can play them.
     ``voicing``: how they are voiced, "led", "chordal", "consonant" or "hedged"; ``rhythm``: when
-    they are struck, "held" or "beat"; ``changes``: how often they change, under each "note", each
-    "half" bar or each "bar"; ``instrument``: what plays them (``INSTRUMENTS``; ``trainer/chords.py``);
+    they are struck, "held" or "beat"; ``changes``: how often they change, each "beat" (under
+    each note but one a beat under shorter ones), under each "note", each "half" bar or each
+    "bar"; ``instrument``: what plays them (``INSTRUMENTS``; ``trainer/chords.py``);
     ``drums``: "backbeat" adds a kit on the sung beats (``trainer/drums.py``), "none"."""
     from trainer.models import HARMONY_LAYER
 

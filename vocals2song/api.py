@@ -98,7 +98,7 @@ def load_model(path: str | None = None, **accompanist: str) -> ExportedModel:
     defaults apply): ``harmony`` "auto", "notes", "head" (who picks the pitch classes);
     ``chords`` "auto", "add", "only", "none" (the harmoniser's chords played as notes);
     ``voicing`` "led", "chordal", "consonant", "hedged" (how those chords are voiced); ``rhythm``
-    "held", "beat", "arpeggio" (when they are struck); ``changes`` "note", "half", "bar" (how
+    "held", "beat", "arpeggio" (when they are struck); ``changes`` "beat", "note", "half", "bar" (how
     often they change); ``instrument`` "strings", "organ", "piano", "guitar", "choir" (what plays them);
     ``drums`` "none", "backbeat" (a kit on the sung beats, with the chords).
 
