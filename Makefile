@@ -214,9 +214,9 @@ chart-oracle: install
 	$(BIN)/python -m benchmarks.chart_oracle --data_dir $(RELEASE)/dataset > $(RELEASE)/chart-oracle.md
 	cat $(RELEASE)/chart-oracle.md
 
-# How often the chords should change: each --changes against the written chords of 21 songs' lead
-# sheets (benchmarks/songs/songs.abc and music21's) and of the dev chorales (~5 min after `make model`;
-# docs/model-notes.md, "Songs").
+# Songs, not chorales: each --changes against the written chords of 21 songs' lead sheets
+# (benchmarks/songs/songs.abc and music21's) and of the dev chorales, and the songs scored at song level
+# against their written chords played (~15 min after `make model`; docs/model-notes.md, "Songs").
 lead-sheets: install
 	bash infra/install_debian.sh --require render
 	$(BIN)/python -m benchmarks.lead_sheets --chorales $(RELEASE)/chorales > $(RELEASE)/lead-sheets.md

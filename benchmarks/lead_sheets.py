@@ -14,8 +14,13 @@ goes through the path ``generate`` takes: transcription, the harmoniser, ``chord
 with the model's voicing and rhythm. Chorales (``--chorales``): the first 15 s of each dev render
 of ``make model`` (as ``evaluate`` plays them), scored against the score's lower parts.
 
+And what a listener hears: each song's written chords played on a guitar (the dev soundfont) under
+its vocal is the song's truth, and the vocal alone and the songs ``generate`` makes with each of
+``SETTINGS`` are scored against it as ``evaluate`` scores a chorale's song (per-frame chroma
+correlation), paired against the vocal alone.
+
 ``python -m benchmarks.lead_sheets [--model models/chorales] [--chorales data/release/chorales]``
-(``make lead-sheets``; FluidSynth; ~2 min for the songs, ~3 for the chorales here).
+(``make lead-sheets``; FluidSynth; ~10 min for the songs, ~3 for the chorales here).
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from collections.abc import Iterator
 import numpy as np
 import soundfile
 
-from trainer import chords, generate, harmoniser
-from trainer.config import CHANGES
+from trainer import chords, evaluate, generate, harmoniser
+from trainer.config import CHANGES, CHORD_LEVEL_DB
 from trainer.export import RELEASED_MODEL, ExportedModel, load_model
 from vocals2song import codec, render, scores
 from vocals2song.config import SEMITONES
@@ -53,16 +58,28 @@ VOICE_PROGRAM = 53
 """Voice oohs."""
 FRAME_SECONDS = 0.05
 CHORALE_SECONDS = 15.0
+SETTINGS = {
+    "the default": {},
+    "`--changes bar`": {"changes": "bar"},
+    "`--changes bar --chords only`": {"changes": "bar", "chords": "only"},
+    "`--chords only`": {"chords": "only"},
+    "`--chords none` (the U-Net alone)": {"chords": "none"},
+}
+"""The accompanist's settings scored at song level on the songs (``load_model``'s arguments)."""
+TRUTH_INSTRUMENT = "guitar"
+TRUTH_LEVEL_DB = 4.5
+"""The written chords are played on a guitar this many dB over the vocal's RMS (the training
+chorales' accompaniment's median level against their vocal) as the song's true accompaniment."""
 
 
 @dataclasses.dataclass(frozen=True)
 class Piece:
-    """A melody to sing and its true harmony: ``harmony`` as (start, end, MIDI pitch) in seconds;
-    ``beat``: seconds a quarter note."""
+    """A melody to sing and its true harmony: ``harmony`` as (start, end, MIDI pitches, lowest
+    first) in seconds, a chord symbol's or a chorale's note; ``beat``: seconds a quarter note."""
 
     name: str
     melody: tuple[Note, ...]
-    harmony: tuple[tuple[float, float, int], ...]
+    harmony: tuple[tuple[float, float, tuple[int, ...]], ...]
     beat: float
 
 
@@ -103,8 +120,7 @@ def lead_sheet(work, name: str) -> Piece:
     end = max(start + length for start, length, _ in notes)
     ends = [at for at, _ in symbols[1:]] + [end]
     spans = zip(symbols, ends, strict=True)
-    harmony_of = tuple((at * beat, until * beat, p) for (at, pitches), until in spans for p in pitches)
-    return Piece(name, melody, harmony_of, beat)
+    return Piece(name, melody, tuple((at * beat, until * beat, tuple(pitches)) for (at, pitches), until in spans), beat)
 
 
 def songs(path: str = SONGS) -> Iterator[Piece]:
@@ -144,7 +160,7 @@ def played(model: ExportedModel, vocal: np.ndarray, changes: tuple[str, ...]) ->
 def scored(piece: Piece, arranged: Score | None, seconds: float) -> tuple[float, float]:
     """(agreement with ``piece``'s harmony, chords struck a beat) of one played ``arranged``."""
     frames = int(seconds / FRAME_SECONDS) + 1
-    truth = frame_classes([(*event, 1.0) for event in piece.harmony], frames)
+    truth = frame_classes([(start, end, p, 1.0) for start, end, pitches in piece.harmony for p in pitches], frames)
     if arranged is None:
         return float("nan"), 0.0
     notes = [note for stem in ("bass", "other") for note in arranged.parts[stem]]
@@ -164,9 +180,47 @@ def chorales(folder: str, sample_rate: int) -> Iterator[tuple[Piece, np.ndarray]
                 raise ValueError(f"{track['track']}: {rate} Hz where the model works at {sample_rate}")
             score, beat = scores.read_score(track["source"]), 60.0 / track["tempo"]
             lower = [note for stem in ("bass", "other") for note in score.parts[stem]]
-            harmony = tuple((n.start * beat, (n.start + n.duration) * beat, n.pitch + track["shift"]) for n in lower)
+            harmony = tuple((n.start * beat, (n.start + n.duration) * beat, (n.pitch + track["shift"],)) for n in lower)
             mono = waveform.reshape(len(waveform), -1).mean(axis=1)
             yield Piece(track["track"], (), harmony, beat), mono[: int(CHORALE_SECONDS * rate)]
+
+
+def written_chords(piece: Piece) -> Score:
+    """A lead sheet's chords as a ``chords.chord_score`` plays a chart: each symbol's lowest note's
+    class in the bass, all its classes above it under the lowest note sung while it sounds."""
+    parts: dict[str, list[Note]] = {"bass": [], "other": []}
+    for start, end, pitches in piece.harmony:
+        sounding = [note.pitch for note in piece.melody if note.start < end and note.start + note.duration > start]
+        harmony = (pitches[0] % SEMITONES, tuple(pitch % SEMITONES for pitch in pitches))
+        for stem, pitch, velocity in chords.written(harmony, min(sounding or [REGISTER[1]]), ()):
+            parts[stem].append(Note(pitch, start, end - start, velocity))
+    return Score(piece.name, {"vocals": piece.melody, "drums": (), **{stem: tuple(n) for stem, n in parts.items()}})
+
+
+def song_level(path: str, pieces: list[tuple[Piece, np.ndarray]]) -> dict:
+    """Per piece: the song chroma (``evaluate.chroma_correlation``, as ``evaluate`` scores a song)
+    of the vocal alone and of each of ``SETTINGS``' songs against the vocal with its written chords
+    played (``TRUTH_INSTRUMENT``, ``TRUTH_LEVEL_DB``, the dev soundfont)."""
+    models = {name: load_model(path, **setting) for name, setting in SETTINGS.items()}
+    config = next(iter(models.values())).spectral
+    results = {}
+    for piece, vocal in pieces:
+        written = chords.play(written_chords(piece), vocal, config.sample_rate, DEV_SOUNDFONT, TRUTH_INSTRUMENT)
+        truth = _magnitude(vocal + written["chords"] * 10 ** ((TRUTH_LEVEL_DB - CHORD_LEVEL_DB) / 20), config)
+        songs_of = {"the vocal alone": vocal}
+        for name, model in models.items():
+            songs_of[name] = generate.generate_song(model, vocal[np.newaxis], config.sample_rate).mix[0]
+        results[piece.name] = {
+            name: evaluate.chroma_correlation(truth, _magnitude(song, config), config.sample_rate, config.n_fft)
+            for name, song in songs_of.items()
+        }
+        print(piece.name, {name: round(value, 3) for name, value in results[piece.name].items()}, file=sys.stderr)
+    return results
+
+
+def _magnitude(waveform: np.ndarray, config) -> np.ndarray:
+    """A mono waveform's magnitude STFT as ``evaluate`` takes it."""
+    return np.abs(codec.stft(waveform[np.newaxis].astype(np.float32), config)[0])
 
 
 def measure(model: ExportedModel, pieces: Iterator[tuple[Piece, np.ndarray]], changes: tuple[str, ...]) -> dict:
@@ -185,12 +239,28 @@ def table(title: str, results: dict, changes: tuple[str, ...]) -> str:
     """Markdown: each ``changes``' mean agreement, paired against the first's, and chords a beat."""
     lines = [f"| {title} ({len(results)}) | agreement with the true harmony | against {changes[0]} | chords a beat |"]
     lines.append("|---|---|---|---|")
+    first = np.array([results[piece][changes[0]][0] for piece in results])
     for name in changes:
         values = np.array([results[piece][name] for piece in results])
-        gain = values[:, 0] - np.array([results[piece][changes[0]][0] for piece in results])
-        pairing = "-" if name == changes[0] else f"{gain.mean():+.3f} (se {gain.std(ddof=1) / np.sqrt(len(gain)):.3f})"
+        pairing = "-" if name == changes[0] else _paired(values[:, 0] - first)
         lines.append(f"| `--changes {name}` | {np.nanmean(values[:, 0]):.3f} | {pairing} | {values[:, 1].mean():.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def song_table(results: dict) -> str:
+    """Markdown: each system's mean song chroma on the songs, paired against the vocal alone."""
+    lines = [f"| songs ({len(results)}), song level | song chroma | against the vocal alone |", "|---|---|---|"]
+    alone = np.array([results[piece]["the vocal alone"] for piece in results])
+    for name in next(iter(results.values())):
+        values = np.array([results[piece][name] for piece in results])
+        pairing = "-" if name == "the vocal alone" else _paired(values - alone)
+        lines.append(f"| {name} | {values.mean():.3f} | {pairing} |")
+    return "\n".join(lines) + "\n"
+
+
+def _paired(gain: np.ndarray) -> str:
+    """A paired difference's mean and standard error."""
+    return f"{gain.mean():+.3f} (se {gain.std(ddof=1) / np.sqrt(len(gain)):.3f})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = load_model(args.model)
     rate = model.spectral.sample_rate
-    output = table("songs", measure(model, ((piece, sung(piece, rate)) for piece in songs()), CHANGES), CHANGES)
+    pieces = [(piece, sung(piece, rate)) for piece in songs()]
+    output = table("songs", measure(model, iter(pieces), CHANGES), CHANGES)
+    output += "\n" + song_table(song_level(args.model, pieces))
     if args.chorales:
         dev = measure(model, chorales(args.chorales, rate), CHANGES)
         output += "\n" + table("dev chorales, first 15 s", dev, CHANGES)

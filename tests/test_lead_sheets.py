@@ -46,10 +46,8 @@ def test_a_lead_sheet_is_its_melody_in_a_singing_register_over_its_chords_until_
     piece = lead_sheets.lead_sheet(_parsed(TWO_BARS), "two bars")
     assert [note.pitch for note in piece.melody] == [60, 64, 67, 72, 71, 74, 72]
     assert [note.start for note in piece.melody] == pytest.approx([0, 0.6, 1.2, 1.8, 2.4, 3.0, 3.6])
-    spans = {}
-    for start, end, pitch in piece.harmony:
-        spans.setdefault((round(start, 3), round(end, 3)), set()).add(pitch % 12)
-    assert spans == {(0.0, 2.4): {0, 4, 7}, (2.4, 3.6): {7, 11, 2, 5}, (3.6, 4.8): {0, 4, 7}}
+    spans = [(round(start, 3), round(end, 3), [p % 12 for p in pitches]) for start, end, pitches in piece.harmony]
+    assert spans == [(0.0, 2.4, [0, 4, 7]), (2.4, 3.6, [7, 11, 2, 5]), (3.6, 4.8, [0, 4, 7])]
 
 
 def test_played_chords_score_one_where_they_sound_the_written_ones_and_less_where_they_do_not():
@@ -73,3 +71,24 @@ def test_played_chords_score_one_where_they_sound_the_written_ones_and_less_wher
     assert lead_sheets.scored(piece, late, seconds)[0] == pytest.approx(1.0)
     played = lead_sheets.frame_classes([(0.0, 0.1, 60, 1.0)], 4)
     assert np.isnan(lead_sheets.agreement(played, np.zeros((4, 12))))
+
+
+def test_the_true_accompaniment_plays_each_written_chord_root_in_the_bass_and_all_of_it_under_the_melody():
+    """C | G7 C: the song's true accompaniment holds C, G and C in the bass (E2-D#3) and each
+    symbol's every class above it, none above the lowest note sung over it, as long as it is written."""
+    piece = lead_sheets.lead_sheet(_parsed(TWO_BARS), "two bars")
+    written = lead_sheets.written_chords(piece)
+    assert [(n.pitch, round(n.start, 3), round(n.duration, 3)) for n in written.parts["bass"]] == [
+        (48, 0.0, 2.4), (43, 2.4, 1.2), (48, 3.6, 1.2),
+    ]  # fmt: skip
+    for start, end, pitches in piece.harmony:
+        upper = [n.pitch for n in written.parts["other"] if n.start == start]
+        lowest = min(n.pitch for n in piece.melody if n.start < end and n.start + n.duration > start)
+        assert sorted(p % 12 for p in upper) == sorted(p % 12 for p in pitches) and max(upper) <= lowest
+
+
+def test_the_song_table_pairs_each_system_with_the_vocal_alone():
+    """Two songs: a system 0.1 and 0.3 above the vocal alone is +0.200 (se 0.100) over it."""
+    results = {"a": {"the vocal alone": 0.5, "default": 0.6}, "b": {"the vocal alone": 0.4, "default": 0.7}}
+    table = lead_sheets.song_table(results)
+    assert "| default | 0.650 | +0.200 (se 0.100) |" in table and "| the vocal alone | 0.450 | - |" in table
