@@ -20,7 +20,7 @@ import soundfile
 from conftest import sung, with_harmoniser
 
 from benchmarks.fixtures import free_ports
-from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
+from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, PLAYED_CHORDS, RHYTHMS, VOICINGS
 from vocals2song import render
 from webapp import app as webapp
 
@@ -146,6 +146,7 @@ def test_upload_generate_and_play(server, browser, vocal_file):
     page = browser.new_page()
     page.goto(server)
     assert page.title() == "Vocals2Song"
+    page.wait_for_selector("#phase option", state="attached")  # /api/config fills them after the page loads
     assert page.locator("#phase option").all_inner_texts() == ["predicted", "griffinlim"]
     assert page.locator("#chord-options").is_hidden()  # this model plays no chords
     page.set_input_files("#file", path)
@@ -247,6 +248,8 @@ def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_m
     assert (page.input_value("#voicing"), page.input_value("#rhythm")) == (VOICINGS[0], RHYTHMS[0])
     assert page.locator("#drums option").all_inner_texts() == list(DRUM_STYLES)
     assert (page.input_value("#instrument"), page.input_value("#drums")) == (INSTRUMENT_CHOICES[0], "none")
+    assert page.locator("#chords option").all_inner_texts() == list(PLAYED_CHORDS)  # beside the generator, or alone
+    assert page.input_value("#chords") == PLAYED_CHORDS[0]
     page.select_option("#rhythm", "beat")
     page.select_option("#changes", "half")
     page.select_option("#instrument", "organ")

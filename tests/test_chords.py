@@ -314,6 +314,8 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
     folder = str(tmp_path / "export")
     shutil.copytree(os.path.join(accompaniment_model, "export"), folder)
     assert export.load_model(folder).chords == "none"
+    with pytest.raises(ValueError, match="chords: this model plays no chords"):
+        export.playing(export.load_model(folder), chords="only")  # a song's choice needs chords to play
     with pytest.raises(FileNotFoundError, match="harmoniser.keras"):
         export.load_model(folder, chords="add")
     with pytest.raises(ValueError, match="not one accompaniment"):
@@ -341,6 +343,9 @@ def test_chords_are_a_flag_played_beside_or_instead_of_the_generator(accompanime
         "add": ("accompaniment", "chords"),
         "only": ("chords",),
     }
+    chosen = export.playing(export.load_model(folder), chords="only")  # a song's choice, as the page makes it
+    assert generate.stem_names(chosen) == ("chords",)
+    assert generate.stem_names(export.playing(chosen, chords="add")) == ("accompaniment", "chords")
     assert np.sqrt(np.mean(np.square(songs["only"].mix))) > 0.1 * np.sqrt(np.mean(np.square(vocal)))
     np.testing.assert_allclose(songs["add"].mix, songs["none"].mix + songs["only"].mix, atol=1e-4)
     np.testing.assert_allclose(songs["add"].stems["chords"], songs["only"].stems["chords"], atol=1e-4)

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from trainer import export
-from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, RHYTHMS, VOICINGS
+from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, PLAYED_CHORDS, RHYTHMS, VOICINGS
 from vocals2song import melody, render
 from vocals2song.cli import main
 from webapp import app as webapp
@@ -345,7 +345,7 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         config = chording.get("/api/config").json()
         assert (config["plays_chords"], config["playing"]) == (
             True,
-            ["voicing", "rhythm", "changes", "instrument", "drums"],
+            ["voicing", "rhythm", "changes", "instrument", "drums", "chords"],
         )
         assert config["choices"] == {
             "phase": ["predicted", "griffinlim"],
@@ -354,6 +354,7 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
             "changes": list(CHANGES),
             "instrument": list(INSTRUMENT_CHOICES),
             "drums": list(DRUM_STYLES),
+            "chords": list(PLAYED_CHORDS),
         }
         assert config["defaults"] == {
             "phase": "predicted",
@@ -362,7 +363,10 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
             "changes": "beat",
             "instrument": "strings",
             "drums": "none",
+            "chords": "add",
         }
+        alone = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2)), chords="only", changes="bar").json()["id"])
+        assert [track["name"] for track in alone["tracks"]] == ["vocals", "chords"]  # no generator: the chords alone
         choices = {"rhythm": "beat", "instrument": "piano", "drums": "backbeat"}
         queued = post(chording, wav_bytes(sung(3.0, RATE, 2)), **choices).json()
         assert {name: queued["options"][name] for name in choices} == choices

@@ -25,7 +25,11 @@ PHASES = ("auto", "predicted", "griffinlim", "source")
 HARMONY_CHOICES = ("auto", "notes", "head")
 HARMONISER_FILE = "harmoniser.keras"
 """The note-level harmoniser in an export folder, beside the generator (``trainer/harmoniser.py``)."""
-CHORDS_CHOICES = ("auto", "none", "add", "only")
+PLAYED_CHORDS = ("add", "only")
+"""What a model that plays chords plays them with, per song (``export.playing``, the page's
+Accompaniment): beside the generator's accompaniment or instead of it; "only" with ``--changes bar``
+is what measured best on songs (docs/model-notes.md, "Songs")."""
+CHORDS_CHOICES = ("auto", "none", *PLAYED_CHORDS)
 CHORDS_WITH_A_HARMONISER = "add"
 """What ``--chords auto`` plays when the export ships a harmoniser and FluidSynth is here:
 measured on the dev chorales (docs/model-notes.md, "Chords as notes")."""

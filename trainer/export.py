@@ -26,6 +26,7 @@ from trainer.config import (
     HARMONISER_FILE,
     HARMONY_CHOICES,
     INSTRUMENT_CHOICES,
+    PLAYED_CHORDS,
     RHYTHMS,
     VOICINGS,
     ModelConfig,
@@ -262,6 +263,7 @@ PLAYING = {
     "changes": CHANGES,
     "instrument": INSTRUMENT_CHOICES,
     "drums": DRUM_STYLES,
+    "chords": PLAYED_CHORDS,
 }
 """How a model's chords are played, each choice's values: what a listener may change per song."""
 
@@ -270,6 +272,8 @@ def playing(model: ExportedModel, **choices: str) -> ExportedModel:
     """``model`` voicing, striking and sounding its chords as ``choices`` (of ``PLAYING``) say: a
     shallow copy sharing the loaded networks, so a web job can choose without loading the model
     again."""
+    if "chords" in choices and not model.plays_chords:
+        raise ValueError("chords: this model plays no chords (--chords none, or no harmoniser)")
     played = copy.copy(model)
     for name, value in _checked_playing(choices).items():
         setattr(played, name, value)

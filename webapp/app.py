@@ -28,7 +28,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from trainer import chart, export, generate, picture
-from trainer.config import DRUM_STYLES
+from trainer.config import DRUM_STYLES, PLAYED_CHORDS
 from trainer.export import ExportedModel
 from vocals2song import audio
 from webapp import jobs as jobs_module
@@ -108,8 +108,8 @@ def played(model: ExportedModel, options: dict) -> ExportedModel:
 
 
 def all_tracks(model: ExportedModel) -> list[str]:
-    """Every track a job of this model may have: a kit's too when it plays chords."""
-    kit = export.playing(model, drums=DRUM_STYLES[-1]) if model.plays_chords else model
+    """Every track a job of this model may have: the generator's and a kit's too when it plays chords."""
+    kit = export.playing(model, drums=DRUM_STYLES[-1], chords=PLAYED_CHORDS[0]) if model.plays_chords else model
     return track_names(kit, True)
 
 
