@@ -216,7 +216,7 @@ chart-oracle: install
 
 # Songs, not chorales: each --changes against the written chords of 21 songs' lead sheets
 # (benchmarks/songs/songs.abc and music21's) and of the dev chorales, and the songs scored at song level
-# against their written chords played (~15 min after `make model`; docs/model-notes.md, "Songs").
+# against their written chords played (~3 min here after `make model`; docs/model-notes.md, "Songs").
 lead-sheets: install
 	bash infra/install_debian.sh --require render
 	$(BIN)/python -m benchmarks.lead_sheets --chorales $(RELEASE)/chorales > $(RELEASE)/lead-sheets.md

@@ -20,7 +20,7 @@ its vocal is the song's truth, and the vocal alone and the songs ``generate`` ma
 correlation), paired against the vocal alone.
 
 ``python -m benchmarks.lead_sheets [--model models/chorales] [--chorales data/release/chorales]``
-(``make lead-sheets``; FluidSynth; ~10 min for the songs, ~3 for the chorales here).
+(``make lead-sheets``; FluidSynth; ~3 min in all here).
 """
 
 from __future__ import annotations
