@@ -205,7 +205,7 @@ def chord_score(
     clock = beat.follow(onsets, beat.beat_seconds(onsets))
     charted = chart.meter if chart else (None, None)
     previous: tuple[int, ...] = ()
-    for start, end, harmony, melody_pitch in _spans(notes, sung, predictions, frame_seconds, changes, chart):
+    for start, end, harmony, melody_pitch in _spans(notes, sung, predictions, frame_seconds, changes, chart, clock):
         led = previous if voicing == "led" else ()
         if chart:
             played = written(harmony, melody_pitch, led)
@@ -237,15 +237,16 @@ def _spans(
     frame_seconds: float,
     changes: str,
     chart: Chart | None,
+    clock: beat.Clock,
 ) -> list[Span] | list[WrittenSpan]:
     """Where ``chord_score``'s chords sound and what each is: a ``chart``'s, or the predictions'
-    as ``changes`` says."""
+    as ``changes`` says (on the sung ``clock``'s beats for "beat")."""
     if chart:
         return chart_spans(sung, chart)
     if flags.check_choice("changes", changes, CHANGES) == "note":
         return note_spans(notes, predictions, frame_seconds)
     if changes == "beat":
-        return note_spans(notes, predictions, frame_seconds, beat_groups(sung))
+        return note_spans(notes, predictions, frame_seconds, beat_groups(sung, clock))
     return bar_spans(sung, predictions, changes)
 
 
@@ -272,13 +273,12 @@ def _weighted(predictions: np.ndarray, notes: list[MelodyNote], group: list[int]
     return lengths @ predictions / lengths.sum()
 
 
-def beat_groups(sung: tuple[Note, ...]) -> list[list[int]]:
+def beat_groups(sung: tuple[Note, ...], clock: beat.Clock) -> list[list[int]]:
     """The sung notes' indices in runs that share a chord: a note shorter than ``SHORT_BEATS`` (to
-    the next onset, on the sung clock) joins the note before when that one is short too and both
-    start in the same beat (each onset on its nearest half beat), so a run of eighths or a
+    the next onset, on the sung ``clock``) joins the note before when that one is short too and
+    both start in the same beat (each onset on its nearest half beat), so a run of eighths or a
     melisma is one chord a beat, and a longer note keeps its own."""
-    onsets = np.array([note.start for note in sung])
-    clock = beat.follow(onsets, beat.beat_seconds(onsets))
+    onsets = [note.start for note in sung]
     places = np.array([clock.beats(at) for at in [*onsets, _end(sung)]])
     short = np.diff(places) < SHORT_BEATS
     beats_in = np.floor(np.round(places[:-1] * 2) / 2)
