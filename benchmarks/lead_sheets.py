@@ -49,7 +49,6 @@ CORPUS_SHEETS = (
     "nottingham-dataset/reelsa-c.abc",
 )
 """music21's own lead sheets with chord symbols (two tunes in the Nottingham file)."""
-DEV_SOUNDFONT = "/usr/share/sounds/sf2/TimGM6mb.sf2"
 TEMPO = 100.0
 """Quarter notes a minute every song is sung at."""
 REGISTER = (62, 72)
@@ -97,10 +96,7 @@ def agreement(played: np.ndarray, truth: np.ndarray) -> float:
     """Mean Pearson correlation of ``played`` and ``truth`` ``(frames, 12)`` over the frames where
     both sound (NaN when none do)."""
     both = (played.sum(axis=1) > 0) & (truth.sum(axis=1) > 0)
-    a = played[both] - played[both].mean(axis=1, keepdims=True)
-    b = truth[both] - truth[both].mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
-    return float(np.mean((a * b).sum(axis=1) / np.maximum(norms, 1e-9))) if both.any() else float("nan")
+    return float(np.mean(evaluate.frame_correlations(truth[both].T, played[both].T))) if both.any() else float("nan")
 
 
 def lead_sheet(work, name: str) -> Piece:
@@ -137,7 +133,7 @@ def songs(path: str = SONGS) -> Iterator[Piece]:
 
 def sung(piece: Piece, sample_rate: int) -> np.ndarray:
     """``piece``'s melody rendered as a vocal with the dev soundfont."""
-    options = render.RenderOptions(soundfont=DEV_SOUNDFONT, sample_rate=sample_rate, velocity_jitter=0)
+    options = render.RenderOptions(soundfont=render.DEV_SOUNDFONT, sample_rate=sample_rate, velocity_jitter=0)
     arrangement = render.Arrangement(piece.name, 0, 60.0, {"vocals": VOICE_PROGRAM, "bass": 0, "other": 0}, 0)
     score = Score(piece.name, {"vocals": piece.melody, "bass": (), "other": (), "drums": ()})
     return render.render(score, arrangement, options)["vocals"]
@@ -205,7 +201,7 @@ def song_level(path: str, pieces: list[tuple[Piece, np.ndarray]]) -> dict:
     config = next(iter(models.values())).spectral
     results = {}
     for piece, vocal in pieces:
-        written = chords.play(written_chords(piece), vocal, config.sample_rate, DEV_SOUNDFONT, TRUTH_INSTRUMENT)
+        written = chords.play(written_chords(piece), vocal, config.sample_rate, render.DEV_SOUNDFONT, TRUTH_INSTRUMENT)
         truth = _magnitude(vocal + written["chords"] * 10 ** ((TRUTH_LEVEL_DB - CHORD_LEVEL_DB) / 20), config)
         songs_of = {"the vocal alone": vocal}
         for name, model in models.items():

@@ -57,10 +57,15 @@ def chroma(magnitude: np.ndarray, sample_rate: int, n_fft: int) -> np.ndarray:
 
 def chroma_correlation(truth: np.ndarray, estimate: np.ndarray, sample_rate: int, n_fft: int) -> float:
     """Mean over frames of the Pearson correlation of the two magnitudes' chroma vectors."""
-    c_true, c_pred = chroma(truth, sample_rate, n_fft), chroma(estimate, sample_rate, n_fft)
-    c_true, c_pred = c_true - c_true.mean(axis=0), c_pred - c_pred.mean(axis=0)
-    norms = np.linalg.norm(c_true, axis=0) * np.linalg.norm(c_pred, axis=0)
-    return float(np.mean(np.where(norms > 1e-12, np.sum(c_true * c_pred, axis=0) / np.maximum(norms, 1e-12), 0.0)))
+    return float(np.mean(frame_correlations(chroma(truth, sample_rate, n_fft), chroma(estimate, sample_rate, n_fft))))
+
+
+def frame_correlations(truth: np.ndarray, estimate: np.ndarray) -> np.ndarray:
+    """Per frame (column) of two ``(classes, frames)`` profiles, their Pearson correlation; 0 where
+    either is flat."""
+    truth, estimate = truth - truth.mean(axis=0), estimate - estimate.mean(axis=0)
+    norms = np.linalg.norm(truth, axis=0) * np.linalg.norm(estimate, axis=0)
+    return np.where(norms > 1e-12, np.sum(truth * estimate, axis=0) / np.maximum(norms, 1e-12), 0.0)
 
 
 def spectrum_metrics(truth: np.ndarray, estimate: np.ndarray, sample_rate: int, n_fft: int) -> dict[str, float]:
