@@ -41,7 +41,7 @@ DEMO_TRAIN_ARGS ?= --target accompaniment --features logmag --filters 16 --depth
 	--crop_frames 128 --batch_size 8 --steps 300 --learning_rate 1e-3 --log_every 25 \
 	--checkpoint_every 100 --summary_every 100 --eval_every 100 --export_step best_valid
 
-.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model ceiling chart-oracle lead-sheets listening-test serve dataset-dataflow train-vertex bench soak bench-scale clean
+.PHONY: install test test-fast lint dataset inspect synth train generate evaluate demo demo-stems model ceiling chart-oracle lead-sheets hymn-or-song listening-test serve dataset-dataflow train-vertex bench soak bench-scale clean
 
 $(BIN)/vocals2song: setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -221,6 +221,13 @@ lead-sheets: install
 	bash infra/install_debian.sh --require render
 	$(BIN)/python -m benchmarks.lead_sheets --chorales $(RELEASE)/chorales > $(RELEASE)/lead-sheets.md
 	cat $(RELEASE)/lead-sheets.md
+
+# Where `--changes auto` reads a take as a song (trainer/config.py SONG_STEP_SHARE): the share of
+# moves by step on the training chorales' renders and on folk songs sung with the training soundfont.
+hymn-or-song: install
+	bash infra/install_debian.sh --require render
+	$(BIN)/python -m benchmarks.hymn_or_song --chorales $(RELEASE)/chorales > $(RELEASE)/hymn-or-song.md
+	cat $(RELEASE)/hymn-or-song.md
 
 # A blind listening test of the released model against the originals, an anchor and Bach's other
 # settings (README, "Generate and evaluate"); send $(RELEASE)/listening/listen/ to the listeners. A test

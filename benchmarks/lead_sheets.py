@@ -35,7 +35,7 @@ from collections.abc import Iterator
 import numpy as np
 import soundfile
 
-from trainer import chords, evaluate, generate, harmoniser
+from trainer import chords, evaluate, generate, harmoniser, style
 from trainer.config import CHANGES, CHORD_LEVEL_DB
 from trainer.export import RELEASED_MODEL, ExportedModel, load_model
 from vocals2song import codec, render, scores
@@ -58,7 +58,8 @@ VOICE_PROGRAM = 53
 FRAME_SECONDS = 0.05
 CHORALE_SECONDS = 15.0
 SETTINGS = {
-    "the default": {},
+    "the default (`--changes auto`)": {},
+    "`--changes beat` (the chorales' setting)": {"changes": "beat"},
     "`--changes bar`": {"changes": "bar"},
     "`--changes bar --chords only`": {"changes": "bar", "chords": "only"},
     "`--chords only`": {"chords": "only"},
@@ -105,18 +106,26 @@ def lead_sheet(work, name: str) -> Piece:
     from music21 import harmony
 
     flat = work.parts[0].stripTies().flatten()
-    notes = [(float(n.offset), float(n.quarterLength), n.pitch.midi) for n in flat.notes if n.isNote]
-    if not notes:
+    beat = 60.0 / TEMPO
+    melody = melody_of(flat, beat)
+    if not melody:
         raise ValueError(f"{name}: no melody notes")
     written = flat.getElementsByClass(harmony.ChordSymbol)
     symbols = sorted((float(symbol.offset), [p.midi for p in symbol.pitches]) for symbol in written)
-    shift = SEMITONES * round((np.mean(REGISTER) - np.median([pitch for *_, pitch in notes])) / SEMITONES)
-    beat = 60.0 / TEMPO
-    melody = tuple(Note(pitch + shift, start * beat, length * beat, 90) for start, length, pitch in notes)
-    end = max(start + length for start, length, _ in notes)
+    end = max(note.start + note.duration for note in melody) / beat
     ends = [at for at, _ in symbols[1:]] + [end]
     spans = zip(symbols, ends, strict=True)
     return Piece(name, melody, tuple((at * beat, until * beat, tuple(pitches)) for (at, pitches), until in spans), beat)
+
+
+def melody_of(flat, beat: float) -> tuple[Note, ...]:
+    """A flat music21 part's notes in seconds at ``beat`` seconds a quarter, moved by octaves so
+    that their median pitch falls in ``REGISTER``; () without notes."""
+    notes = [(float(n.offset), float(n.quarterLength), n.pitch.midi) for n in flat.notes if n.isNote]
+    if not notes:
+        return ()
+    shift = SEMITONES * round((np.mean(REGISTER) - np.median([pitch for *_, pitch in notes])) / SEMITONES)
+    return tuple(Note(pitch + shift, start * beat, length * beat, 90) for start, length, pitch in notes)
 
 
 def songs(path: str = SONGS) -> Iterator[Piece]:
@@ -131,16 +140,19 @@ def songs(path: str = SONGS) -> Iterator[Piece]:
             yield lead_sheet(work, work.metadata.title or f"{os.path.basename(source)} {index + 1}")
 
 
-def sung(piece: Piece, sample_rate: int) -> np.ndarray:
-    """``piece``'s melody rendered as a vocal with the dev soundfont."""
-    options = render.RenderOptions(soundfont=render.DEV_SOUNDFONT, sample_rate=sample_rate, velocity_jitter=0)
-    arrangement = render.Arrangement(piece.name, 0, 60.0, {"vocals": VOICE_PROGRAM, "bass": 0, "other": 0}, 0)
+def sung(
+    piece: Piece, sample_rate: int, soundfont: str = render.DEV_SOUNDFONT, program: int = VOICE_PROGRAM
+) -> np.ndarray:
+    """``piece``'s melody rendered as a vocal (``program`` of ``soundfont``, the dev one unless said)."""
+    options = render.RenderOptions(soundfont=soundfont, sample_rate=sample_rate, velocity_jitter=0)
+    arrangement = render.Arrangement(piece.name, 0, 60.0, {"vocals": program, "bass": 0, "other": 0}, 0)
     score = Score(piece.name, {"vocals": piece.melody, "bass": (), "other": (), "drums": ()})
     return render.render(score, arrangement, options)["vocals"]
 
 
 def played(model: ExportedModel, vocal: np.ndarray, changes: tuple[str, ...]) -> dict[str, Score | None]:
-    """The chords ``generate`` would play under ``vocal`` (mono, the model's rate) for each of ``changes``."""
+    """The chords ``generate`` would play under ``vocal`` (mono, the model's rate) for each of
+    ``changes`` ("auto" as it reads this take, ``style.setting``)."""
     config = model.spectral
     spectrum = codec.stft(vocal[np.newaxis], config)[0]
     drift = generate.take_drift(model, spectrum)
@@ -150,7 +162,9 @@ def played(model: ExportedModel, vocal: np.ndarray, changes: tuple[str, ...]) ->
     predicted = harmoniser.note_predictions(model.harmoniser, notes)
     seconds = config.hop_length / config.sample_rate
     playing = (model.voicing, model.rhythm, drift)
-    return {name: chords.chord_score(notes, predicted, seconds, *playing, name) for name in changes}
+    return {
+        name: chords.chord_score(notes, predicted, seconds, *playing, style.setting(name, notes)[0]) for name in changes
+    }
 
 
 def scored(piece: Piece, arranged: Score | None, seconds: float) -> tuple[float, float]:

@@ -360,7 +360,7 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
             "phase": "predicted",
             "voicing": "led",
             "rhythm": "held",
-            "changes": "beat",
+            "changes": "auto",
             "instrument": "strings",
             "drums": "none",
             "chords": "add",
@@ -387,7 +387,7 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         refused = post(chording, wav_bytes(sung(1.0, RATE, 1)), rhythm="swing")
         assert refused.status_code == 400 and "rhythm must be one of held, beat" in refused.json()["error"]
         unknown = post(chording, wav_bytes(sung(1.0, RATE, 1)), changes="sometimes")
-        assert unknown.status_code == 400 and "changes must be one of beat, note, half, bar" in unknown.json()["error"]
+        assert unknown.status_code == 400 and "changes must be one of auto, beat, note" in unknown.json()["error"]
         banjo = post(chording, wav_bytes(sung(1.0, RATE, 1)), instrument="banjo")
         assert banjo.status_code == 400 and "instrument must be one of strings, organ" in banjo.json()["error"]
         charted = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2)), chart="| Am | Dm G7 | C |").json()["id"])

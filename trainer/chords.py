@@ -36,7 +36,6 @@ import numpy as np
 
 from trainer.chart import NO_CHORD_SYMBOL, Chart, WrittenChord
 from trainer.config import (
-    CHANGES,
     CHORD_LEVEL_DB,
     CHORDS_STEM,
     DRUMS_LEVEL_DB,
@@ -44,6 +43,7 @@ from trainer.config import (
     INSTRUMENT_CHOICES,
     INSTRUMENTS,
     MELODY_PROGRAM,
+    PLAYED_CHANGES,
     RHYTHMS,
     VOICINGS,
 )
@@ -190,7 +190,7 @@ def chord_score(
     voicing: str,
     rhythm: str = RHYTHMS[0],
     drift: np.ndarray | None = None,
-    changes: str = CHANGES[0],
+    changes: str = PLAYED_CHANGES[0],
     chart: Chart | None = None,
 ) -> Score:
     """Melody notes and their predictions ``(notes, 12)`` -> a Score in seconds (one quarter =
@@ -243,7 +243,7 @@ def _spans(
     as ``changes`` says (on the sung ``clock``'s beats for "beat")."""
     if chart:
         return chart_spans(sung, chart)
-    if flags.check_choice("changes", changes, CHANGES) == "note":
+    if flags.check_choice("changes", changes, PLAYED_CHANGES) == "note":
         return note_spans(notes, predictions, frame_seconds)
     if changes == "beat":
         return note_spans(notes, predictions, frame_seconds, beat_groups(sung, clock))

@@ -55,16 +55,32 @@ sung note and held through it, "beat" struck again on every beat of the sung tem
 (``vocals2song/beat.py``), so a long note gets a pulse under it, "arpeggio" broken: the bass
 held through the chord, the upper notes one at a time on the half beats, low to high and back,
 each ringing until picked again (a pianist's hands; docs/model-notes.md, "Broken chords")."""
-CHANGES = ("beat", "note", "half", "bar")
-"""How often the chords change (``trainer/chords.py``, the harmonic rhythm); the first is the
-default: "beat" a chord under each sung note, but a run of notes shorter than a beat shares one
-chord a beat (the chorales' song chroma of "note", a tenth fewer chords on songs and half as many
-under a reel's eighths; docs/model-notes.md, "Songs"), "note" a chord under every sung note (as the
-chorales are set), "half" one a half bar
-where a bar's beats halve (one a bar in 3/4), "bar" one a bar: each the triad that best fits its
-sung notes and their predictions (``chords.triad``), root in the bass, for a song that wants
-fewer changes and a lead sheet a guitarist can play (docs/model-notes.md, "How often the chords
-change")."""
+PLAYED_CHANGES = ("beat", "note", "half", "bar")
+"""How often the played chords change (``trainer/chords.py``, the harmonic rhythm): "beat" a chord
+under each sung note, but a run of notes shorter than a beat shares one chord a beat (the
+chorales' song chroma of "note", a tenth fewer chords on songs and half as many under a reel's
+eighths; docs/model-notes.md, "Songs"), "note" a chord under every sung note (as the chorales are
+set), "half" one a half bar where a bar's beats halve (one a bar in 3/4), "bar" one a bar: each
+the triad that best fits its sung notes and their predictions (``chords.triad``), root in the
+bass, for a song that wants fewer changes and a lead sheet a guitarist can play
+(docs/model-notes.md, "How often the chords change")."""
+CHANGES = ("auto", *PLAYED_CHANGES)
+"""``--changes``; the first is the default: "auto" reads each take (``trainer/style.py``): a melody
+that reads as a song gets ``SONG_CHANGES``, its chords alone, any other "beat", the chorales' harmonic rhythm."""
+SONG_CHANGES = "bar"
+"""What ``--changes auto`` plays under a take that reads as a song: a triad a bar, played alone
+(the generator's accompaniment, learnt from chorales, left silent, as ``--chords only`` does): on
+21 songs the one setting above the vocal alone (song chroma +0.011), where the chorales' setting
+fell below it (-0.013; docs/model-notes.md, "Songs", "Hymn or song"). A named ``--changes``
+keeps ``--chords`` for every take."""
+SONG_STEP_SHARE = 0.66
+"""A take whose melody moves by step (one or two semitones; repeated notes not counted) in fewer
+than this share of its moves reads as a song: a chorale's soprano moves by step in 83% of its
+moves (median of 170 training renders), a folk song's in 60% (263 Essen songs and Aird's airs
+rendered with the training soundfont); 0.66 is the training chorales' 5th percentile, so 1 in 20
+is misread (docs/model-notes.md, "Hymn or song"; ``python -m benchmarks.style``)."""
+MIN_MOVES = 8
+"""A melody with fewer moves than this is too short to read, and plays as a chorale."""
 INSTRUMENTS = {
     "strings": {"bass": 42, "other": 48},
     "organ": {"bass": 19, "other": 19},
@@ -301,7 +317,9 @@ class Accompanist:
         the bass held, the upper notes one at a time on the half beats).
       changes: how often the chords change: "beat" (under each sung note, one a beat under a run
         of shorter notes), "note" (under every sung note), "half" (each half bar) or "bar" (each
-        bar of the sung meter: what a song's lead sheet writes).
+        bar of the sung meter: what a song's lead sheet writes); "auto" reads the take: "bar", the
+        chords played alone, for a melody that reads as a song (it moves by leap more than a
+        chorale's does), "beat" for any other.
       instrument: what plays the chords: "strings" (cello and string ensemble), "organ", "piano",
         "guitar" (acoustic bass and nylon guitar) or "choir"; piano and guitar fade under a long
         note, "--rhythm beat" strikes them again.

@@ -18,10 +18,11 @@ import math
 import os
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
-from trainer import chart, chords, drums, harmoniser, picture
+from trainer import chart, chords, drums, harmoniser, picture, style
 from trainer.chart import Chart
 from trainer.config import CHORDS_STEM, DRUM_STYLES, DRUMS_STEM, INSTRUMENT_CHOICES, PHASES, GenerateOptions
 from trainer.export import ExportedModel
@@ -186,13 +187,15 @@ class Song:
     ``chords``: the transcribed melody and the chords played under it (``chords.chord_score``) when
     chords were played (None when no note was heard): times in seconds of the take, pitches at
     A = 440 (``tuning`` away from the take's), and the take's drift from ``tuning`` as its
-    ``bends`` when it drifts (``melody.drift``); ``instrument``: what played them."""
+    ``bends`` when it drifts (``melody.drift``); ``instrument``: what played them; ``changes``: how
+    often they changed (``--changes auto`` read off the take, ``trainer/style.py``)."""
 
     mix: np.ndarray
     stems: dict[str, np.ndarray]
     tuning: float = 0.0
     chords: Score | None = None
     instrument: str = INSTRUMENT_CHOICES[0]
+    changes: str | None = None
 
 
 def generate(
@@ -236,13 +239,14 @@ def generate_song(
     config = model.spectral
     mono = audio.resample(audio.to_channels(waveform, 1), sample_rate, config.sample_rate)
     tuning = _tuning(model, mono)
-    made, arranged = _generated_in_its_tuning(model, mono, tuning, mode, progress, chart)
-    stems = {stem: _as_input(x, config.sample_rate, sample_rate, waveform.shape) for stem, x in made.items()}
+    made = _generated_in_its_tuning(model, mono, tuning, mode, progress, chart)
+    stems = {stem: _as_input(x, config.sample_rate, sample_rate, waveform.shape) for stem, x in made.stems.items()}
     generated = np.sum(list(stems.values()), axis=0)
     song = waveform + generated if model.makes_accompaniment and vocals else generated
     limiter = audio.limiter_gain(song.astype(np.float32), sample_rate, PEAK)
     scaled = {stem: (x * limiter).astype(np.float32) for stem, x in stems.items()}
-    return Song((song * limiter).astype(np.float32), scaled, tuning, arranged, model.instrument)
+    played = made.arranged, model.instrument, made.changes
+    return Song((song * limiter).astype(np.float32), scaled, tuning, *played)
 
 
 def _tuning(model: ExportedModel, mono: np.ndarray) -> float:
@@ -261,7 +265,7 @@ def _generated_in_its_tuning(
     mode: str,
     progress: Callable[[float], None] | None,
     chart: Chart | None,
-) -> tuple[dict[str, np.ndarray], Score | None]:
+) -> Made:
     """``_generated_stems`` for a take sung ``offset`` semitones off A = 440 Hz: the take is
     resampled to 440 (where the training takes were, and the transcriber's candidates are) and
     what is generated is resampled back, so the accompaniment sounds in the voice's tuning (the
@@ -269,9 +273,18 @@ def _generated_in_its_tuning(
     stretches time by the same factor as pitch, so the chords' score is shrunk back to the take's
     clock (2.3% for a take 40 cents sharp: 1.4 s by the end of a minute)."""
     config = model.spectral
-    stems, arranged = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress, chart)
-    back = {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in stems.items()}
-    return back, arranged and scores.stretched(arranged, 2.0 ** (-offset / SEMITONES))
+    made = _generated_stems(model, audio.retuned(mono, config.sample_rate, -offset), mode, progress, chart)
+    back = {stem: audio.retuned(x, config.sample_rate, offset) for stem, x in made.stems.items()}
+    return Made(back, made.arranged and scores.stretched(made.arranged, 2.0 ** (-offset / SEMITONES)), made.changes)
+
+
+class Made(NamedTuple):
+    """A take's generated stems (each ``(1, samples)``), the chords' score when chords were played
+    and how often they changed (``Song``)."""
+
+    stems: dict[str, np.ndarray]
+    arranged: Score | None
+    changes: str | None
 
 
 def _generated_stems(
@@ -280,27 +293,29 @@ def _generated_stems(
     mode: str,
     progress: Callable[[float], None] | None,
     chart: Chart | None,
-) -> tuple[dict[str, np.ndarray], Score | None]:
+) -> Made:
     """The mono take ``(1, samples)`` at the model's rate -> each generated stem's waveform there:
     the generator's and the played parts', as ``stem_names`` lists them (a played part is silent
-    when no note was heard; the chords a ``chart``'s when given); and the chords' score when they
-    were played."""
+    when no note was heard; the chords a ``chart``'s when given; the generator's silent when
+    ``--changes auto`` plays a song's chords alone, ``style.setting``); the chords' score and how
+    often they changed, when they were played."""
     config = model.spectral
     spectrum = codec.stft(mono, config)[0]
     drift = take_drift(model, spectrum)
     notes = take_notes(model, spectrum, drift)
     predicted = harmoniser.note_predictions(model.harmoniser, notes) if notes else None  # notes need a harmoniser
     frame_seconds = config.hop_length / config.sample_rate
-    arranged = None
+    arranged, changes, alone = None, None, False
     if model.plays_chords and notes:
-        arranged = chords.chord_score(
-            notes, predicted, frame_seconds, model.voicing, model.rhythm, drift, model.changes, chart
-        )
-        arranged = drums.with_drums(arranged, model.drums)
+        changes, alone = style.setting(model.changes, notes)
+        playing = (model.voicing, model.rhythm, drift, changes, chart)
+        arranged = drums.with_drums(chords.chord_score(notes, predicted, frame_seconds, *playing), model.drums)
     stems = {}
-    if model.chords != "only":
+    if model.chords != "only" and (chart or not alone):
         harmony = _unet_harmony(model, notes, predicted, arranged if chart else None, spectrum.shape[1])
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony, drift)
+    elif model.chords != "only":  # a song's chords alone: the generator's stems are there, silent
+        stems = dict.fromkeys(model.stems, np.zeros_like(mono))
     if model.plays_chords:
         played = dict.fromkeys((CHORDS_STEM, DRUMS_STEM), np.zeros_like(mono[0]))
         if arranged:
@@ -308,7 +323,7 @@ def _generated_stems(
         stems |= {name: played[name][np.newaxis] for name in stem_names(model) if name in played}
     if progress:
         progress(1.0)
-    return stems, arranged
+    return Made(stems, arranged, changes)
 
 
 def _unet_harmony(
@@ -401,6 +416,7 @@ class Generated:
     lead_sheet: str | None = None  # their chart as text (``write_chart``), when chords were played
     bars: tuple[str, ...] = ()  # the played chords a bar at a time (``chords.bar_chart``), what the CLI prints
     concert_pitch: str | None = None  # where the take's A is, off 440 (``chords.concert_pitch``), printed too
+    changes: str | None = None  # how often the played chords changed (``Song.changes``), printed too
 
 
 SONG_FILE = "song.wav"  # beside the stems in a stems folder
@@ -478,7 +494,8 @@ def generate_file(model: ExportedModel, options: GenerateOptions) -> Generated:
     pitch = chords.concert_pitch(song.chords, song.tuning) if song.chords else None
     seconds = time.monotonic() - started
     files = {"stems": written, "midi": midi, "lead_sheet": sheet}
-    return Generated(options.vocals, options.output, png, seconds, **files, bars=bars, concert_pitch=pitch)
+    played = {"bars": bars, "concert_pitch": pitch, "changes": song.changes}
+    return Generated(options.vocals, options.output, png, seconds, **files, **played)
 
 
 def generate_dir(model: ExportedModel, options: GenerateOptions) -> list[Generated]:
