@@ -122,3 +122,4 @@ def test_a_song_its_chord_chart_and_its_midi_through_the_api(accompaniment_model
     assert vocals2song.write_midi(plain, str(tmp_path / "plain.mid")) is None and not (tmp_path / "plain.mid").exists()
     charted = vocals2song.generate_song(model, take, 44100, chart="| Am | Dm G7 | C |")
     assert [name for _, name in vocals2song.chord_chart(charted)][:3] == ["Am", "Dm", "G7"]
+    assert (song.changes, charted.changes) == ("beat", "chart")  # a hymn's rhythm read off the take; the chart's

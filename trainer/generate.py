@@ -32,6 +32,8 @@ from vocals2song.features import spectrum_to_audio
 from vocals2song.render import TRAIN_SOUNDFONT
 from vocals2song.scores import Score
 
+CHARTED = "chart"
+"""``Song.changes`` when a user's chart, not ``--changes``, says where the chords change."""
 SILENCE_DB = -70.0
 PEAK = 0.99
 # Fraction of a generation's time spent in the generator, by phase method (measured with
@@ -188,7 +190,8 @@ class Song:
     chords were played (None when no note was heard): times in seconds of the take, pitches at
     A = 440 (``tuning`` away from the take's), and the take's drift from ``tuning`` as its
     ``bends`` when it drifts (``melody.drift``); ``instrument``: what played them; ``changes``: how
-    often they changed (``--changes auto`` read off the take, ``trainer/style.py``)."""
+    often they changed (``--changes auto`` read off the take, ``trainer/style.py``; ``CHARTED``
+    where a chart's do)."""
 
     mix: np.ndarray
     stems: dict[str, np.ndarray]
@@ -307,11 +310,11 @@ def _generated_stems(
     frame_seconds = config.hop_length / config.sample_rate
     arranged, changes, alone = None, None, False
     if model.plays_chords and notes:
-        changes, alone = style.setting(model.changes, notes)
+        changes, alone = (CHARTED, False) if chart else style.setting(model.changes, notes)
         playing = (model.voicing, model.rhythm, drift, changes, chart)
         arranged = drums.with_drums(chords.chord_score(notes, predicted, frame_seconds, *playing), model.drums)
     stems = {}
-    if model.chords != "only" and (chart or not alone):
+    if model.chords != "only" and not alone:
         harmony = _unet_harmony(model, notes, predicted, arranged if chart else None, spectrum.shape[1])
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony, drift)
     elif model.chords != "only":  # a song's chords alone: the generator's stems are there, silent

@@ -38,6 +38,7 @@ CHANGES_SAID = {
     "note": "with each sung note",
     "half": "each half bar",
     "bar": "each bar",
+    "chart": "where your chart's do",
 }
 """How ``generate`` says how often the played chords changed (``--changes``)."""
 READ_AS = {"beat": "the melody reads as a hymn", "bar": "the melody reads as a song, its chords play alone"}
@@ -164,7 +165,9 @@ def _said(result, changes: str) -> None:
         shown = " | ".join(result.bars[:CHART_BARS])
         more = f" ... ({len(result.bars)} bars)" if len(result.bars) > CHART_BARS else ""
         print(f"chords: | {shown} |{more}")
-        read = f" (--changes auto: {READ_AS[result.changes]})" if changes == "auto" else ""
+        read = (
+            f" (--changes auto: {READ_AS[result.changes]})" if changes == "auto" and result.changes in READ_AS else ""
+        )
         print(f"chords change: {CHANGES_SAID[result.changes]}{read}")
         if result.concert_pitch:
             print(f"tuning: {result.concert_pitch} (the chords follow the voice)")
