@@ -69,7 +69,7 @@ CHANGES = ("auto", *PLAYED_CHANGES)
 that reads as a song gets ``SONG_CHANGES``, its chords alone, any other "beat", the chorales' harmonic rhythm."""
 SONG_CHANGES = "bar"
 """What ``--changes auto`` plays under a take that reads as a song: a triad a bar, played alone
-(the generator's accompaniment, learnt from chorales, left silent, as ``--chords only`` does): on
+(the generator's accompaniment, learnt from chorales, left out, as ``--chords only`` does): on
 21 songs the one setting above the vocal alone (song chroma +0.011), where the chorales' setting
 fell below it (-0.013; docs/model-notes.md, "Songs", "Hymn or song"). A named ``--changes``
 keeps ``--chords`` for every take."""

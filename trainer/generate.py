@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 def stem_names(model: ExportedModel) -> tuple[str, ...]:
     """The stems ``generate_song`` gives for ``model``, in order: the generator's (none when it
-    plays chords only), then the played chords and, with a kit chosen, the drums. The played parts
+    plays chords only, nor for a take ``--changes auto`` reads as a song), then the played chords
+    and, with a kit chosen, the drums. The played parts
     are stems of their own so that the page's mixer and ``--stems`` can balance them; the
     generator's accompaniment stays one stem, as ``evaluate`` scores it."""
     if not model.plays_chords:
@@ -299,7 +300,7 @@ def _generated_stems(
 ) -> Made:
     """The mono take ``(1, samples)`` at the model's rate -> each generated stem's waveform there:
     the generator's and the played parts', as ``stem_names`` lists them (a played part is silent
-    when no note was heard; the chords a ``chart``'s when given; the generator's silent when
+    when no note was heard; the chords a ``chart``'s when given; the generator's left out when
     ``--changes auto`` plays a song's chords alone, ``style.setting``); the chords' score and how
     often they changed, when they were played."""
     config = model.spectral
@@ -317,8 +318,6 @@ def _generated_stems(
     if model.chords != "only" and not alone:
         harmony = _unet_harmony(model, notes, predicted, arranged if chart else None, spectrum.shape[1])
         stems = _generator_stems(model, spectrum, mono.shape[1], mode, progress, harmony, drift)
-    elif model.chords != "only":  # a song's chords alone: the generator's stems are there, silent
-        stems = dict.fromkeys(model.stems, np.zeros_like(mono))
     if model.plays_chords:
         played = dict.fromkeys((CHORDS_STEM, DRUMS_STEM), np.zeros_like(mono[0]))
         if arranged:
