@@ -66,18 +66,24 @@ def test_the_released_model_accompanies_a_melody_without_being_asked_for():
 def test_generate_prints_the_chord_chart_a_bar_at_a_time_and_writes_it_into_song_mid(tmp_path, capsys):
     """``vocals2song generate`` with the shipped model on the melody: song.mid is written and the
     printed chart is bars between bar lines, each of chord symbols, every one of them a marker of
-    song.mid's chart; song.txt holds the same bars under a line naming the key and tempo."""
+    song.mid's chart, and how often the chords changed; song.txt holds the same bars under a line
+    naming the key and tempo."""
     import mido
 
     from vocals2song import audio, cli
 
     audio.write(str(tmp_path / "take.wav"), melody(), 44100)
     assert cli.main(["generate", "--vocals", str(tmp_path / "take.wav"), "--output", str(tmp_path / "s.wav")]) == 0
-    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("chords: "))
+    printed = capsys.readouterr().out.splitlines()
+    line = next(line for line in printed if line.startswith("chords: "))
+    said = next(line for line in printed if line.startswith("chords change: "))
+    assert said in {f"chords change: {cli.CHANGES_SAID[c]} (--changes auto: {cli.READ_AS[c]})" for c in cli.READ_AS}
     assert line.startswith("chords: | ") and line.endswith(" |")
     bars = line.removeprefix("chords: | ").removesuffix(" |").split(" | ")
     markers = {m.text for track in mido.MidiFile(tmp_path / "s.mid").tracks for m in track if m.type == "marker"}
     assert 2 <= len(bars) <= 4 and all(bar.split() and set(bar.split()) <= markers for bar in bars)
+    if "reads as a song" in said:  # its wide vibrato splits a note or two: read as a song, a chord a bar
+        assert all(len(bar.split()) == 1 for bar in bars)
     head, *lines = (tmp_path / "s.txt").read_text().splitlines()  # the lead sheet: the same bars
     assert head.endswith(" beats a minute") and ("major" in head or "minor" in head)
     assert [bar for line in lines for bar in line.removeprefix("| ").removesuffix(" |").split(" | ")] == bars

@@ -76,9 +76,9 @@ keeps ``--chords`` for every take."""
 SONG_STEP_SHARE = 0.66
 """A take whose melody moves by step (one or two semitones; repeated notes not counted) in fewer
 than this share of its moves reads as a song: a chorale's soprano moves by step in 83% of its
-moves (median of 170 training renders), a folk song's in 60% (263 Essen songs and Aird's airs
-rendered with the training soundfont); 0.66 is the training chorales' 5th percentile, so 1 in 20
-is misread (docs/model-notes.md, "Hymn or song"; ``python -m benchmarks.style``)."""
+moves (median of 170 training renders), a folk song's in 58% (275 Essen songs and Aird's airs
+sung with the training soundfont); 0.66 is the training chorales' 5th percentile, so 1 in 20 is
+misread (``make hymn-or-song``; docs/model-notes.md, "Hymn or song")."""
 MIN_MOVES = 8
 """A melody with fewer moves than this is too short to read, and plays as a chorale."""
 INSTRUMENTS = {

@@ -15,12 +15,16 @@ import re
 import sys
 import tempfile
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from vocals2song import api, flags
 from vocals2song.audio import AudioError
 from vocals2song.config import ConfigMismatchError
 from vocals2song.manifest import DatasetError
 from webapp.settings import Settings
+
+if TYPE_CHECKING:
+    from trainer import generate
 
 USER_ERRORS = (AudioError, ConfigMismatchError, DatasetError, FileExistsError, OSError, ValueError)
 TENSORFLOW_COMMANDS = frozenset({"train", "generate", "evaluate", "harmoniser", "listening-test", "serve"})
@@ -156,7 +160,7 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
-def _said(result, changes: str) -> None:
+def _said(result: generate.Generated, changes: str) -> None:
     """What ``generate`` wrote for one take (a ``generate.Generated``) and how its chords were
     played; with ``--changes auto``, how the take was read (``trainer/style.py``)."""
     print(f"song: {result.song}\npicture: {result.picture}")
