@@ -267,6 +267,7 @@ def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_m
         "drums": "backbeat",
     }
     page.wait_for_selector("#midi-line:not([hidden])", timeout=60_000)
+    assert page.inner_text("#changes-line") == "The chords change each half bar."  # named: nothing read
     assert page.get_attribute("#midi", "href").endswith(f"/api/jobs/{job['id']}/song.mid")
     page.wait_for_selector("#chart-box:not([hidden])")
     with urllib.request.urlopen(f"{chords_server}/api/jobs/{job['id']}/song.txt") as response:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import vocal_in_song
 
-from trainer import export, generate
+from trainer import export, generate, style
 from vocals2song import render
 
 MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
@@ -77,12 +77,12 @@ def test_generate_prints_the_chord_chart_a_bar_at_a_time_and_writes_it_into_song
     printed = capsys.readouterr().out.splitlines()
     line = next(line for line in printed if line.startswith("chords: "))
     said = next(line for line in printed if line.startswith("chords change: "))
-    assert said in {f"chords change: {cli.CHANGES_SAID[c]} (--changes auto: {cli.READ_AS[c]})" for c in cli.READ_AS}
+    assert said in {f"chords change: {style.described(changes, True)}" for changes in style.READ_AS}
     assert line.startswith("chords: | ") and line.endswith(" |")
     bars = line.removeprefix("chords: | ").removesuffix(" |").split(" | ")
     markers = {m.text for track in mido.MidiFile(tmp_path / "s.mid").tracks for m in track if m.type == "marker"}
     assert 2 <= len(bars) <= 4 and all(bar.split() and set(bar.split()) <= markers for bar in bars)
-    if "reads as a song" in said:  # its wide vibrato splits a note or two: read as a song, a chord a bar
+    if "as a song" in said:  # its wide vibrato splits a note or two: read as a song, a chord a bar
         assert all(len(bar.split()) == 1 for bar in bars)
     head, *lines = (tmp_path / "s.txt").read_text().splitlines()  # the lead sheet: the same bars
     assert head.endswith(" beats a minute") and ("major" in head or "minor" in head)

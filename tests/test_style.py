@@ -47,6 +47,18 @@ def test_auto_reads_a_leaping_melody_as_a_song_and_a_stepwise_one_or_a_short_one
         style.setting("often", notes(SONG))
 
 
+def test_how_often_the_chords_changed_is_said_with_what_auto_read():
+    assert style.described("bar", True) == (
+        "each bar (auto: the melody leaps along its chords, as a song's does, so they play alone)"
+    )
+    assert (
+        style.described("beat", True)
+        == "with each sung note, once a beat under quicker ones (auto: the melody moves by step, as a hymn's does)"
+    )
+    assert style.described("bar", False) == "each bar"  # named, nothing read
+    assert style.described("chart", True) == "where the chart's do"
+
+
 @pytest.mark.skipif(not render.can_render(render.TRAIN_SOUNDFONT), reason="needs FluidSynth and FluidR3_GM")
 def test_auto_plays_a_songs_chords_a_bar_and_alone_and_a_hymns_with_the_generator(accompaniment_model, tmp_path):
     """A sung song gets a chord a bar and no generator stem (not made); a sung hymn gets the

@@ -17,7 +17,7 @@ from PIL import Image
 from test_melody import sung_notes
 from test_style import SONG
 
-from trainer import export
+from trainer import export, style
 from trainer.config import CHANGES, DRUM_STYLES, INSTRUMENT_CHOICES, PLAYED_CHORDS, RHYTHMS, VOICINGS
 from vocals2song import melody, render
 from vocals2song.cli import main
@@ -333,7 +333,8 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
     with served(webapp.create_app(export.load_model(folder), webapp.Settings(max_seconds=8.0))) as chording:
         # changes named: the tiny model's 1024-point frames read this sine's vibrato as leaps (a song)
         job = wait(chording, post(chording, wav_bytes(sung(3.0, RATE, 2)), changes="beat").json()["id"])
-        assert job["state"] == webjobs.DONE and job["ready"][-2:] == [webjobs.MIDI_FILE, webjobs.CHART_FILE], job
+        chord_files = [webjobs.MIDI_FILE, webjobs.CHART_FILE, webjobs.PLAYED_FILE]
+        assert job["state"] == webjobs.DONE and job["ready"][-3:] == chord_files, job
         sheet = chording.get(f"/api/jobs/{job['id']}/song.txt")
         assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/plain")
         head, *bar_lines = sheet.text.splitlines()
@@ -373,6 +374,8 @@ def test_a_model_that_plays_chords_offers_the_melody_and_chords_as_midi(
         leaping = wav_bytes(sung_notes([(pitch, 0.5) for pitch in SONG]), 44100)  # --changes auto reads a song
         read = wait(chording, post(chording, leaping).json()["id"])
         assert [track["name"] for track in read["tracks"]] == ["vocals", "chords"]  # no generator track
+        assert read["played"] == {"changes": "bar", "said": style.described("bar", True)}  # the page says why
+        assert job["played"] == {"changes": "beat", "said": style.SAID["beat"]}  # named: nothing read
         choices = {"rhythm": "beat", "changes": "beat", "instrument": "piano", "drums": "backbeat"}
         queued = post(chording, wav_bytes(sung(3.0, RATE, 2)), **choices).json()
         assert {name: queued["options"][name] for name in choices} == choices

@@ -21,6 +21,19 @@ from vocals2song.melody import MelodyNote
 
 STEP = 2
 """The largest move, in semitones, that counts as a step (a whole tone)."""
+SAID = {
+    "beat": "with each sung note, once a beat under quicker ones",
+    "note": "with each sung note",
+    "half": "each half bar",
+    "bar": "each bar",
+    "chart": "where the chart's do",
+}
+"""How often the played chords changed, as ``generate`` and the page say it."""
+READ_AS = {
+    "beat": "the melody moves by step, as a hymn's does",
+    "bar": "the melody leaps along its chords, as a song's does, so they play alone",
+}
+"""What ``--changes auto`` read a take as, said the same way."""
 
 
 def step_share(notes: Sequence[MelodyNote]) -> float | None:
@@ -44,3 +57,10 @@ def setting(changes: str, notes: Sequence[MelodyNote]) -> tuple[str, bool]:
     if flags.check_choice("changes", changes, CHANGES) != "auto":
         return changes, False
     return (SONG_CHANGES, True) if reads_as_song(notes) else (PLAYED_CHANGES[0], False)
+
+
+def described(changes: str, auto: bool) -> str:
+    """How often a song's chords changed (``Song.changes``), in words; with ``--changes auto``
+    (``auto``), what the take was read as."""
+    read = f" (auto: {READ_AS[changes]})" if auto and changes in READ_AS else ""
+    return SAID[changes] + read

@@ -37,16 +37,6 @@ driver, and a CPU-feature hint; written before its log level applies."""
 PACKAGES = ("vocals2song", "trainer", "pipelines", "webapp")
 CHART_BARS = 8
 """Bars of the chord chart ``generate`` prints (``song.mid``'s markers hold every chord)."""
-CHANGES_SAID = {
-    "beat": "with each sung note, once a beat under quicker ones",
-    "note": "with each sung note",
-    "half": "each half bar",
-    "bar": "each bar",
-    "chart": "where your chart's do",
-}
-"""How ``generate`` says how often the played chords changed (``--changes``)."""
-READ_AS = {"beat": "the melody reads as a hymn", "bar": "the melody reads as a song, its chords play alone"}
-"""How ``generate`` says what ``--changes auto`` read a take as (``trainer/style.py``)."""
 
 
 class _Format(logging.Formatter):
@@ -163,16 +153,15 @@ def _generate(args: argparse.Namespace, extra: list[str]) -> int:
 def _said(result: generate.Generated, changes: str) -> None:
     """What ``generate`` wrote for one take (a ``generate.Generated``) and how its chords were
     played; with ``--changes auto``, how the take was read (``trainer/style.py``)."""
+    from trainer import style
+
     print(f"song: {result.song}\npicture: {result.picture}")
     if result.midi:
         print(f"melody and chords (MIDI): {result.midi}\nlead sheet: {result.lead_sheet}")
         shown = " | ".join(result.bars[:CHART_BARS])
         more = f" ... ({len(result.bars)} bars)" if len(result.bars) > CHART_BARS else ""
         print(f"chords: | {shown} |{more}")
-        read = (
-            f" (--changes auto: {READ_AS[result.changes]})" if changes == "auto" and result.changes in READ_AS else ""
-        )
-        print(f"chords change: {CHANGES_SAID[result.changes]}{read}")
+        print(f"chords change: {style.described(result.changes, changes == 'auto')}")
         if result.concert_pitch:
             print(f"tuning: {result.concert_pitch} (the chords follow the voice)")
     print(f"({result.seconds:.1f} s)")

@@ -5,7 +5,8 @@ that plays chords ``voicing``, ``rhythm``, ``changes``, ``instrument``, ``drums`
 chord chart's text to play instead of the predicted chords, as ``generate --chart`` reads it)
 checks the upload the way the CLI checks a file, and the chart before it, then queues a job;
 ``GET /api/jobs/{id}`` gives its state, progress and the song's tracks (each generated stem, the
-played chords and drums, and the vocal when the song keeps it, with their URLs);
+played chords and drums, and the vocal when the song keeps it, with their URLs) and how often the
+chords changed (``played``: what ``--changes auto`` read the melody as);
 ``GET /api/jobs/{id}/song.wav``, ``/song.png``, ``/tracks/{name}.wav`` and, from a model that
 plays chords, ``/song.mid`` (the melody and its chords) and ``/song.txt`` (their lead sheet)
 give the results. The tracks sum to the song. The page (``static/``) polls the job and shows the
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import pathlib
 import urllib.parse
@@ -27,7 +29,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
-from trainer import chart, export, generate, picture
+from trainer import chart, export, generate, picture, style
 from trainer.config import DRUM_STYLES, PLAYED_CHORDS
 from trainer.export import ExportedModel
 from vocals2song import audio
@@ -115,7 +117,8 @@ def all_tracks(model: ExportedModel) -> list[str]:
 
 def results(model: ExportedModel) -> frozenset[str]:
     """Every file a job of this model may publish, whatever it chose to play."""
-    chord_files = {jobs_module.MIDI_FILE, jobs_module.CHART_FILE} if model.plays_chords else set()
+    chords = {jobs_module.MIDI_FILE, jobs_module.CHART_FILE, jobs_module.PLAYED_FILE}
+    chord_files = chords if model.plays_chords else set()
     return jobs_module.RESULTS | chord_files | {jobs_module.track_file(name) for name in all_tracks(model)}
 
 
@@ -149,6 +152,9 @@ def make_work(model: ExportedModel, limits: audio.AudioLimits | None = None) -> 
             publish(jobs_module.MIDI_FILE)
         if generate.write_chart(song, os.path.join(directory, jobs_module.CHART_FILE)):
             publish(jobs_module.CHART_FILE)
+        if song.changes:
+            pathlib.Path(directory, jobs_module.PLAYED_FILE).write_text(json.dumps({"changes": song.changes}))
+            publish(jobs_module.PLAYED_FILE)
 
     return work
 
@@ -282,6 +288,16 @@ def _published(jobs: jobs_module.Jobs, job_id: str, name: str, media_type: str) 
     return FileResponse(path, media_type=media_type)
 
 
+def _played(jobs: jobs_module.Jobs, job: jobs_module.Job) -> dict:
+    """How the job's chords were played (``PLAYED_FILE``: how often they changed, and that in
+    words, ``style.described``), once published; {} before, and for a model that plays none."""
+    path = jobs.result(job, jobs_module.PLAYED_FILE) if jobs_module.PLAYED_FILE in jobs.results else None
+    if not path:
+        return {}
+    changes = json.loads(pathlib.Path(path).read_text())["changes"]
+    return {"changes": changes, "said": style.described(changes, job.options.get("changes") == "auto")}
+
+
 def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
     """Polling a job, and fetching its song, picture and tracks once each is published."""
     router = APIRouter()
@@ -292,7 +308,7 @@ def _result_routes(model: ExportedModel, jobs: jobs_module.Jobs) -> APIRouter:
         chosen = track_names(played(model, job.options), job.options["vocals"])
         names = [name for name in chosen if jobs_module.track_file(name) in job.ready]
         tracks = [{"name": name, "url": f"/api/jobs/{job_id}/tracks/{name}.wav"} for name in names]
-        return {**job.public(jobs.keep_seconds), "tracks": tracks}
+        return {**job.public(jobs.keep_seconds), "tracks": tracks, "played": _played(jobs, job)}
 
     @router.get("/api/jobs/{job_id}/song.wav")
     def song(job_id: str) -> FileResponse:

@@ -24,9 +24,11 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 SONG_FILE, PICTURE_FILE, MIDI_FILE, CHART_FILE = "song.wav", "song.png", "song.mid", "song.txt"
+PLAYED_FILE = "played.json"
 RESULTS = frozenset({SONG_FILE, PICTURE_FILE})
-"""What every job publishes; MIDI_FILE (the melody and the played chords) and CHART_FILE (their lead
-sheet) only a model that plays chords."""
+"""What every job publishes; MIDI_FILE (the melody and the played chords), CHART_FILE (their lead
+sheet) and PLAYED_FILE (how often they changed, what ``--changes auto`` read) only a model that
+plays chords."""
 
 
 def track_file(track: str) -> str:

@@ -114,6 +114,10 @@ async function poll(id) {
     $("midi").href = `/api/jobs/${id}/song.mid`;
     $("midi-line").hidden = false;
   }
+  if (job.played.said) {
+    $("changes-line").textContent = `The chords change ${job.played.said}.`;
+    $("changes-line").hidden = false;
+  }
   if (job.ready.includes("song.txt")) {
     const sheet = await fetch(`/api/jobs/${id}/song.txt`);
     if (sheet.ok) {
