@@ -283,6 +283,7 @@ def test_a_model_that_plays_chords_lets_the_listener_choose_how_and_offers_the_m
     with urllib.request.urlopen(f"{chords_server}/api/jobs/{again['id']}/song.txt") as response:
         sheet = response.read().decode()
     assert page.input_value("#chart").strip() == sheet.strip() and sheet.splitlines()[1].startswith("| Am | Dm G7")
+    assert page.inner_text("#changes-line") == "The chords change where the chart's do."  # this job's, not the last's
     page.screenshot(path=os.path.join(ARTIFACTS, "chart.png"), full_page=True)
 
 

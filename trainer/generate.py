@@ -32,8 +32,6 @@ from vocals2song.features import spectrum_to_audio
 from vocals2song.render import TRAIN_SOUNDFONT
 from vocals2song.scores import Score
 
-CHARTED = "chart"
-"""``Song.changes`` when a user's chart, not ``--changes``, says where the chords change."""
 SILENCE_DB = -70.0
 PEAK = 0.99
 # Fraction of a generation's time spent in the generator, by phase method (measured with
@@ -191,7 +189,7 @@ class Song:
     chords were played (None when no note was heard): times in seconds of the take, pitches at
     A = 440 (``tuning`` away from the take's), and the take's drift from ``tuning`` as its
     ``bends`` when it drifts (``melody.drift``); ``instrument``: what played them; ``changes``: how
-    often they changed (``--changes auto`` read off the take, ``trainer/style.py``; ``CHARTED``
+    often they changed (``--changes auto`` read off the take, ``trainer/style.py``; ``style.CHARTED``
     where a chart's do)."""
 
     mix: np.ndarray
@@ -311,7 +309,7 @@ def _generated_stems(
     frame_seconds = config.hop_length / config.sample_rate
     arranged, changes, alone = None, None, False
     if model.plays_chords and notes:
-        changes, alone = (CHARTED, False) if chart else style.setting(model.changes, notes)
+        changes, alone = (style.CHARTED, False) if chart else style.setting(model.changes, notes)
         playing = (model.voicing, model.rhythm, drift, changes, chart)
         arranged = drums.with_drums(chords.chord_score(notes, predicted, frame_seconds, *playing), model.drums)
     stems = {}

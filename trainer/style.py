@@ -21,12 +21,14 @@ from vocals2song.melody import MelodyNote
 
 STEP = 2
 """The largest move, in semitones, that counts as a step (a whole tone)."""
+CHARTED = "chart"
+"""``Song.changes`` when a user's chart, not ``--changes``, says where the chords change."""
 SAID = {
     "beat": "with each sung note, once a beat under quicker ones",
     "note": "with each sung note",
     "half": "each half bar",
     "bar": "each bar",
-    "chart": "where the chart's do",
+    CHARTED: "where the chart's do",
 }
 """How often the played chords changed, as ``generate`` and the page say it."""
 READ_AS = {

@@ -226,6 +226,7 @@ async function generate(chart) {
   $("result").hidden = true;
   $("mixer").hidden = true;
   $("midi-line").hidden = true;
+  $("changes-line").hidden = true;
   $("chart-box").hidden = true;
   $("generate").disabled = true;
   $("play-chart").disabled = true;
